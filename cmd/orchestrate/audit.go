@@ -1,0 +1,76 @@
+package main
+
+import (
+	"github.com/oxygen-tools/oxygen/internal/cli"
+	"github.com/oxygen-tools/oxygen/workflow"
+)
+
+// AuditCmd groups the audit commands.
+type AuditCmd struct {
+	Log    AuditLogCmd    `cmd:"" help:"Print audit events, oldest first."`
+	Verify AuditVerifyCmd `cmd:"" help:"Re-hash the audit chain; exit 4 and name the first broken seq if any row was altered."`
+}
+
+// AuditLogCmd prints the log.
+type AuditLogCmd struct {
+	Subject string `name:"subject" help:"Only events about this subject, e.g. item:WORK-001 or resource:schema."`
+	Since   string `name:"since" help:"Only events since a time (RFC 3339) or for a duration back (24h)."`
+	Action  string `name:"action" help:"Only this action, e.g. lease.grant."`
+	Limit   int    `name:"limit" help:"Only the newest N events."`
+}
+
+func (c *AuditLogCmd) Run(env *cli.Env) error {
+	svc, err := env.Service()
+	if err != nil {
+		return err
+	}
+	since, err := parseSince("--since", c.Since, svc.Clock())
+	if err != nil {
+		return err
+	}
+	if c.Limit < 0 {
+		return workflow.Errorf(workflow.EINVALID, "--limit cannot be negative")
+	}
+	events, err := svc.AuditLog(env.Ctx, workflow.AuditFilter{Subject: c.Subject, Since: since, Action: c.Action, Limit: c.Limit})
+	if err != nil {
+		return err
+	}
+	return env.Output(events, func() {
+		if len(events) == 0 {
+			env.Printf("no audit events\n")
+		}
+		for _, e := range events {
+			env.Printf("%6d  %s  %-12s %-18s %s  %s\n", e.Seq, e.At, e.Actor, e.Action, e.Subject, e.Payload)
+		}
+	})
+}
+
+// AuditVerifyCmd checks the chain.
+type AuditVerifyCmd struct{}
+
+func (c *AuditVerifyCmd) Run(env *cli.Env) error {
+	svc, err := env.Service()
+	if err != nil {
+		return err
+	}
+	res, err := svc.VerifyAudit(env.Ctx)
+	if err != nil {
+		return err
+	}
+	if env.Globals.JSON {
+		if err := env.PrintJSON(res); err != nil {
+			return err
+		}
+	} else if res.OK {
+		env.Printf("audit chain intact: %d events, head seq %d %s\n", res.Events, res.Head.Seq, res.Head.Hash)
+	}
+	if !res.OK {
+		err := workflow.Errorf(workflow.EDENIED, "audit chain broken at seq %d: %s", res.BrokenSeq, res.Problem)
+		if env.Globals.JSON {
+			env.Warnf("%s", workflow.ErrorMessage(err))
+			return &cli.ExitError{Code: workflow.ExitCode(err)}
+		}
+		return err
+	}
+	return nil
+}

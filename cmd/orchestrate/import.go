@@ -1,0 +1,29 @@
+package main
+
+import (
+	"github.com/oxygen-tools/oxygen/internal/cli"
+)
+
+// ImportCmd loads a plan registry.
+type ImportCmd struct {
+	File string `arg:"" help:"Plan registry YAML with an items: list." type:"path"`
+	By   string `name:"by" help:"Who imports, for the audit log (default: OXYGEN_OWNER)."`
+}
+
+func (c *ImportCmd) Run(env *cli.Env) error {
+	svc, err := env.Service()
+	if err != nil {
+		return err
+	}
+	actor := cli.ActorName(c.By)
+	if actor == "" {
+		actor = "orchestrate"
+	}
+	res, err := svc.ImportPlan(env.Ctx, c.File, actor)
+	if err != nil {
+		return err
+	}
+	return env.Output(res, func() {
+		env.Printf("imported %s: %d created, %d updated, %d unchanged\n", c.File, len(res.Created), len(res.Updated), len(res.Unchanged))
+	})
+}

@@ -1,0 +1,40 @@
+// Command orchestrate manages work items, their state machine and budgets,
+// signals, council overrides and the audit log of an Oxygen repository.
+package main
+
+import (
+	"os"
+
+	"github.com/oxygen-tools/oxygen/internal/cli"
+)
+
+// CLI is orchestrate's grammar; each command lives in its own file.
+type CLI struct {
+	cli.Globals
+
+	Init     InitCmd     `cmd:"" help:"Set up .substrate/ (config, store, .gitignore) here or in --root."`
+	Add      AddCmd      `cmd:"" help:"Add a work item."`
+	Import   ImportCmd   `cmd:"" help:"Upsert the items of a plan registry file, all or nothing."`
+	List     ListCmd     `cmd:"" help:"List work items."`
+	Show     ShowCmd     `cmd:"" help:"Show an item with its transition history."`
+	Ready    ReadyCmd    `cmd:"" help:"List open items whose dependencies are done, most urgent first."`
+	Assign   AssignCmd   `cmd:"" help:"Start an item (open -> in_progress) and write its context capsule."`
+	Unassign UnassignCmd `cmd:"" help:"Return an item in progress to open."`
+	Block    BlockCmd    `cmd:"" help:"Park an item in progress (in_progress -> blocked)."`
+	Unblock  UnblockCmd  `cmd:"" help:"Resume a blocked item (blocked -> in_progress)."`
+	Done     DoneCmd     `cmd:"" help:"Finish an item (in_progress -> done)."`
+	DeadEnd  DeadEndCmd  `cmd:"" name:"dead-end" help:"Abandon an item and emit a dead_end signal."`
+	Reopen   ReopenCmd   `cmd:"" help:"Reopen a done or dead_end item."`
+	Signal   SignalCmd   `cmd:"" help:"Send and read signals."`
+	Council  CouncilCmd  `cmd:"" help:"Council calls: override the attention budget once, with another domain's approval."`
+	Audit    AuditCmd    `cmd:"" help:"Read and verify the audit log."`
+	Health   HealthCmd   `cmd:"" help:"Report green, yellow or red (exit 0, 1, 2; 3 when unknown)."`
+}
+
+func main() {
+	var c CLI
+	os.Exit(cli.Run("orchestrate", &c, &c.Globals, os.Args[1:], cli.Options{
+		Description: "Work items, budgets, signals and the audit log for teams sharing one repository.",
+		UsageExit:   map[string]int{"health": 3},
+	}))
+}

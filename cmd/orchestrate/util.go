@@ -1,0 +1,25 @@
+package main
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/oxygen-tools/oxygen/workflow"
+)
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// parseSince accepts RFC 3339, Unix milliseconds or a duration back from now.
+func parseSince(flag, v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		return now.Add(-d), nil
+	}
+	t, err := workflow.ParseTime(v)
+	if err != nil {
+		return time.Time{}, workflow.Errorf(workflow.EINVALID, "%s %q: give an RFC 3339 time or a duration such as 24h", flag, v)
+	}
+	return t, nil
+}

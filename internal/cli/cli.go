@@ -1,0 +1,276 @@
+// Package cli is the plumbing that orchestrate and oxygen share: finding the
+// repository, loading the config and store once per process, printing text or
+// JSON, and turning errors into one stderr line and one exit code. It is its
+// own package so that the two binaries cannot drift apart on any of that.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/alecthomas/kong"
+	"github.com/oxygen-tools/oxygen/workflow"
+)
+
+// Globals are the flags every command of both tools takes.
+type Globals struct {
+	Root string `name:"root" help:"Repository root (default: the nearest directory above with .substrate/; also OXYGEN_ROOT)." env:"OXYGEN_ROOT" placeholder:"DIR"`
+	JSON bool   `name:"json" help:"Print one JSON document instead of text."`
+}
+
+// Env is what a command's Run receives.
+type Env struct {
+	Tool    string
+	Stdout  io.Writer
+	Stderr  io.Writer
+	Globals *Globals
+	Ctx     context.Context
+
+	svc   *workflow.Service
+	store *workflow.Store
+}
+
+// RootDir finds the repository root: --root or OXYGEN_ROOT if given, else the
+// nearest .substrate/ above the working directory.
+func (e *Env) RootDir() (string, error) {
+	if e.Globals.Root != "" {
+		return workflow.CheckRoot(e.Globals.Root)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", workflow.Errorf(workflow.EINTERNAL, "working directory: %v", err)
+	}
+	return workflow.FindRoot(wd)
+}
+
+// Service loads the config and opens the store, once per process.
+func (e *Env) Service() (*workflow.Service, error) {
+	if e.svc != nil {
+		return e.svc, nil
+	}
+	root, err := e.RootDir()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := workflow.LoadConfig(root)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range cfg.Warnings {
+		e.Warnf("%s", w)
+	}
+	clock, err := workflow.ClockFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	store, err := workflow.OpenStore(e.Ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	e.store = store
+	e.svc = workflow.NewService(root, cfg, store, clock)
+	return e.svc, nil
+}
+
+// Close releases the store.
+func (e *Env) Close() {
+	if e.store != nil {
+		e.store.Close()
+		e.store, e.svc = nil, nil
+	}
+}
+
+// Warnf prints a warning line on stderr.
+func (e *Env) Warnf(format string, args ...any) {
+	fmt.Fprintf(e.Stderr, "%s: warning: %s\n", e.Tool, fmt.Sprintf(format, args...))
+}
+
+// Printf writes text output.
+func (e *Env) Printf(format string, args ...any) {
+	fmt.Fprintf(e.Stdout, format, args...)
+}
+
+// PrintJSON writes v as one indented JSON document.
+func (e *Env) PrintJSON(v any) error {
+	enc := json.NewEncoder(e.Stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// Output prints v as JSON under --json, and calls text otherwise.
+func (e *Env) Output(v any, text func()) error {
+	if e.Globals.JSON {
+		return e.PrintJSON(v)
+	}
+	text()
+	return nil
+}
+
+// Table prints aligned columns.
+func (e *Env) Table(header []string, rows [][]string) {
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	tw.Flush()
+}
+
+// ExitError ends a command with a chosen exit status after it has printed
+// its own output; Run prints nothing more for it.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit %d", e.Code) }
+
+type exitPanic int
+
+// Options adjust Run for one tool.
+type Options struct {
+	Description string
+	// UsageExit overrides the exit status of a usage error for a command,
+	// keyed by its first word (health follows the monitoring convention).
+	UsageExit map[string]int
+	Vars      kong.Vars
+}
+
+// Run parses args into grammar and runs the selected command, returning the
+// process exit status.
+func Run(tool string, grammar any, globals *Globals, args []string, opts Options) (code int) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := &Env{Tool: tool, Stdout: os.Stdout, Stderr: os.Stderr, Globals: globals, Ctx: ctx}
+	defer env.Close()
+	defer func() {
+		if r := recover(); r != nil {
+			if p, ok := r.(exitPanic); ok {
+				code = int(p)
+				return
+			}
+			panic(r)
+		}
+	}()
+	parser, err := kong.New(grammar,
+		kong.Name(tool),
+		kong.Description(opts.Description),
+		kong.Writers(env.Stdout, env.Stderr),
+		kong.Exit(func(c int) { panic(exitPanic(c)) }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
+		kong.Bind(env),
+		opts.Vars,
+	)
+	if err != nil {
+		panic(err) // a grammar bug, caught by every test
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		usage := workflow.Errorf(workflow.EINVALID, "%v (see %s --help)", err, commandPath(tool, kctx))
+		code := report(env, usage, hasJSONFlag(args))
+		if c, ok := opts.UsageExit[firstWord(args)]; ok {
+			code = c
+		}
+		return code
+	}
+	if err := kctx.Run(env); err != nil {
+		var exit *ExitError
+		if errors.As(err, &exit) {
+			return exit.Code
+		}
+		return report(env, err, globals.JSON)
+	}
+	return 0
+}
+
+// report prints an error as one line on stderr (and as JSON on stdout under
+// --json) and returns its exit status.
+func report(env *Env, err error, asJSON bool) int {
+	code := workflow.ErrorCode(err)
+	msg := strings.ReplaceAll(workflow.ErrorMessage(err), "\n", " ")
+	fmt.Fprintf(env.Stderr, "%s: %s: %s\n", env.Tool, code, msg)
+	if asJSON {
+		env.PrintJSON(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	}
+	return workflow.ExitCode(err)
+}
+
+func commandPath(tool string, kctx *kong.Context) string {
+	if kctx == nil || kctx.Selected() == nil {
+		return tool
+	}
+	return tool + " " + kctx.Selected().Path()
+}
+
+func hasJSONFlag(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if a == "--json" || a == "--json=true" {
+			return true
+		}
+	}
+	return false
+}
+
+func firstWord(args []string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--root":
+			i++
+		case strings.HasPrefix(a, "-"):
+		default:
+			return a
+		}
+	}
+	return ""
+}
+
+// Identity is how a command learns who acts: --owner or OXYGEN_OWNER, and
+// the domain by workflow's resolution rules.
+type Identity struct {
+	Owner  string `name:"owner" help:"Who is acting (default: OXYGEN_OWNER)." placeholder:"WHO"`
+	Domain string `name:"domain" help:"The domain you act for (default: OXYGEN_DOMAIN, the agents map, or an owner named like a domain)." placeholder:"DOMAIN"`
+}
+
+// Resolve returns the acting owner and domain.
+func (id Identity) Resolve(cfg *workflow.Config) (workflow.Actor, error) {
+	owner := id.Owner
+	if owner == "" {
+		owner = os.Getenv("OXYGEN_OWNER")
+	}
+	domain, err := cfg.ResolveDomain(owner, id.Domain, os.Getenv("OXYGEN_DOMAIN"))
+	if err != nil {
+		return workflow.Actor{}, err
+	}
+	return workflow.Actor{Owner: owner, Domain: domain}, nil
+}
+
+// ActorName is --by, else OXYGEN_OWNER: who runs an orchestrate command.
+func ActorName(by string) string {
+	if by != "" {
+		return by
+	}
+	return os.Getenv("OXYGEN_OWNER")
+}
+
+// ActorDomain resolves by's domain when it can; "" when it cannot.
+func ActorDomain(cfg *workflow.Config, by, explicit string) string {
+	env := ""
+	if by == os.Getenv("OXYGEN_OWNER") {
+		env = os.Getenv("OXYGEN_DOMAIN")
+	}
+	d, err := cfg.ResolveDomain(by, explicit, env)
+	if err != nil {
+		return ""
+	}
+	return d
+}

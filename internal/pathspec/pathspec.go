@@ -1,0 +1,252 @@
+// Package pathspec matches repository paths against gitignore-style globs and
+// keeps user-supplied paths inside the repository root.
+//
+// It is its own package because two layers need exactly the same answers:
+// workflow decides which resource a path falls under, and capsules decides
+// which files are secrets that must never be embedded. If the two disagreed, a
+// file could be "owned" by one rule and "secret" by another.
+package pathspec
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// Pattern is one compiled gitignore-style glob.
+//
+// The rules follow gitignore: a pattern without a slash (other than a trailing
+// one) matches at any depth; a leading or inner slash anchors it to the root; a
+// trailing slash matches directories only; and a pattern that matches a
+// directory covers everything beneath it. "**" crosses directory boundaries.
+type Pattern struct {
+	Source  string
+	glob    string
+	dirOnly bool
+}
+
+// Compile validates and compiles one pattern.
+func Compile(src string) (Pattern, error) {
+	p := strings.TrimSpace(src)
+	if p == "" {
+		return Pattern{}, errors.New("empty pattern")
+	}
+	if strings.HasPrefix(p, "!") {
+		return Pattern{}, fmt.Errorf("pattern %q: negation is not supported", src)
+	}
+	dirOnly := strings.HasSuffix(p, "/")
+	p = strings.TrimRight(p, "/")
+	anchored := strings.HasPrefix(p, "/") || strings.Contains(p, "/")
+	p = strings.TrimPrefix(p, "/")
+	if p == "" {
+		return Pattern{}, fmt.Errorf("pattern %q matches the whole repository", src)
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." || seg == "." {
+			return Pattern{}, fmt.Errorf("pattern %q: %q segments are not allowed", src, seg)
+		}
+	}
+	if !anchored && !strings.HasPrefix(p, "**/") {
+		p = "**/" + p
+	}
+	if !doublestar.ValidatePattern(p) {
+		return Pattern{}, fmt.Errorf("pattern %q is not a valid glob", src)
+	}
+	return Pattern{Source: src, glob: p, dirOnly: dirOnly}, nil
+}
+
+// MustCompile is Compile for patterns fixed in the source code.
+func MustCompile(src string) Pattern {
+	p, err := Compile(src)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// Match reports whether the clean, slash-separated, root-relative file path
+// falls under the pattern, either directly or through one of its directories.
+func (p Pattern) Match(rel string) bool {
+	if !p.dirOnly && doublestar.MatchUnvalidated(p.glob, rel) {
+		return true
+	}
+	for dir := path.Dir(rel); dir != "." && dir != "/"; dir = path.Dir(dir) {
+		if doublestar.MatchUnvalidated(p.glob, dir) {
+			return true
+		}
+	}
+	return false
+}
+
+// Sample returns a concrete path that the pattern matches. It is used to
+// detect overlapping globs: if the sample of one pattern matches another, the
+// two claim at least one common path.
+func (p Pattern) Sample() string {
+	var b strings.Builder
+	g := strings.TrimPrefix(p.glob, "**/")
+	for i := 0; i < len(g); i++ {
+		switch c := g[i]; c {
+		case '*':
+			if i+1 < len(g) && g[i+1] == '*' {
+				i++
+				if i+1 < len(g) && g[i+1] == '/' {
+					i++
+				}
+				continue
+			}
+			b.WriteByte('x')
+		case '?':
+			b.WriteByte('x')
+		case '[':
+			end := strings.IndexByte(g[i:], ']')
+			if end < 0 {
+				b.WriteByte(c)
+				continue
+			}
+			class := strings.TrimLeft(g[i+1:i+end], "!^")
+			if class == "" {
+				b.WriteByte('x')
+			} else {
+				b.WriteByte(class[0])
+			}
+			i += end
+		case '{':
+			end := strings.IndexByte(g[i:], '}')
+			if end < 0 {
+				b.WriteByte(c)
+				continue
+			}
+			alt, _, _ := strings.Cut(g[i+1:i+end], ",")
+			b.WriteString(alt)
+			i += end
+		case '\\':
+			if i+1 < len(g) {
+				i++
+				b.WriteByte(g[i])
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	s := strings.Trim(b.String(), "/")
+	if s == "" {
+		s = "x"
+	}
+	if p.dirOnly {
+		s += "/x"
+	}
+	return s
+}
+
+// Overlap reports whether the two patterns can match a common path.
+func Overlap(a, b Pattern) bool {
+	return b.Match(a.Sample()) || a.Match(b.Sample())
+}
+
+// Set is a list of patterns; a path matches the set if it matches any member.
+type Set []Pattern
+
+// CompileSet compiles every pattern, naming the first bad one.
+func CompileSet(srcs []string) (Set, error) {
+	set := make(Set, 0, len(srcs))
+	for _, s := range srcs {
+		p, err := Compile(s)
+		if err != nil {
+			return nil, err
+		}
+		set = append(set, p)
+	}
+	return set, nil
+}
+
+// Match reports whether rel matches any pattern in the set.
+func (s Set) Match(rel string) bool {
+	for _, p := range s {
+		if p.Match(rel) {
+			return true
+		}
+	}
+	return false
+}
+
+// CleanRel validates a user-supplied path that must name something inside the
+// repository and returns it cleaned and slash-separated. Absolute paths and
+// paths that climb out with ".." are refused.
+func CleanRel(p string) (string, error) {
+	if strings.TrimSpace(p) == "" {
+		return "", errors.New("empty path")
+	}
+	if strings.ContainsRune(p, 0) || strings.ContainsAny(p, "\n\r") {
+		return "", fmt.Errorf("path %q contains a control character", p)
+	}
+	slashed := filepath.ToSlash(p)
+	if path.IsAbs(slashed) || filepath.IsAbs(p) || filepath.VolumeName(p) != "" {
+		return "", fmt.Errorf("path %q is absolute; paths are relative to the repository root", p)
+	}
+	clean := path.Clean(slashed)
+	if clean == ".." || strings.HasPrefix(clean, "../") {
+		return "", fmt.Errorf("path %q escapes the repository root", p)
+	}
+	if clean == "." {
+		return "", fmt.Errorf("path %q names the repository root, not a file", p)
+	}
+	return clean, nil
+}
+
+// ErrOutsideRoot is returned when a path resolves, through symlinks, to a
+// location outside the repository root.
+var ErrOutsideRoot = errors.New("resolves outside the repository root")
+
+// Resolve follows symlinks in rel (a CleanRel path) and checks that the result
+// stays inside root. A path that does not exist yet is checked up to its
+// deepest existing directory, so a missing file is not an error here.
+func Resolve(root, rel string) (string, error) {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return "", err
+	}
+	full := filepath.Join(root, filepath.FromSlash(rel))
+	probe := full
+	var tail []string
+	for {
+		real, err := filepath.EvalSymlinks(probe)
+		if err == nil {
+			resolved := filepath.Join(append([]string{real}, tail...)...)
+			if !within(realRoot, resolved) {
+				return "", fmt.Errorf("path %q %w", rel, ErrOutsideRoot)
+			}
+			return resolved, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+		// A dangling symlink points somewhere that does not exist; judge it
+		// by where it points, not by the missing target.
+		if target, lerr := os.Readlink(probe); lerr == nil {
+			if !filepath.IsAbs(target) {
+				target = filepath.Join(filepath.Dir(probe), target)
+			}
+			if !within(realRoot, filepath.Clean(target)) && !within(root, filepath.Clean(target)) {
+				return "", fmt.Errorf("path %q %w", rel, ErrOutsideRoot)
+			}
+		}
+		parent := filepath.Dir(probe)
+		if parent == probe || !within(root, parent) {
+			return full, nil
+		}
+		tail = append([]string{filepath.Base(probe)}, tail...)
+		probe = parent
+	}
+}
+
+func within(root, p string) bool {
+	if p == root {
+		return true
+	}
+	return strings.HasPrefix(p, strings.TrimRight(root, string(filepath.Separator))+string(filepath.Separator))
+}

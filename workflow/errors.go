@@ -1,0 +1,72 @@
+package workflow
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. Each maps to exactly one process exit code, the same in both
+// binaries, so scripts can branch on the exit status alone.
+const (
+	EINVALID  = "invalid"  // bad input or usage: exit 2
+	ECONFLICT = "conflict" // wrong state, already exists, held by another: exit 3
+	EDENIED   = "denied"   // refused by a budget or policy: exit 4
+	ENOTFOUND = "notfound" // no such item, resource, signal: exit 5
+	ETIMEOUT  = "timeout"  // a wait ran out: exit 6
+	EINTERNAL = "internal" // anything unexpected: exit 1
+)
+
+// Error is the one error type that crosses the package boundary with a code.
+// Any other error is treated as internal.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Errorf builds an *Error with a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of err, or EINTERNAL when err carries none.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	if err == nil {
+		return ""
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the human part of err without the code prefix.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}
+
+// ExitCode maps an error to the process exit status shared by both tools.
+func ExitCode(err error) int {
+	switch ErrorCode(err) {
+	case "":
+		return 0
+	case EINVALID:
+		return 2
+	case ECONFLICT:
+		return 3
+	case EDENIED:
+		return 4
+	case ENOTFOUND:
+		return 5
+	case ETIMEOUT:
+		return 6
+	default:
+		return 1
+	}
+}

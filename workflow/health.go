@@ -1,0 +1,119 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Health colours.
+const (
+	HealthGreen  = "green"
+	HealthYellow = "yellow"
+	HealthRed    = "red"
+)
+
+// Health is the repository's state in one colour: red for integrity
+// problems, yellow for things that need someone's attention.
+type Health struct {
+	Status  string   `json:"status"`
+	Reasons []string `json:"reasons"`
+}
+
+func (h *Health) red(format string, args ...any) {
+	h.Status = HealthRed
+	h.Reasons = append(h.Reasons, "red: "+fmt.Sprintf(format, args...))
+}
+
+func (h *Health) yellow(format string, args ...any) {
+	if h.Status == HealthGreen {
+		h.Status = HealthYellow
+	}
+	h.Reasons = append(h.Reasons, "yellow: "+fmt.Sprintf(format, args...))
+}
+
+// Health checks integrity and attention. It re-hashes the audit chain, so it
+// is thorough rather than instant.
+func (s *Service) Health(ctx context.Context) (*Health, error) {
+	h := &Health{Status: HealthGreen, Reasons: []string{}}
+	err := s.read(ctx, func(tx *Tx) error {
+		chain, err := tx.verifyChain(ctx)
+		if err != nil {
+			return err
+		}
+		if !chain.OK {
+			h.red("audit chain broken at seq %d: %s", chain.BrokenSeq, chain.Problem)
+		}
+		return s.attention(ctx, tx, h)
+	})
+	return h, err
+}
+
+// attention adds the yellow reasons that need no re-hashing.
+func (s *Service) attention(ctx context.Context, tx *Tx, h *Health) error {
+	pending, err := tx.listCouncil(ctx, true)
+	if err != nil {
+		return err
+	}
+	for _, c := range pending {
+		h.yellow("council_call %d for %s awaits approval (from %s)", c.ID, c.Item, c.From)
+	}
+	for _, d := range s.Config.Domains {
+		busy, err := tx.inProgress(ctx, d.Name)
+		if err != nil {
+			return err
+		}
+		if len(busy) > d.MaxInProgress {
+			h.yellow("%s has %d items in progress, over its cap of %d", d.Name, len(busy), d.MaxInProgress)
+		}
+	}
+	stale, err := tx.staleItems(ctx, s.Config.Items.StaleAfter)
+	if err != nil {
+		return err
+	}
+	for _, st := range stale {
+		h.yellow("%s has been in progress for %s (items.stale_after %s)", st.ID, roundDuration(st.For), s.Config.Items.StaleAfter)
+	}
+	return nil
+}
+
+// StaleItem is an item in progress for longer than items.stale_after.
+type StaleItem struct {
+	ID    string        `json:"id"`
+	Owner string        `json:"owner"`
+	Since Time          `json:"since"`
+	For   time.Duration `json:"-"`
+}
+
+func (tx *Tx) staleItems(ctx context.Context, after time.Duration) ([]StaleItem, error) {
+	rows, err := tx.query(ctx, `SELECT i.id, i.owner, MAX(t.at) FROM items i JOIN item_transitions t ON t.item_id = i.id AND t.to_status = 'in_progress'
+		WHERE i.status = 'in_progress' GROUP BY i.id, i.owner ORDER BY i.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []StaleItem
+	for rows.Next() {
+		var st StaleItem
+		var since int64
+		if err := rows.Scan(&st.ID, &st.Owner, &since); err != nil {
+			return nil, storeErr("read items", err)
+		}
+		st.Since = fromMS(since)
+		st.For = tx.now.Sub(st.Since.Time)
+		if st.For > after {
+			out = append(out, st)
+		}
+	}
+	return out, rows.Err()
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Hour:
+		return d.Round(time.Minute)
+	case d >= time.Minute:
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Millisecond)
+}

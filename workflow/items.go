@@ -1,0 +1,795 @@
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/oxygen-tools/oxygen/internal/pathspec"
+	"go.yaml.in/yaml/v3"
+)
+
+// Priorities, highest first.
+var Priorities = []string{"critical", "high", "medium", "low"}
+
+var (
+	itemIDRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]{0,63}$`)
+	kindRE   = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+)
+
+// ItemSpec is what a person writes down about a work item: everything but
+// its status, owner and timestamps, which only transitions change.
+type ItemSpec struct {
+	ID         string   `json:"id"`
+	Title      string   `json:"title"`
+	Kind       string   `json:"kind"`
+	Domain     string   `json:"domain"`
+	Priority   string   `json:"priority"`
+	Objective  string   `json:"objective"`
+	InScope    []string `json:"in_scope"`
+	OutOfScope []string `json:"out_of_scope"`
+	Invariants []string `json:"invariants"`
+	Files      []string `json:"files"`
+	Commands   []string `json:"commands"`
+	DependsOn  []string `json:"depends_on"`
+}
+
+// Item is a work item as stored.
+type Item struct {
+	ID         string   `json:"id"`
+	Title      string   `json:"title"`
+	Kind       string   `json:"kind"`
+	Domain     string   `json:"domain"`
+	Priority   string   `json:"priority"`
+	Status     Status   `json:"status"`
+	Owner      string   `json:"owner"`
+	Objective  string   `json:"objective"`
+	InScope    []string `json:"in_scope"`
+	OutOfScope []string `json:"out_of_scope"`
+	Invariants []string `json:"invariants"`
+	Files      []string `json:"files"`
+	Commands   []string `json:"commands"`
+	DependsOn  []string `json:"depends_on"`
+	CreatedAt  Time     `json:"created_at"`
+	UpdatedAt  Time     `json:"updated_at"`
+}
+
+// Spec returns the item's definitional fields.
+func (it *Item) Spec() ItemSpec {
+	return ItemSpec{ID: it.ID, Title: it.Title, Kind: it.Kind, Domain: it.Domain, Priority: it.Priority,
+		Objective: it.Objective, InScope: it.InScope, OutOfScope: it.OutOfScope, Invariants: it.Invariants,
+		Files: it.Files, Commands: it.Commands, DependsOn: it.DependsOn}
+}
+
+// fieldError is a validation failure on one field of one item.
+type fieldError struct {
+	field string
+	msg   string
+}
+
+func (e *fieldError) Error() string { return e.field + ": " + e.msg }
+
+// normalize validates a spec and cleans it in place (trimmed strings, clean
+// paths, no nil lists). root is used to refuse files that escape through
+// symlinks.
+func (spec *ItemSpec) normalize(cfg *Config, root string, needID bool) *fieldError {
+	bad := func(field, format string, args ...any) *fieldError {
+		return &fieldError{field: field, msg: fmt.Sprintf(format, args...)}
+	}
+	spec.ID = strings.TrimSpace(spec.ID)
+	if spec.ID != "" || needID {
+		if !itemIDRE.MatchString(spec.ID) {
+			return bad("id", "%q must start with a letter and hold only letters, digits, . _ - (at most 64)", spec.ID)
+		}
+	}
+	spec.Title = strings.TrimSpace(spec.Title)
+	switch {
+	case spec.Title == "":
+		return bad("title", "is required")
+	case strings.ContainsAny(spec.Title, "\r\n"):
+		return bad("title", "must be one line")
+	case len(spec.Title) > 200:
+		return bad("title", "is longer than 200 bytes")
+	}
+	spec.Kind = strings.TrimSpace(spec.Kind)
+	if !kindRE.MatchString(spec.Kind) {
+		if spec.Kind == "" {
+			return bad("kind", "is required (for example plan, feature, bug, chore)")
+		}
+		return bad("kind", "%q must be lower-case letters, digits, - and _ (at most 32)", spec.Kind)
+	}
+	spec.Domain = strings.TrimSpace(spec.Domain)
+	if _, ok := cfg.Domain(spec.Domain); !ok {
+		if spec.Domain == "" {
+			return bad("domain", "is required (domains: %s)", strings.Join(cfg.DomainNames(), ", "))
+		}
+		return bad("domain", "%q is not a domain (domains: %s)", spec.Domain, strings.Join(cfg.DomainNames(), ", "))
+	}
+	spec.Priority = strings.TrimSpace(spec.Priority)
+	if !contains(Priorities, spec.Priority) {
+		if spec.Priority == "" {
+			return bad("priority", "is required (one of %s)", strings.Join(Priorities, ", "))
+		}
+		return bad("priority", "%q is not one of %s", spec.Priority, strings.Join(Priorities, ", "))
+	}
+	spec.Objective = strings.TrimSpace(spec.Objective)
+	if spec.Objective == "" {
+		return bad("objective", "is required")
+	}
+	lines := []struct {
+		field string
+		list  *[]string
+	}{{"in_scope", &spec.InScope}, {"out_of_scope", &spec.OutOfScope}, {"invariants", &spec.Invariants}, {"commands", &spec.Commands}}
+	for _, l := range lines {
+		clean := make([]string, 0, len(*l.list))
+		for i, v := range *l.list {
+			v = strings.TrimSpace(v)
+			switch {
+			case v == "":
+				return bad(fmt.Sprintf("%s[%d]", l.field, i), "cannot be empty")
+			case strings.ContainsAny(v, "\r\n"):
+				return bad(fmt.Sprintf("%s[%d]", l.field, i), "must be one line")
+			}
+			clean = append(clean, v)
+		}
+		*l.list = clean
+	}
+	files := make([]string, 0, len(spec.Files))
+	seenFile := map[string]bool{}
+	for i, f := range spec.Files {
+		clean, err := pathspec.CleanRel(f)
+		if err != nil {
+			return bad(fmt.Sprintf("files[%d]", i), "%v", err)
+		}
+		if _, err := pathspec.Resolve(root, clean); err != nil {
+			if errors.Is(err, pathspec.ErrOutsideRoot) {
+				return bad(fmt.Sprintf("files[%d]", i), "%v", err)
+			}
+			return bad(fmt.Sprintf("files[%d]", i), "cannot check %q: %v", clean, err)
+		}
+		if seenFile[clean] {
+			return bad(fmt.Sprintf("files[%d]", i), "%q is listed twice", clean)
+		}
+		seenFile[clean] = true
+		files = append(files, clean)
+	}
+	spec.Files = files
+	deps := make([]string, 0, len(spec.DependsOn))
+	seenDep := map[string]bool{}
+	for i, d := range spec.DependsOn {
+		d = strings.TrimSpace(d)
+		switch {
+		case !itemIDRE.MatchString(d):
+			return bad(fmt.Sprintf("depends_on[%d]", i), "%q is not an item id", d)
+		case d == spec.ID:
+			return bad(fmt.Sprintf("depends_on[%d]", i), "an item cannot depend on itself")
+		case seenDep[d]:
+			return bad(fmt.Sprintf("depends_on[%d]", i), "%q is listed twice", d)
+		}
+		seenDep[d] = true
+		deps = append(deps, d)
+	}
+	spec.DependsOn = deps
+	return nil
+}
+
+func encodeList(l []string) string {
+	if l == nil {
+		l = []string{}
+	}
+	b, _ := json.Marshal(l)
+	return string(b)
+}
+
+func decodeList(s string) []string {
+	var l []string
+	if err := json.Unmarshal([]byte(s), &l); err != nil || l == nil {
+		return []string{}
+	}
+	return l
+}
+
+const itemColumns = `id, title, kind, domain, priority, status, owner, objective, in_scope, out_of_scope, invariants, files, commands, created_at, updated_at`
+
+func scanItem(sc interface{ Scan(...any) error }) (*Item, error) {
+	var it Item
+	var status, inScope, outScope, invariants, files, commands string
+	var created, updated int64
+	if err := sc.Scan(&it.ID, &it.Title, &it.Kind, &it.Domain, &it.Priority, &status, &it.Owner, &it.Objective,
+		&inScope, &outScope, &invariants, &files, &commands, &created, &updated); err != nil {
+		return nil, err
+	}
+	it.Status = Status(status)
+	it.InScope, it.OutOfScope, it.Invariants = decodeList(inScope), decodeList(outScope), decodeList(invariants)
+	it.Files, it.Commands = decodeList(files), decodeList(commands)
+	it.CreatedAt, it.UpdatedAt = fromMS(created), fromMS(updated)
+	it.DependsOn = []string{}
+	return &it, nil
+}
+
+// getItem loads one item with its dependencies; a missing item is ENOTFOUND.
+func (tx *Tx) getItem(ctx context.Context, id string) (*Item, error) {
+	it, err := scanItem(tx.queryRow(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Errorf(ENOTFOUND, "no item %q", id)
+	}
+	if err != nil {
+		return nil, storeErr("read item", err)
+	}
+	deps, err := tx.depsOf(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	it.DependsOn = deps
+	return it, nil
+}
+
+func (tx *Tx) depsOf(ctx context.Context, id string) ([]string, error) {
+	rows, err := tx.query(ctx, `SELECT depends_on FROM item_deps WHERE item_id = ? ORDER BY pos`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	deps := []string{}
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, storeErr("read dependencies", err)
+		}
+		deps = append(deps, d)
+	}
+	return deps, rows.Err()
+}
+
+// ItemFilter selects items for List.
+type ItemFilter struct {
+	Status string
+	Domain string
+	Owner  string
+}
+
+// listItems returns items in creation order with their dependencies.
+func (tx *Tx) listItems(ctx context.Context, f ItemFilter) ([]*Item, error) {
+	q := `SELECT ` + itemColumns + ` FROM items WHERE 1=1`
+	var args []any
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	if f.Domain != "" {
+		q += ` AND domain = ?`
+		args = append(args, f.Domain)
+	}
+	if f.Owner != "" {
+		q += ` AND owner = ?`
+		args = append(args, f.Owner)
+	}
+	q += ` ORDER BY created_at, id`
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	var items []*Item
+	byID := map[string]*Item{}
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			rows.Close()
+			return nil, storeErr("read items", err)
+		}
+		items = append(items, it)
+		byID[it.ID] = it
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, storeErr("read items", err)
+	}
+	deps, err := tx.query(ctx, `SELECT item_id, depends_on FROM item_deps ORDER BY item_id, pos`)
+	if err != nil {
+		return nil, err
+	}
+	defer deps.Close()
+	for deps.Next() {
+		var id, dep string
+		if err := deps.Scan(&id, &dep); err != nil {
+			return nil, storeErr("read dependencies", err)
+		}
+		if it, ok := byID[id]; ok {
+			it.DependsOn = append(it.DependsOn, dep)
+		}
+	}
+	return items, deps.Err()
+}
+
+// List returns the items matching f.
+func (s *Service) List(ctx context.Context, f ItemFilter) ([]*Item, error) {
+	if f.Status != "" && !ValidStatus(f.Status) {
+		return nil, Errorf(EINVALID, "--status %q is not a status (statuses: %s)", f.Status, joinStatuses())
+	}
+	if f.Domain != "" {
+		if _, ok := s.Config.Domain(f.Domain); !ok {
+			return nil, Errorf(EINVALID, "--domain %q is not a domain (domains: %s)", f.Domain, strings.Join(s.Config.DomainNames(), ", "))
+		}
+	}
+	var items []*Item
+	err := s.read(ctx, func(tx *Tx) error {
+		var err error
+		items, err = tx.listItems(ctx, f)
+		return err
+	})
+	if items == nil {
+		items = []*Item{}
+	}
+	return items, err
+}
+
+func joinStatuses() string {
+	var s []string
+	for _, v := range Statuses {
+		s = append(s, string(v))
+	}
+	return strings.Join(s, ", ")
+}
+
+// Ready lists open items whose dependencies are all done, by priority, then
+// creation time.
+func (s *Service) Ready(ctx context.Context, domain string) ([]*Item, error) {
+	all, err := s.List(ctx, ItemFilter{Domain: domain})
+	if err != nil {
+		return nil, err
+	}
+	done := map[string]bool{}
+	var status map[string]Status
+	if domain != "" {
+		// Dependencies may live in other domains.
+		everything, err := s.List(ctx, ItemFilter{})
+		if err != nil {
+			return nil, err
+		}
+		status = statusIndex(everything)
+	} else {
+		status = statusIndex(all)
+	}
+	for id, st := range status {
+		done[id] = st == StatusDone
+	}
+	ready := []*Item{}
+	for _, it := range all {
+		if it.Status != StatusOpen {
+			continue
+		}
+		ok := true
+		for _, d := range it.DependsOn {
+			ok = ok && done[d]
+		}
+		if ok {
+			ready = append(ready, it)
+		}
+	}
+	sort.SliceStable(ready, func(i, j int) bool {
+		pi, pj := priorityRank(ready[i].Priority), priorityRank(ready[j].Priority)
+		if pi != pj {
+			return pi < pj
+		}
+		if !ready[i].CreatedAt.Equal(ready[j].CreatedAt.Time) {
+			return ready[i].CreatedAt.Before(ready[j].CreatedAt.Time)
+		}
+		return ready[i].ID < ready[j].ID
+	})
+	return ready, nil
+}
+
+func statusIndex(items []*Item) map[string]Status {
+	m := make(map[string]Status, len(items))
+	for _, it := range items {
+		m[it.ID] = it.Status
+	}
+	return m
+}
+
+func priorityRank(p string) int {
+	for i, v := range Priorities {
+		if v == p {
+			return i
+		}
+	}
+	return len(Priorities)
+}
+
+// ItemDetail is an item with its transition history.
+type ItemDetail struct {
+	*Item
+	History []Transition `json:"history"`
+}
+
+// Show returns one item and its history.
+func (s *Service) Show(ctx context.Context, id string) (*ItemDetail, error) {
+	var d *ItemDetail
+	err := s.read(ctx, func(tx *Tx) error {
+		it, err := tx.getItem(ctx, id)
+		if err != nil {
+			return err
+		}
+		hist, err := tx.history(ctx, id)
+		d = &ItemDetail{Item: it, History: hist}
+		return err
+	})
+	return d, err
+}
+
+func (tx *Tx) history(ctx context.Context, id string) ([]Transition, error) {
+	rows, err := tx.query(ctx, `SELECT at, from_status, to_status, actor, reason, council_id FROM item_transitions WHERE item_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Transition{}
+	for rows.Next() {
+		var t Transition
+		var at int64
+		var from, to string
+		var council sql.NullInt64
+		if err := rows.Scan(&at, &from, &to, &t.Actor, &t.Reason, &council); err != nil {
+			return nil, storeErr("read history", err)
+		}
+		t.At, t.From, t.To = fromMS(at), Status(from), Status(to)
+		if council.Valid {
+			c := council.Int64
+			t.Council = &c
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// addFlags names the `orchestrate add` flag behind each spec field, so that
+// errors point at what the user typed.
+var addFlags = map[string]string{
+	"id": "ID", "title": "--title", "kind": "--kind", "domain": "--domain", "priority": "--priority",
+	"objective": "--objective", "in_scope": "--in-scope", "out_of_scope": "--out-of-scope",
+	"invariants": "--invariant", "files": "--file", "commands": "--command", "depends_on": "--depends-on",
+}
+
+// AddItem creates one item. Without an ID it takes the next
+// <id_prefix>-NNN. actor is recorded in the audit log.
+func (s *Service) AddItem(ctx context.Context, spec ItemSpec, actor string) (*Item, error) {
+	if ferr := spec.normalize(s.Config, s.Root, false); ferr != nil {
+		field, _, _ := strings.Cut(ferr.field, "[")
+		return nil, Errorf(EINVALID, "%s: %s", addFlags[field], ferr.msg)
+	}
+	var it *Item
+	err := s.write(ctx, func(tx *Tx) error {
+		if spec.ID == "" {
+			id, err := tx.nextItemID(ctx, s.Config.Items.IDPrefix)
+			if err != nil {
+				return err
+			}
+			spec.ID = id
+		} else if exists, err := tx.itemExists(ctx, spec.ID); err != nil {
+			return err
+		} else if exists {
+			return Errorf(ECONFLICT, "item %s already exists", spec.ID)
+		}
+		for _, d := range spec.DependsOn {
+			if exists, err := tx.itemExists(ctx, d); err != nil {
+				return err
+			} else if !exists {
+				return Errorf(ENOTFOUND, "--depends-on %s: no such item", d)
+			}
+		}
+		if err := tx.insertItem(ctx, spec); err != nil {
+			return err
+		}
+		if err := tx.audit(ctx, actor, "item.create", "item:"+spec.ID, spec); err != nil {
+			return err
+		}
+		var err error
+		it, err = tx.getItem(ctx, spec.ID)
+		return err
+	})
+	return it, err
+}
+
+func (tx *Tx) itemExists(ctx context.Context, id string) (bool, error) {
+	var one int
+	err := tx.queryRow(ctx, `SELECT 1 FROM items WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, storeErr("read item", err)
+	}
+	return true, nil
+}
+
+func (tx *Tx) nextItemID(ctx context.Context, prefix string) (string, error) {
+	rows, err := tx.query(ctx, `SELECT id FROM items WHERE substr(id, 1, ?) = ?`, len(prefix)+1, prefix+"-")
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	max := 0
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return "", storeErr("read item ids", err)
+		}
+		if n, err := strconv.Atoi(id[len(prefix)+1:]); err == nil && n > max {
+			max = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", storeErr("read item ids", err)
+	}
+	return fmt.Sprintf("%s-%03d", prefix, max+1), nil
+}
+
+func (tx *Tx) insertItem(ctx context.Context, spec ItemSpec) error {
+	now := ms(tx.now)
+	_, err := tx.exec(ctx, `INSERT INTO items (id, title, kind, domain, priority, status, owner, objective, in_scope, out_of_scope, invariants, files, commands, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, 'open', '', ?, ?, ?, ?, ?, ?, ?, ?)`,
+		spec.ID, spec.Title, spec.Kind, spec.Domain, spec.Priority, spec.Objective,
+		encodeList(spec.InScope), encodeList(spec.OutOfScope), encodeList(spec.Invariants), encodeList(spec.Files), encodeList(spec.Commands), now, now)
+	if err != nil {
+		return err
+	}
+	return tx.setDeps(ctx, spec.ID, spec.DependsOn)
+}
+
+func (tx *Tx) setDeps(ctx context.Context, id string, deps []string) error {
+	if _, err := tx.exec(ctx, `DELETE FROM item_deps WHERE item_id = ?`, id); err != nil {
+		return err
+	}
+	for i, d := range deps {
+		if _, err := tx.exec(ctx, `INSERT INTO item_deps (item_id, depends_on, pos) VALUES (?, ?, ?)`, id, d, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// findCycle returns a dependency cycle through start, if there is one.
+func (tx *Tx) findCycle(ctx context.Context, start string) ([]string, error) {
+	rows, err := tx.query(ctx, `SELECT item_id, depends_on FROM item_deps ORDER BY item_id, pos`)
+	if err != nil {
+		return nil, err
+	}
+	graph := map[string][]string{}
+	for rows.Next() {
+		var a, b string
+		if err := rows.Scan(&a, &b); err != nil {
+			rows.Close()
+			return nil, storeErr("read dependencies", err)
+		}
+		graph[a] = append(graph[a], b)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, storeErr("read dependencies", err)
+	}
+	visited := map[string]bool{}
+	var path []string
+	var walk func(n string) bool
+	walk = func(n string) bool {
+		path = append(path, n)
+		for _, next := range graph[n] {
+			if next == start {
+				path = append(path, next)
+				return true
+			}
+			if !visited[next] {
+				visited[next] = true
+				if walk(next) {
+					return true
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		return false
+	}
+	if walk(start) {
+		return path, nil
+	}
+	return nil, nil
+}
+
+// ImportResult counts what an import did.
+type ImportResult struct {
+	Created   []string `json:"created"`
+	Updated   []string `json:"updated"`
+	Unchanged []string `json:"unchanged"`
+}
+
+// ImportPlan upserts every item of a plan registry file, all or nothing.
+func (s *Service) ImportPlan(ctx context.Context, file string, actor string) (*ImportResult, error) {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, Errorf(EINVALID, "%s: %v", file, err)
+	}
+	specs, lines, err := parsePlan(file, src)
+	if err != nil {
+		return nil, err
+	}
+	bad := func(i int, field, format string, args ...any) error {
+		return Errorf(EINVALID, "%s:%d: items[%d] (%s): %s: %s", file, lines[i], i, specs[i].ID, field, fmt.Sprintf(format, args...))
+	}
+	seen := map[string]int{}
+	for i := range specs {
+		if ferr := specs[i].normalize(s.Config, s.Root, true); ferr != nil {
+			return nil, bad(i, ferr.field, "%s", ferr.msg)
+		}
+		if j, dup := seen[specs[i].ID]; dup {
+			return nil, bad(i, "id", "%q is also items[%d]", specs[i].ID, j)
+		}
+		seen[specs[i].ID] = i
+	}
+	res := &ImportResult{Created: []string{}, Updated: []string{}, Unchanged: []string{}}
+	err = s.write(ctx, func(tx *Tx) error {
+		for i, spec := range specs {
+			for j, d := range spec.DependsOn {
+				if _, inFile := seen[d]; inFile {
+					continue
+				}
+				if exists, err := tx.itemExists(ctx, d); err != nil {
+					return err
+				} else if !exists {
+					return bad(i, fmt.Sprintf("depends_on[%d]", j), "%q is neither in this file nor in the store", d)
+				}
+			}
+		}
+		for i, spec := range specs {
+			old, err := tx.getItem(ctx, spec.ID)
+			switch {
+			case ErrorCode(err) == ENOTFOUND:
+				if err := tx.insertItem(ctx, spec); err != nil {
+					return err
+				}
+				if err := tx.audit(ctx, actor, "item.create", "item:"+spec.ID, spec); err != nil {
+					return err
+				}
+				res.Created = append(res.Created, spec.ID)
+			case err != nil:
+				return err
+			default:
+				changed := specDiff(old.Spec(), spec)
+				if len(changed) == 0 {
+					res.Unchanged = append(res.Unchanged, spec.ID)
+					continue
+				}
+				if old.Domain != spec.Domain && old.Status != StatusOpen && old.Status != StatusDone && old.Status != StatusDeadEnd {
+					return Errorf(ECONFLICT, "%s:%d: items[%d] (%s): domain: cannot move an item that is %s from %s to %s",
+						file, lines[i], i, spec.ID, old.Status, old.Domain, spec.Domain)
+				}
+				if err := tx.updateItem(ctx, spec); err != nil {
+					return err
+				}
+				if err := tx.audit(ctx, actor, "item.update", "item:"+spec.ID, map[string]any{"changed": changed, "spec": spec}); err != nil {
+					return err
+				}
+				res.Updated = append(res.Updated, spec.ID)
+			}
+		}
+		for i, spec := range specs {
+			cycle, err := tx.findCycle(ctx, spec.ID)
+			if err != nil {
+				return err
+			}
+			if cycle != nil {
+				return bad(i, "depends_on", "would form a cycle: %s", strings.Join(cycle, " -> "))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (tx *Tx) updateItem(ctx context.Context, spec ItemSpec) error {
+	_, err := tx.exec(ctx, `UPDATE items SET title = ?, kind = ?, domain = ?, priority = ?, objective = ?, in_scope = ?, out_of_scope = ?, invariants = ?, files = ?, commands = ?, updated_at = ? WHERE id = ?`,
+		spec.Title, spec.Kind, spec.Domain, spec.Priority, spec.Objective, encodeList(spec.InScope), encodeList(spec.OutOfScope),
+		encodeList(spec.Invariants), encodeList(spec.Files), encodeList(spec.Commands), ms(tx.now), spec.ID)
+	if err != nil {
+		return err
+	}
+	return tx.setDeps(ctx, spec.ID, spec.DependsOn)
+}
+
+// specDiff names the fields that differ.
+func specDiff(a, b ItemSpec) []string {
+	var out []string
+	eq := func(x, y []string) bool { return encodeList(x) == encodeList(y) }
+	check := func(name string, same bool) {
+		if !same {
+			out = append(out, name)
+		}
+	}
+	check("title", a.Title == b.Title)
+	check("kind", a.Kind == b.Kind)
+	check("domain", a.Domain == b.Domain)
+	check("priority", a.Priority == b.Priority)
+	check("objective", a.Objective == b.Objective)
+	check("in_scope", eq(a.InScope, b.InScope))
+	check("out_of_scope", eq(a.OutOfScope, b.OutOfScope))
+	check("invariants", eq(a.Invariants, b.Invariants))
+	check("files", eq(a.Files, b.Files))
+	check("commands", eq(a.Commands, b.Commands))
+	check("depends_on", eq(a.DependsOn, b.DependsOn))
+	return out
+}
+
+// parsePlan decodes a plan registry: a mapping with one key, items, holding
+// a list of item specs. It returns each item's line for error messages.
+func parsePlan(file string, src []byte) ([]ItemSpec, []int, error) {
+	top, err := parseYAMLDocument(file, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := &yamlDecoder{file: file}
+	var specs []ItemSpec
+	var lines []int
+	found := false
+	d.fields(top, "", map[string]func(*yaml.Node, string){
+		"items": func(n *yaml.Node, p string) {
+			found = true
+			d.items(n, p, func(i int, v *yaml.Node, p string) {
+				var spec ItemSpec
+				idNode := findKey(v, "id")
+				label := p
+				if idNode != nil {
+					label = fmt.Sprintf("%s (%s)", p, idNode.Value)
+				}
+				d.fields(v, label, map[string]func(*yaml.Node, string){
+					"id":           func(n *yaml.Node, p string) { spec.ID = d.str(n, p) },
+					"title":        func(n *yaml.Node, p string) { spec.Title = d.str(n, p) },
+					"kind":         func(n *yaml.Node, p string) { spec.Kind = d.str(n, p) },
+					"domain":       func(n *yaml.Node, p string) { spec.Domain = d.str(n, p) },
+					"priority":     func(n *yaml.Node, p string) { spec.Priority = d.str(n, p) },
+					"objective":    func(n *yaml.Node, p string) { spec.Objective = d.str(n, p) },
+					"in_scope":     func(n *yaml.Node, p string) { spec.InScope = d.strs(n, p) },
+					"out_of_scope": func(n *yaml.Node, p string) { spec.OutOfScope = d.strs(n, p) },
+					"invariants":   func(n *yaml.Node, p string) { spec.Invariants = d.strs(n, p) },
+					"files":        func(n *yaml.Node, p string) { spec.Files = d.strs(n, p) },
+					"commands":     func(n *yaml.Node, p string) { spec.Commands = d.strs(n, p) },
+					"depends_on":   func(n *yaml.Node, p string) { spec.DependsOn = d.strs(n, p) },
+				})
+				specs = append(specs, spec)
+				lines = append(lines, v.Line)
+			})
+		},
+	})
+	if d.err != nil {
+		return nil, nil, d.err
+	}
+	if !found {
+		return nil, nil, Errorf(EINVALID, "%s:1: a plan registry needs an items: list", file)
+	}
+	return specs, lines, nil
+}
+
+func findKey(n *yaml.Node, key string) *yaml.Node {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return deref(n.Content[i+1])
+		}
+	}
+	return nil
+}
+
+// absFile is where a root-relative path lives on disk.
+func (s *Service) absFile(rel string) string {
+	return filepath.Join(s.Root, filepath.FromSlash(rel))
+}

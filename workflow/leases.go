@@ -1,0 +1,638 @@
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Lease states.
+const (
+	LeaseActive   = "active"
+	LeaseReleased = "released"
+	LeaseExpired  = "expired"
+	LeaseRevoked  = "revoked"
+)
+
+// SystemActor signs what automation does on nobody's behalf, such as the
+// missive that tells a domain its lease expired.
+var SystemActor = Actor{Owner: "oxygen", Domain: "system"}
+
+// Lease is an exclusive, expiring claim on one resource.
+type Lease struct {
+	ID        int64  `json:"-"`
+	Resource  string `json:"resource"`
+	Owner     string `json:"owner"`
+	Domain    string `json:"domain"`
+	Token     int64  `json:"token"`
+	Item      string `json:"item"`
+	Reason    string `json:"reason"`
+	CreatedAt Time   `json:"created_at"`
+	ExpiresAt Time   `json:"expires_at"`
+	EndedAt   Time   `json:"ended_at"`
+	EndReason string `json:"end_reason"`
+	EndedBy   string `json:"ended_by"`
+	State     string `json:"state"`
+}
+
+// liveAt reports whether the lease is active and unexpired at t. A lease past
+// its expiry is free straight away, whether or not a sweep has marked it.
+func (l *Lease) liveAt(t time.Time) bool {
+	return l.State == LeaseActive && t.Before(l.ExpiresAt.Time)
+}
+
+// effective shows a lease as it really stands at t: an active lease past its
+// expiry is reported as expired at its expiry time.
+func (l *Lease) effective(t time.Time) *Lease {
+	if l.State != LeaseActive || l.liveAt(t) {
+		return l
+	}
+	c := *l
+	c.State, c.EndedAt, c.EndReason, c.EndedBy = LeaseExpired, l.ExpiresAt, "ttl elapsed (not yet swept)", ""
+	return &c
+}
+
+const leaseColumns = `id, resource, owner, domain, token, COALESCE(item_id, ''), reason, created_at, expires_at, COALESCE(ended_at, 0), COALESCE(end_reason, ''), COALESCE(ended_by, ''), state`
+
+func scanLease(sc interface{ Scan(...any) error }) (*Lease, error) {
+	var l Lease
+	var created, expires, ended int64
+	if err := sc.Scan(&l.ID, &l.Resource, &l.Owner, &l.Domain, &l.Token, &l.Item, &l.Reason, &created, &expires, &ended, &l.EndReason, &l.EndedBy, &l.State); err != nil {
+		return nil, err
+	}
+	l.CreatedAt, l.ExpiresAt, l.EndedAt = fromMS(created), fromMS(expires), fromMS(ended)
+	return &l, nil
+}
+
+func (tx *Tx) leases(ctx context.Context, where string, args ...any) ([]*Lease, error) {
+	rows, err := tx.query(ctx, `SELECT `+leaseColumns+` FROM leases WHERE `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*Lease{}
+	for rows.Next() {
+		l, err := scanLease(rows)
+		if err != nil {
+			return nil, storeErr("read leases", err)
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// activeLease returns the resource's active row, which may be past expiry.
+func (tx *Tx) activeLease(ctx context.Context, resource string) (*Lease, error) {
+	l, err := scanLease(tx.queryRow(ctx, `SELECT `+leaseColumns+` FROM leases WHERE resource = ? AND state = 'active'`, resource))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, storeErr("read lease", err)
+	}
+	return l, nil
+}
+
+// endLease moves an active lease to a final state with one guarded UPDATE.
+func (tx *Tx) endLease(ctx context.Context, l *Lease, state, reason, by string, endedAt time.Time) error {
+	res, err := tx.exec(ctx, `UPDATE leases SET state = ?, ended_at = ?, end_reason = ?, ended_by = ? WHERE id = ? AND state = 'active'`,
+		state, ms(endedAt), reason, by, l.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return Errorf(ECONFLICT, "the lease on %s changed while this command ran", l.Resource)
+	}
+	l.State, l.EndedAt, l.EndReason, l.EndedBy = state, Time{endedAt}, reason, by
+	return nil
+}
+
+// expireLease ends a lease whose time ran out, as of its expiry, and tells
+// the holder's domain. `oxygen expire`, the daemon and a claim that finds an
+// expired lease all call this, so they record exactly the same thing.
+func (tx *Tx) expireLease(ctx context.Context, cfg *Config, root string, l *Lease) error {
+	if err := tx.endLease(ctx, l, LeaseExpired, "ttl elapsed", SystemActor.Owner, l.ExpiresAt.Time); err != nil {
+		return err
+	}
+	if err := tx.audit(ctx, SystemActor.Owner, "lease.expire", "resource:"+l.Resource, map[string]any{
+		"owner": l.Owner, "domain": l.Domain, "token": l.Token, "expires_at": l.ExpiresAt}); err != nil {
+		return err
+	}
+	_, err := tx.emit(ctx, cfg, root, SignalSpec{Kind: KindMissive, Topic: "lease-expired", From: SystemActor.Owner, FromDomain: SystemActor.Domain,
+		To: l.Domain, Resource: l.Resource, Item: l.Item,
+		Body: fmt.Sprintf("%s's lease on %s (token %d) expired at %s without being released", l.Owner, l.Resource, l.Token, l.ExpiresAt)})
+	return err
+}
+
+// ClaimRequest asks for a lease.
+type ClaimRequest struct {
+	Resource string
+	Actor    Actor
+	TTL      time.Duration // zero: leases.default_ttl
+	Item     string
+	Reason   string
+}
+
+// ClaimResult is a granted lease; Renewed is set when the claimant already
+// held it and only the expiry moved.
+type ClaimResult struct {
+	Lease   *Lease
+	Renewed bool
+}
+
+func (s *Service) checkTTL(ttl time.Duration) (time.Duration, error) {
+	if ttl == 0 {
+		return s.Config.Leases.DefaultTTL, nil
+	}
+	if ttl < time.Second || ttl > s.Config.Leases.MaxTTL {
+		return 0, Errorf(EINVALID, "--ttl %s: must be between 1s and leases.max_ttl (%s)", ttl, s.Config.Leases.MaxTTL)
+	}
+	return ttl, nil
+}
+
+// Claim grants a lease, or refuses in the protocol's order: invalid input,
+// unknown resource, held by another or waiters ahead, handshake, budget.
+// Every check and the grant happen in one BEGIN IMMEDIATE transaction.
+func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*ClaimResult, error) {
+	ttl, err := s.checkTTL(req.TTL)
+	if err != nil {
+		return nil, err
+	}
+	req.TTL = ttl
+	var res *ClaimResult
+	err = s.write(ctx, func(tx *Tx) error {
+		res, err = s.claim(ctx, tx, req, 0)
+		return err
+	})
+	return res, err
+}
+
+// claim is the body of a claim, shared by Claim and the waiting loop.
+// ticket is the caller's place in the queue, or 0 when it is not queued.
+func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket int64) (*ClaimResult, error) {
+	res, ok := s.Config.Resource(req.Resource)
+	if !ok {
+		return nil, unknownResource(s.Config, req.Resource)
+	}
+	if req.Item != "" {
+		if exists, err := tx.itemExists(ctx, req.Item); err != nil {
+			return nil, err
+		} else if !exists {
+			return nil, Errorf(ENOTFOUND, "--item %s: no such item", req.Item)
+		}
+	}
+	now := tx.now
+	cur, err := tx.activeLease(ctx, res.ID)
+	if err != nil {
+		return nil, err
+	}
+	if cur != nil && !cur.liveAt(now) {
+		if err := tx.expireLease(ctx, s.Config, s.Root, cur); err != nil {
+			return nil, err
+		}
+		cur = nil
+	}
+	if cur != nil && cur.Owner == req.Actor.Owner {
+		return s.extend(ctx, tx, cur, req.TTL, req.Actor.Owner, true)
+	}
+	if cur != nil {
+		return nil, &heldError{Errorf(ECONFLICT, "%s is held by %s (%s), token %d, until %s", res.ID, cur.Owner, cur.Domain, cur.Token, cur.ExpiresAt)}
+	}
+	ahead, err := tx.waitersAhead(ctx, res.ID, ticket)
+	if err != nil {
+		return nil, err
+	}
+	if len(ahead) > 0 {
+		return nil, &heldError{Errorf(ECONFLICT, "%s is free but %d waiter(s) queued first (first: %s since %s); queue with --wait",
+			res.ID, len(ahead), ahead[0].Owner, ahead[0].CreatedAt)}
+	}
+	if res.Domain != req.Actor.Domain {
+		ok, err := tx.hasHandshake(ctx, req.Actor.Domain, res.Domain, res.ID, now.Add(-s.Config.Leases.HandshakeTTL))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, Errorf(EDENIED, "%s belongs to %s; %s needs a handshake first (none sent to %s for %s within %s): orchestrate signal send --kind handshake --from %s --to %s --resource %s --body \"what you will change and why\"",
+				res.ID, res.Domain, req.Actor.Domain, res.Domain, res.ID, s.Config.Leases.HandshakeTTL, req.Actor.Owner, res.Domain, res.ID)
+		}
+	}
+	dom, _ := s.Config.Domain(req.Actor.Domain)
+	held, err := tx.leases(ctx, `state = 'active' AND domain = ? AND expires_at > ? ORDER BY created_at`, req.Actor.Domain, ms(now))
+	if err != nil {
+		return nil, err
+	}
+	if len(held) >= dom.MaxLeases {
+		var names []string
+		for _, l := range held {
+			names = append(names, fmt.Sprintf("%s by %s until %s", l.Resource, l.Owner, l.ExpiresAt))
+		}
+		return nil, Errorf(EDENIED, "change budget: %s already holds %d of %d leases (%s); release one first",
+			req.Actor.Domain, len(held), dom.MaxLeases, strings.Join(names, "; "))
+	}
+	var token int64
+	if err := tx.queryRow(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'lease_token' RETURNING value`).Scan(&token); err != nil {
+		return nil, storeErr("take fencing token", err)
+	}
+	r, err := tx.exec(ctx, `INSERT INTO leases (resource, owner, domain, token, item_id, reason, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')`,
+		res.ID, req.Actor.Owner, req.Actor.Domain, token, nullable(req.Item), req.Reason, ms(now), ms(now.Add(req.TTL)))
+	if err != nil {
+		return nil, err
+	}
+	id, _ := r.LastInsertId()
+	if ticket != 0 {
+		if _, err := tx.exec(ctx, `DELETE FROM lease_waiters WHERE id = ?`, ticket); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.audit(ctx, req.Actor.Owner, "lease.grant", "resource:"+res.ID, map[string]any{
+		"owner": req.Actor.Owner, "domain": req.Actor.Domain, "token": token, "item": req.Item, "reason": req.Reason,
+		"ttl_ms": req.TTL.Milliseconds(), "expires_at": Time{now.Add(req.TTL)}}); err != nil {
+		return nil, err
+	}
+	return &ClaimResult{Lease: &Lease{ID: id, Resource: res.ID, Owner: req.Actor.Owner, Domain: req.Actor.Domain, Token: token, Item: req.Item,
+		Reason: req.Reason, CreatedAt: Time{now}, ExpiresAt: Time{now.Add(req.TTL)}, State: LeaseActive}}, nil
+}
+
+// heldError marks a refusal that waiting could cure: the resource is held,
+// or others are queued first.
+type heldError struct{ err *Error }
+
+func (e *heldError) Error() string { return e.err.Error() }
+func (e *heldError) Unwrap() error { return e.err }
+
+// extend moves a held lease's expiry to now+ttl, within the hoarding guard.
+func (s *Service) extend(ctx context.Context, tx *Tx, l *Lease, ttl time.Duration, actor string, reclaim bool) (*ClaimResult, error) {
+	now := tx.now
+	limit := l.CreatedAt.Add(s.Config.Leases.MaxHold)
+	want := now.Add(ttl)
+	if want.After(limit) {
+		return nil, Errorf(EDENIED, "max_hold: %s was claimed at %s and may be held until %s (leases.max_hold %s); a %s extension would end at %s. Release it and claim again",
+			l.Resource, l.CreatedAt, Time{limit}, s.Config.Leases.MaxHold, ttl, Time{want})
+	}
+	if reclaim && !want.After(l.ExpiresAt.Time) {
+		return &ClaimResult{Lease: l, Renewed: true}, nil
+	}
+	if _, err := tx.exec(ctx, `UPDATE leases SET expires_at = ? WHERE id = ? AND state = 'active'`, ms(want), l.ID); err != nil {
+		return nil, err
+	}
+	if err := tx.audit(ctx, actor, "lease.renew", "resource:"+l.Resource, map[string]any{
+		"owner": l.Owner, "token": l.Token, "previous_expires_at": l.ExpiresAt, "expires_at": Time{want}, "reclaim": reclaim}); err != nil {
+		return nil, err
+	}
+	l.ExpiresAt = Time{want}
+	return &ClaimResult{Lease: l, Renewed: true}, nil
+}
+
+func (tx *Tx) hasHandshake(ctx context.Context, from, to, resource string, since time.Time) (bool, error) {
+	var id int64
+	err := tx.queryRow(ctx, `SELECT id FROM signals WHERE kind = 'handshake' AND from_domain = ? AND to_target = ? AND resource = ? AND created_at >= ? ORDER BY id DESC LIMIT 1`,
+		from, to, resource, ms(since)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, storeErr("read handshakes", err)
+	}
+	return true, nil
+}
+
+// Renew moves the expiry of the caller's lease to now+ttl.
+func (s *Service) Renew(ctx context.Context, resource string, actor Actor, ttl time.Duration) (*Lease, error) {
+	ttl, err := s.checkTTL(ttl)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := s.Config.Resource(resource); !ok {
+		return nil, unknownResource(s.Config, resource)
+	}
+	var out *Lease
+	err = s.write(ctx, func(tx *Tx) error {
+		l, err := tx.heldBy(ctx, resource, actor.Owner, "renew")
+		if err != nil {
+			return err
+		}
+		res, err := s.extend(ctx, tx, l, ttl, actor.Owner, false)
+		if err != nil {
+			return err
+		}
+		out = res.Lease
+		return nil
+	})
+	return out, err
+}
+
+// heldBy returns the live lease on resource if owner holds it, and explains
+// otherwise.
+func (tx *Tx) heldBy(ctx context.Context, resource, owner, verb string) (*Lease, error) {
+	l, err := tx.activeLease(ctx, resource)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case l == nil:
+		return nil, Errorf(ECONFLICT, "%s is not held by anyone; nothing to %s", resource, verb)
+	case !l.liveAt(tx.now) && l.Owner == owner:
+		return nil, Errorf(ECONFLICT, "your lease on %s (token %d) expired at %s; claim it again", resource, l.Token, l.ExpiresAt)
+	case !l.liveAt(tx.now):
+		return nil, Errorf(ECONFLICT, "%s is not held by anyone (the last lease expired at %s); nothing to %s", resource, l.ExpiresAt, verb)
+	case l.Owner != owner:
+		return nil, Errorf(ECONFLICT, "%s is held by %s (%s), token %d, until %s; only the holder may %s it", resource, l.Owner, l.Domain, l.Token, l.ExpiresAt, verb)
+	}
+	return l, nil
+}
+
+// ReleaseRequest ends a lease. Force releases another owner's lease and
+// needs a reason.
+type ReleaseRequest struct {
+	Resource string
+	Actor    Actor
+	Force    bool
+	Reason   string
+}
+
+// Release ends the caller's lease, or with Force revokes someone else's.
+func (s *Service) Release(ctx context.Context, req ReleaseRequest) (*Lease, error) {
+	if req.Force && strings.TrimSpace(req.Reason) == "" {
+		return nil, Errorf(EINVALID, "--force needs --reason: a forced release is explained to the holder")
+	}
+	if _, ok := s.Config.Resource(req.Resource); !ok {
+		return nil, unknownResource(s.Config, req.Resource)
+	}
+	var out *Lease
+	err := s.write(ctx, func(tx *Tx) error {
+		l, err := tx.activeLease(ctx, req.Resource)
+		if err != nil {
+			return err
+		}
+		if req.Force && l != nil && l.liveAt(tx.now) && l.Owner != req.Actor.Owner {
+			return s.revoke(ctx, tx, l, req)
+		}
+		l, err = tx.heldBy(ctx, req.Resource, req.Actor.Owner, "release")
+		if err != nil {
+			return err
+		}
+		reason := "released"
+		if req.Reason != "" {
+			reason = req.Reason
+		}
+		if err := tx.endLease(ctx, l, LeaseReleased, reason, req.Actor.Owner, tx.now); err != nil {
+			return err
+		}
+		out = l
+		return tx.audit(ctx, req.Actor.Owner, "lease.release", "resource:"+l.Resource, map[string]any{
+			"owner": l.Owner, "token": l.Token, "held_ms": tx.now.Sub(l.CreatedAt.Time).Milliseconds()})
+	})
+	return out, err
+}
+
+func (s *Service) revoke(ctx context.Context, tx *Tx, l *Lease, req ReleaseRequest) error {
+	if err := tx.endLease(ctx, l, LeaseRevoked, req.Reason, req.Actor.Owner, tx.now); err != nil {
+		return err
+	}
+	if err := tx.audit(ctx, req.Actor.Owner, "lease.revoke", "resource:"+l.Resource, map[string]any{
+		"previous_holder": l.Owner, "previous_domain": l.Domain, "token": l.Token, "reason": req.Reason, "by_domain": req.Actor.Domain}); err != nil {
+		return err
+	}
+	_, err := tx.emit(ctx, s.Config, s.Root, SignalSpec{Kind: KindMissive, Topic: "lease-revoked", From: req.Actor.Owner, FromDomain: req.Actor.Domain,
+		To: l.Domain, Resource: l.Resource, Item: l.Item,
+		Body: fmt.Sprintf("%s (%s) force-released %s's lease on %s (token %d): %s", req.Actor.Owner, req.Actor.Domain, l.Owner, l.Resource, l.Token, req.Reason)})
+	return err
+}
+
+// Expire marks every lease past its expiry as expired. Correctness never
+// depends on it: every command already treats such leases as free.
+func (s *Service) Expire(ctx context.Context) ([]*Lease, error) {
+	var out []*Lease
+	err := s.write(ctx, func(tx *Tx) error {
+		var err error
+		out, err = s.expireAll(ctx, tx)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) expireAll(ctx context.Context, tx *Tx) ([]*Lease, error) {
+	due, err := tx.leases(ctx, `state = 'active' AND expires_at <= ? ORDER BY expires_at, id`, ms(tx.now))
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range due {
+		if err := tx.expireLease(ctx, s.Config, s.Root, l); err != nil {
+			return nil, err
+		}
+	}
+	return due, nil
+}
+
+// Budget is one domain's change-budget use.
+type Budget struct {
+	Domain string `json:"domain"`
+	Active int    `json:"active"`
+	Max    int    `json:"max"`
+}
+
+// LeaseStatus is what `oxygen status` shows.
+type LeaseStatus struct {
+	Now     Time     `json:"now"`
+	Leases  []*Lease `json:"leases"`
+	Budgets []Budget `json:"budgets"`
+}
+
+// LeaseFilter selects leases for Status.
+type LeaseFilter struct {
+	Domain, Owner, Resource string
+	All                     bool // include released, expired and revoked
+}
+
+// Status lists live leases (or all with f.All) and each domain's budget.
+func (s *Service) Status(ctx context.Context, f LeaseFilter) (*LeaseStatus, error) {
+	if f.Domain != "" {
+		if _, ok := s.Config.Domain(f.Domain); !ok {
+			return nil, Errorf(EINVALID, "--domain %q is not a domain (domains: %s)", f.Domain, strings.Join(s.Config.DomainNames(), ", "))
+		}
+	}
+	if f.Resource != "" {
+		if _, ok := s.Config.Resource(f.Resource); !ok {
+			return nil, unknownResource(s.Config, f.Resource)
+		}
+	}
+	st := &LeaseStatus{Leases: []*Lease{}}
+	err := s.read(ctx, func(tx *Tx) error {
+		st.Now = Time{tx.now}
+		all, err := tx.leases(ctx, `1=1 ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		active := map[string]int{}
+		for _, l := range all {
+			live := l.liveAt(tx.now)
+			if live {
+				active[l.Domain]++
+			}
+			if (!live && !f.All) || (f.Domain != "" && l.Domain != f.Domain) || (f.Owner != "" && l.Owner != f.Owner) || (f.Resource != "" && l.Resource != f.Resource) {
+				continue
+			}
+			st.Leases = append(st.Leases, l.effective(tx.now))
+		}
+		for _, d := range s.Config.Domains {
+			if f.Domain == "" || f.Domain == d.Name {
+				st.Budgets = append(st.Budgets, Budget{Domain: d.Name, Active: active[d.Name], Max: d.MaxLeases})
+			}
+		}
+		return nil
+	})
+	return st, err
+}
+
+// Holder is who holds a resource now.
+type Holder struct {
+	Owner     string `json:"owner"`
+	Domain    string `json:"domain"`
+	Token     int64  `json:"token"`
+	ExpiresAt Time   `json:"expires_at"`
+}
+
+// ResourceView is a resource with its current holder.
+type ResourceView struct {
+	ID          string   `json:"id"`
+	Domain      string   `json:"domain"`
+	Description string   `json:"description"`
+	Paths       []string `json:"paths"`
+	Holder      *Holder  `json:"holder"`
+}
+
+// Resources lists every configured resource with its holder.
+func (s *Service) Resources(ctx context.Context) ([]ResourceView, error) {
+	holders, err := s.holders(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ResourceView, 0, len(s.Config.Resources))
+	for _, r := range s.Config.Resources {
+		out = append(out, ResourceView{ID: r.ID, Domain: r.Domain, Description: r.Description, Paths: r.Paths, Holder: holders[r.ID]})
+	}
+	return out, nil
+}
+
+func (s *Service) holders(ctx context.Context) (map[string]*Holder, error) {
+	out := map[string]*Holder{}
+	err := s.read(ctx, func(tx *Tx) error {
+		live, err := tx.leases(ctx, `state = 'active' AND expires_at > ?`, ms(tx.now))
+		for _, l := range live {
+			out[l.Resource] = &Holder{Owner: l.Owner, Domain: l.Domain, Token: l.Token, ExpiresAt: l.ExpiresAt}
+		}
+		return err
+	})
+	return out, err
+}
+
+// PathOwnership is which resources a path falls under.
+type PathOwnership struct {
+	Path      string         `json:"path"`
+	Resources []ResourceView `json:"resources"`
+}
+
+// Which maps paths to the resources covering them and their holders.
+func (s *Service) Which(ctx context.Context, paths []string) ([]PathOwnership, error) {
+	clean := make([]string, len(paths))
+	for i, p := range paths {
+		c, err := cleanUserPath(s.Root, p)
+		if err != nil {
+			return nil, err
+		}
+		clean[i] = c
+	}
+	holders, err := s.holders(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PathOwnership, 0, len(clean))
+	for _, p := range clean {
+		po := PathOwnership{Path: p, Resources: []ResourceView{}}
+		for _, r := range s.Config.ResourcesFor(p) {
+			po.Resources = append(po.Resources, ResourceView{ID: r.ID, Domain: r.Domain, Description: r.Description, Paths: r.Paths, Holder: holders[r.ID]})
+		}
+		out = append(out, po)
+	}
+	return out, nil
+}
+
+// VerifyToken succeeds only if token is the live lease on resource: scripts
+// call it right before a guarded write (a fencing check).
+func (s *Service) VerifyToken(ctx context.Context, resource string, token int64) (*Lease, error) {
+	if _, ok := s.Config.Resource(resource); !ok {
+		return nil, unknownResource(s.Config, resource)
+	}
+	var out *Lease
+	err := s.read(ctx, func(tx *Tx) error {
+		l, err := tx.activeLease(ctx, resource)
+		if err != nil {
+			return err
+		}
+		switch {
+		case l == nil || !l.liveAt(tx.now):
+			return Errorf(ECONFLICT, "token %d is not current: %s has no active lease", token, resource)
+		case l.Token != token:
+			return Errorf(ECONFLICT, "token %d is not current: the active lease on %s has token %d (held by %s)", token, resource, l.Token, l.Owner)
+		}
+		out = l
+		return nil
+	})
+	return out, err
+}
+
+// unknownResource is the "not found" error for a resource id, naming the
+// closest known ids.
+func unknownResource(cfg *Config, id string) error {
+	type cand struct {
+		id   string
+		dist int
+	}
+	var cands []cand
+	for _, r := range cfg.Resources {
+		d := levenshtein(strings.ToLower(id), r.ID)
+		if strings.Contains(r.ID, strings.ToLower(id)) || strings.Contains(strings.ToLower(id), r.ID) {
+			d = min(d, 1)
+		}
+		cands = append(cands, cand{r.ID, d})
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].dist < cands[j].dist })
+	var near []string
+	for _, c := range cands {
+		if c.dist <= max(2, len(id)/3) && len(near) < 3 {
+			near = append(near, c.id)
+		}
+	}
+	if len(near) == 0 {
+		var all []string
+		for _, r := range cfg.Resources {
+			all = append(all, r.ID)
+		}
+		return Errorf(ENOTFOUND, "no resource %q (resources: %s)", id, strings.Join(all, ", "))
+	}
+	return Errorf(ENOTFOUND, "no resource %q; did you mean %s?", id, strings.Join(near, ", "))
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,320 @@
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/oxygen-tools/oxygen/internal/pathspec"
+)
+
+// Signal kinds, as the protocol names them.
+const (
+	KindMissive      = "missive"
+	KindCouncilCall  = "council_call"
+	KindProclamation = "proclamation"
+	KindHandshake    = "handshake"
+	KindDeadEnd      = "dead_end"
+)
+
+// SignalKinds lists every kind.
+var SignalKinds = []string{KindMissive, KindCouncilCall, KindProclamation, KindHandshake, KindDeadEnd}
+
+// ToAll addresses a signal to every domain.
+const ToAll = "all"
+
+var topicRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// Signal is an explicit handoff between domains. Signals are immutable.
+type Signal struct {
+	ID         int64    `json:"id"`
+	Kind       string   `json:"kind"`
+	Topic      string   `json:"topic"`
+	From       string   `json:"from"`
+	FromDomain string   `json:"from_domain"`
+	To         string   `json:"to"`
+	Item       string   `json:"item"`
+	Resource   string   `json:"resource"`
+	Body       string   `json:"body"`
+	Refs       []string `json:"refs"`
+	CreatedAt  Time     `json:"created_at"`
+	File       string   `json:"file"`
+}
+
+// SignalSpec is a signal to send. Topic defaults to the item, else the
+// resource, else "general"; To defaults to "all".
+type SignalSpec struct {
+	Kind       string
+	From       string
+	FromDomain string
+	To         string
+	Topic      string
+	Item       string
+	Resource   string
+	Body       string
+	Refs       []string
+}
+
+// validate checks what can be checked without the store.
+func (spec *SignalSpec) validate(cfg *Config) error {
+	if !contains(SignalKinds, spec.Kind) {
+		if spec.Kind == "" {
+			return Errorf(EINVALID, "--kind is required (kinds: %s)", strings.Join(SignalKinds, ", "))
+		}
+		return Errorf(EINVALID, "--kind %q is not a signal kind (kinds: %s)", spec.Kind, strings.Join(SignalKinds, ", "))
+	}
+	if spec.To == "" {
+		spec.To = ToAll
+	}
+	if _, ok := cfg.Domain(spec.To); !ok && spec.To != ToAll {
+		return Errorf(EINVALID, "--to %q is neither a domain nor all (domains: %s)", spec.To, strings.Join(cfg.DomainNames(), ", "))
+	}
+	if spec.Kind == KindHandshake && spec.To == ToAll {
+		return Errorf(EINVALID, "a handshake goes to one domain: pass --to DOMAIN")
+	}
+	if spec.Kind == KindCouncilCall && spec.Item == "" {
+		return Errorf(EINVALID, "a council_call is about an item: pass --item ID")
+	}
+	if spec.Item != "" && !itemIDRE.MatchString(spec.Item) {
+		return Errorf(EINVALID, "--item %q is not an item id", spec.Item)
+	}
+	if spec.Topic == "" {
+		switch {
+		case spec.Item != "":
+			spec.Topic = spec.Item
+		case spec.Resource != "":
+			spec.Topic = spec.Resource
+		default:
+			spec.Topic = "general"
+		}
+	}
+	if !topicRE.MatchString(spec.Topic) {
+		return Errorf(EINVALID, "--topic %q: use letters, digits, . _ - (at most 64, starting with a letter or digit)", spec.Topic)
+	}
+	refs := make([]string, 0, len(spec.Refs))
+	for _, r := range spec.Refs {
+		clean, err := pathspec.CleanRel(r)
+		if err != nil {
+			return Errorf(EINVALID, "--ref: %v", err)
+		}
+		refs = append(refs, clean)
+	}
+	spec.Refs = refs
+	return nil
+}
+
+// SendSignal records a signal sent by a person or agent.
+func (s *Service) SendSignal(ctx context.Context, spec SignalSpec) (*Signal, error) {
+	if err := spec.validate(s.Config); err != nil {
+		return nil, err
+	}
+	var sig *Signal
+	err := s.write(ctx, func(tx *Tx) error {
+		var err error
+		sig, err = tx.emit(ctx, s.Config, s.Root, spec)
+		return err
+	})
+	return sig, err
+}
+
+// emit stores a signal, exports it as a JSON file and audits it, inside the
+// caller's transaction. The export file is created exclusively before the
+// row is committed; if the transaction rolls back, the file goes with it.
+func (tx *Tx) emit(ctx context.Context, cfg *Config, root string, spec SignalSpec) (*Signal, error) {
+	if err := spec.validate(cfg); err != nil {
+		return nil, err
+	}
+	if spec.Item != "" {
+		if ok, err := tx.itemExists(ctx, spec.Item); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, Errorf(ENOTFOUND, "--item %s: no such item", spec.Item)
+		}
+	}
+	if spec.Resource != "" {
+		if _, ok := cfg.Resource(spec.Resource); !ok {
+			return nil, unknownResource(cfg, spec.Resource)
+		}
+	}
+	rel, f, err := createExport(root, cfg.Signals.Dir, tx.now, spec.Kind, spec.Topic)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tx.undo = append(tx.undo, func() { os.Remove(filepath.Join(root, filepath.FromSlash(rel))) })
+	res, err := tx.exec(ctx, `INSERT INTO signals (kind, topic, from_owner, from_domain, to_target, item_id, resource, body, refs, created_at, file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		spec.Kind, spec.Topic, spec.From, spec.FromDomain, spec.To, nullable(spec.Item), nullable(spec.Resource), spec.Body, encodeList(spec.Refs), ms(tx.now), rel)
+	if err != nil {
+		return nil, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return nil, storeErr("read signal id", err)
+	}
+	sig := &Signal{ID: id, Kind: spec.Kind, Topic: spec.Topic, From: spec.From, FromDomain: spec.FromDomain, To: spec.To,
+		Item: spec.Item, Resource: spec.Resource, Body: spec.Body, Refs: spec.Refs, CreatedAt: Time{tx.now}, File: rel}
+	if sig.Refs == nil {
+		sig.Refs = []string{}
+	}
+	body, _ := json.MarshalIndent(sig, "", "  ")
+	if _, err := f.Write(append(body, '\n')); err != nil {
+		return nil, Errorf(EINTERNAL, "export signal to %s: %v", rel, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, Errorf(EINTERNAL, "export signal to %s: %v", rel, err)
+	}
+	if err := tx.audit(ctx, spec.From, "signal.send", fmt.Sprintf("signal:%d", id), map[string]any{
+		"kind": sig.Kind, "topic": sig.Topic, "from_domain": sig.FromDomain, "to": sig.To, "item": sig.Item,
+		"resource": sig.Resource, "refs": sig.Refs, "file": rel}); err != nil {
+		return nil, err
+	}
+	return sig, nil
+}
+
+// createExport creates <dir>/<YYYYMMDD-HHMMSS>_<kind>_<topic>.json
+// exclusively, adding -2, -3, ... when signals land in the same second.
+func createExport(root, dir string, now time.Time, kind, topic string) (string, *os.File, error) {
+	abs := filepath.Join(root, filepath.FromSlash(dir))
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return "", nil, Errorf(EINTERNAL, "create %s: %v", dir, err)
+	}
+	base := fmt.Sprintf("%s_%s_%s", now.UTC().Format("20060102-150405"), kind, topic)
+	for n := 1; ; n++ {
+		name := base + ".json"
+		if n > 1 {
+			name = fmt.Sprintf("%s-%d.json", base, n)
+		}
+		f, err := os.OpenFile(filepath.Join(abs, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			return path.Join(dir, name), f, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return "", nil, Errorf(EINTERNAL, "export signal: %v", err)
+		}
+	}
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+const signalColumns = `id, kind, topic, from_owner, from_domain, to_target, COALESCE(item_id, ''), COALESCE(resource, ''), body, refs, created_at, file`
+
+func scanSignal(sc interface{ Scan(...any) error }) (*Signal, error) {
+	var sig Signal
+	var refs string
+	var created int64
+	if err := sc.Scan(&sig.ID, &sig.Kind, &sig.Topic, &sig.From, &sig.FromDomain, &sig.To, &sig.Item, &sig.Resource, &sig.Body, &refs, &created, &sig.File); err != nil {
+		return nil, err
+	}
+	sig.Refs = decodeList(refs)
+	sig.CreatedAt = fromMS(created)
+	return &sig, nil
+}
+
+func (tx *Tx) getSignal(ctx context.Context, id int64) (*Signal, error) {
+	sig, err := scanSignal(tx.queryRow(ctx, `SELECT `+signalColumns+` FROM signals WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Errorf(ENOTFOUND, "no signal %d", id)
+	}
+	if err != nil {
+		return nil, storeErr("read signal", err)
+	}
+	return sig, nil
+}
+
+// SignalFilter selects signals.
+type SignalFilter struct {
+	Kind   string
+	Item   string
+	Domain string // sent by, or addressed to, this domain (or all)
+	Since  time.Time
+	Limit  int // the newest Limit, still printed oldest first
+}
+
+// ListSignals returns matching signals, oldest first.
+func (s *Service) ListSignals(ctx context.Context, f SignalFilter) ([]*Signal, error) {
+	if f.Kind != "" && !contains(SignalKinds, f.Kind) {
+		return nil, Errorf(EINVALID, "--kind %q is not a signal kind (kinds: %s)", f.Kind, strings.Join(SignalKinds, ", "))
+	}
+	if f.Domain != "" {
+		if _, ok := s.Config.Domain(f.Domain); !ok {
+			return nil, Errorf(EINVALID, "--domain %q is not a domain (domains: %s)", f.Domain, strings.Join(s.Config.DomainNames(), ", "))
+		}
+	}
+	var out []*Signal
+	err := s.read(ctx, func(tx *Tx) error {
+		var err error
+		out, err = tx.listSignals(ctx, f)
+		return err
+	})
+	return out, err
+}
+
+func (tx *Tx) listSignals(ctx context.Context, f SignalFilter) ([]*Signal, error) {
+	q := `SELECT ` + signalColumns + ` FROM signals WHERE 1=1`
+	var args []any
+	if f.Kind != "" {
+		q += ` AND kind = ?`
+		args = append(args, f.Kind)
+	}
+	if f.Item != "" {
+		q += ` AND item_id = ?`
+		args = append(args, f.Item)
+	}
+	if f.Domain != "" {
+		q += ` AND (from_domain = ? OR to_target = ? OR to_target = 'all')`
+		args = append(args, f.Domain, f.Domain)
+	}
+	if !f.Since.IsZero() {
+		q += ` AND created_at >= ?`
+		args = append(args, ms(f.Since))
+	}
+	if f.Limit > 0 {
+		q += ` ORDER BY id DESC LIMIT ?`
+		args = append(args, f.Limit)
+	} else {
+		q += ` ORDER BY id`
+	}
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*Signal{}
+	for rows.Next() {
+		sig, err := scanSignal(rows)
+		if err != nil {
+			return nil, storeErr("read signals", err)
+		}
+		out = append(out, sig)
+	}
+	if f.Limit > 0 {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out, rows.Err()
+}
+
+// GetSignal returns signal id.
+func (s *Service) GetSignal(ctx context.Context, id int64) (*Signal, error) {
+	var sig *Signal
+	err := s.read(ctx, func(tx *Tx) error {
+		var err error
+		sig, err = tx.getSignal(ctx, id)
+		return err
+	})
+	return sig, err
+}

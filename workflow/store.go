@@ -1,0 +1,269 @@
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/oxygen-tools/oxygen/migrations"
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Store is the SQLite database under .substrate/state.
+//
+// Durability is not negotiable: WAL with synchronous=FULL, so a granted lease
+// or an audit entry survives power loss. Every write transaction starts with
+// BEGIN IMMEDIATE (the _txlock DSN option), which takes the write lock up
+// front: concurrent writers queue on busy_timeout instead of failing with
+// SQLITE_BUSY halfway through a read-then-write.
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+// busyTimeout bounds how long a writer queues behind others. It is generous
+// because a queue of many processes each committing with fsync takes time.
+const busyTimeout = 30 * time.Second
+
+// OpenStore opens (creating if needed) the store of the repository at root and
+// brings its schema up to date. The common case costs one PRAGMA read: the
+// migration machinery is only touched when the schema is behind.
+func OpenStore(ctx context.Context, root string) (*Store, error) {
+	path := filepath.Join(root, DBFile)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, Errorf(EINTERNAL, "create state directory: %v", err)
+	}
+	dsn := path + "?_pragma=busy_timeout(" + strconv.Itoa(int(busyTimeout/time.Millisecond)) + ")" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, Errorf(EINTERNAL, "open store: %v", err)
+	}
+	// One connection: a CLI process runs one transaction at a time, and a
+	// single connection keeps "now" and the write lock easy to reason about.
+	db.SetMaxOpenConns(1)
+	s := &Store{db: db, path: path}
+	version, err := s.userVersion(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	latest, err := LatestSchemaVersion()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	switch {
+	case version > latest:
+		db.Close()
+		return nil, Errorf(EINTERNAL, "store %s has schema version %d, newer than this binary's %d: upgrade oxygen", path, version, latest)
+	case version < latest:
+		if err := s.migrate(ctx, latest); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// DB exposes the handle for tests that need to tamper with the store.
+func (s *Store) DB() *sql.DB { return s.db }
+
+func (s *Store) userVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return 0, storeErr("read schema version", err)
+	}
+	return v, nil
+}
+
+// LatestSchemaVersion is the highest migration number embedded in the binary.
+func LatestSchemaVersion() (int64, error) {
+	entries, err := fs.ReadDir(migrations.FS, ".")
+	if err != nil {
+		return 0, err
+	}
+	var latest int64
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		if !ok || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		v, err := strconv.ParseInt(num, 10, 64)
+		if err == nil && v > latest {
+			latest = v
+		}
+	}
+	return latest, nil
+}
+
+// migrate applies pending migrations under an exclusive file lock, so that of
+// many processes finding an old schema at once, one migrates and the others
+// wait and then find nothing to do. PRAGMA user_version mirrors goose's
+// version afterwards so the next open can skip all of this.
+func (s *Store) migrate(ctx context.Context, latest int64) error {
+	locker := &fileLocker{path: s.path + ".migrate.lock"}
+	if err := locker.Lock(ctx, s.db); err != nil {
+		return err
+	}
+	defer locker.Unlock(ctx, s.db)
+	if v, err := s.userVersion(ctx); err != nil || v == latest {
+		return err
+	}
+	var mode string
+	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
+		return storeErr("enable WAL", err)
+	}
+	provider, err := goose.NewProvider(goose.DialectSQLite3, s.db, migrations.FS)
+	if err != nil {
+		return Errorf(EINTERNAL, "load migrations: %v", err)
+	}
+	if _, err := provider.Up(ctx); err != nil {
+		return Errorf(EINTERNAL, "migrate store: %v", err)
+	}
+	if _, err := s.db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", latest)); err != nil {
+		return storeErr("record schema version", err)
+	}
+	return nil
+}
+
+// fileLocker serialises migrations across processes with flock(2). It
+// satisfies goose's lock.Locker so it can also be handed to a Provider.
+type fileLocker struct {
+	path string
+	f    *os.File
+}
+
+func (l *fileLocker) Lock(ctx context.Context, _ *sql.DB) error {
+	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return Errorf(EINTERNAL, "open migration lock: %v", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return Errorf(EINTERNAL, "take migration lock: %v", err)
+	}
+	l.f = f
+	return nil
+}
+
+func (l *fileLocker) Unlock(context.Context, *sql.DB) error {
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close() // closing releases the flock
+	l.f = nil
+	return err
+}
+
+// Tx is one transaction with the instant it runs at.
+type Tx struct {
+	tx  *sql.Tx
+	now time.Time
+	// undo runs if the transaction does not commit: it removes files that
+	// were created for rows that will never exist.
+	undo []func()
+}
+
+// Now is the transaction's single reading of the clock.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := tx.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return nil, storeErr("write", err)
+	}
+	return res, nil
+}
+
+func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := tx.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, storeErr("read", err)
+	}
+	return rows, nil
+}
+
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, query, args...)
+}
+
+// write runs fn in one BEGIN IMMEDIATE transaction and commits when fn
+// returns nil. Anything else rolls back, so a refused command changes nothing.
+func (s *Store) write(ctx context.Context, now time.Time, fn func(*Tx) error) (err error) {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return storeErr("begin", err)
+	}
+	tx := &Tx{tx: sqlTx, now: now}
+	defer func() {
+		if err != nil {
+			sqlTx.Rollback()
+			for i := len(tx.undo) - 1; i >= 0; i-- {
+				tx.undo[i]()
+			}
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = sqlTx.Commit(); err != nil {
+		return storeErr("commit", err)
+	}
+	return nil
+}
+
+// read runs fn in a deferred (read-only) transaction: a consistent snapshot
+// that never blocks writers.
+func (s *Store) read(ctx context.Context, now time.Time, fn func(*Tx) error) error {
+	sqlTx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return storeErr("begin", err)
+	}
+	defer sqlTx.Rollback()
+	return fn(&Tx{tx: sqlTx, now: now})
+}
+
+// storeErr wraps a database error. A lock that outlived busy_timeout is a
+// timeout, not an internal fault.
+func storeErr(op string, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return Errorf(ETIMEOUT, "%s: the store stayed locked for %s: %v", op, busyTimeout, err)
+		}
+	}
+	return Errorf(EINTERNAL, "%s: %v", op, err)
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,103 @@
+package workflow
+
+import (
+	"context"
+	"strings"
+)
+
+// Status is a work item's place in the state machine.
+type Status string
+
+const (
+	StatusOpen       Status = "open"
+	StatusInProgress Status = "in_progress"
+	StatusBlocked    Status = "blocked"
+	StatusDone       Status = "done"
+	StatusDeadEnd    Status = "dead_end"
+)
+
+// Statuses lists every status in lifecycle order.
+var Statuses = []Status{StatusOpen, StatusInProgress, StatusBlocked, StatusDone, StatusDeadEnd}
+
+// transitions is the state machine. The migration's CHECK constraint and
+// trigger list the same edges; a test keeps the three in step.
+var transitions = map[Status][]Status{
+	StatusOpen:       {StatusInProgress, StatusDeadEnd},
+	StatusInProgress: {StatusOpen, StatusBlocked, StatusDone, StatusDeadEnd},
+	StatusBlocked:    {StatusInProgress, StatusDeadEnd},
+	StatusDone:       {StatusOpen},
+	StatusDeadEnd:    {StatusOpen},
+}
+
+// ValidStatus reports whether s names a status.
+func ValidStatus(s string) bool {
+	for _, v := range Statuses {
+		if string(v) == s {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckTransition is the one validator every status change goes through.
+func CheckTransition(id string, from, to Status) error {
+	for _, allowed := range transitions[from] {
+		if allowed == to {
+			return nil
+		}
+	}
+	var next []string
+	for _, s := range transitions[from] {
+		next = append(next, string(s))
+	}
+	return Errorf(ECONFLICT, "item %s is %s; it cannot move to %s (from %s it can move to %s)", id, from, to, from, strings.Join(next, ", "))
+}
+
+// Transition is one recorded status change.
+type Transition struct {
+	At      Time   `json:"at"`
+	From    Status `json:"from"`
+	To      Status `json:"to"`
+	Actor   string `json:"actor"`
+	Reason  string `json:"reason"`
+	Council *int64 `json:"council"`
+}
+
+// move changes an item's status. It is the only code that writes
+// items.status after creation: it validates the edge, records the history row
+// and the audit event, all in the caller's transaction.
+func (tx *Tx) move(ctx context.Context, it *Item, to Status, owner, actor, reason string, council int64, extra map[string]any) error {
+	if err := CheckTransition(it.ID, it.Status, to); err != nil {
+		return err
+	}
+	from := it.Status
+	now := ms(tx.now)
+	res, err := tx.exec(ctx, `UPDATE items SET status = ?, owner = ?, updated_at = ? WHERE id = ? AND status = ?`,
+		string(to), owner, now, it.ID, string(from))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return Errorf(ECONFLICT, "item %s changed while this command ran", it.ID)
+	}
+	var councilArg any
+	if council > 0 {
+		councilArg = council
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO item_transitions (item_id, from_status, to_status, actor, reason, council_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		it.ID, string(from), string(to), actor, reason, councilArg, now); err != nil {
+		return err
+	}
+	payload := map[string]any{"from": from, "to": to, "owner": owner, "reason": reason}
+	if council > 0 {
+		payload["council"] = council
+	}
+	for k, v := range extra {
+		payload[k] = v
+	}
+	if err := tx.audit(ctx, actor, "item.transition", "item:"+it.ID, payload); err != nil {
+		return err
+	}
+	it.Status, it.Owner, it.UpdatedAt = to, owner, fromMS(now)
+	return nil
+}

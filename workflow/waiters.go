@@ -1,0 +1,239 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"os"
+	"syscall"
+	"time"
+)
+
+// Waiting for a lease is first come, first served. Each waiter holds a
+// ticket (a row in lease_waiters); a claim is granted only to the oldest live
+// ticket, and a claim without a ticket is refused while any live ticket
+// exists. A ticket is live while its heartbeat is fresh and, on this host,
+// while its process exists, so a waiter that gives up or dies stops blocking
+// others at once (or, on another host, within waiterStale).
+const (
+	waiterHeartbeat = time.Second
+	waiterStale     = 5 * time.Second
+	waiterPoll      = 150 * time.Millisecond
+)
+
+type waiter struct {
+	ID        int64
+	Owner     string
+	PID       int
+	Host      string
+	CreatedAt Time
+	Heartbeat Time
+}
+
+var hostname = func() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "unknown"
+	}
+	return h
+}()
+
+func (w *waiter) live(now time.Time) bool {
+	if now.Sub(w.Heartbeat.Time) > waiterStale {
+		return false
+	}
+	if w.Host == hostname {
+		return processAlive(w.PID)
+	}
+	return true
+}
+
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// waitersAhead lists live tickets for resource older than ticket (all live
+// tickets when ticket is 0).
+func (tx *Tx) waitersAhead(ctx context.Context, resource string, ticket int64) ([]*waiter, error) {
+	all, err := tx.waiters(ctx, resource)
+	if err != nil {
+		return nil, err
+	}
+	var ahead []*waiter
+	for _, w := range all {
+		if (ticket == 0 || w.ID < ticket) && w.live(tx.now) {
+			ahead = append(ahead, w)
+		}
+	}
+	return ahead, nil
+}
+
+// ClaimWait claims like Claim, but while the resource is held by another (or
+// others are queued first) it queues and waits up to wait. Budget and
+// handshake refusals fail at once. When ctx is cancelled or the wait runs
+// out, the ticket is removed and ETIMEOUT returned.
+func (s *Service) ClaimWait(ctx context.Context, req ClaimRequest, wait time.Duration) (*ClaimResult, error) {
+	ttl, err := s.checkTTL(req.TTL)
+	if err != nil {
+		return nil, err
+	}
+	if wait <= 0 {
+		return nil, Errorf(EINVALID, "--wait must be positive")
+	}
+	req.TTL = ttl
+	deadline := time.Now().Add(wait)
+	var res *ClaimResult
+	var ticket int64
+	var lastHeld error
+	err = s.write(ctx, func(tx *Tx) error {
+		r, err := s.claim(ctx, tx, req, 0)
+		var held *heldError
+		if errors.As(err, &held) {
+			lastHeld = err
+			ticket, err = tx.enqueue(ctx, req)
+			return err
+		}
+		res = r
+		return err
+	})
+	if err != nil || res != nil {
+		return res, err
+	}
+	// A granted claim deletes its own ticket; any other way out removes it.
+	defer func() {
+		if res == nil {
+			s.dequeue(ticket)
+		}
+	}()
+
+	lastBeat := time.Now()
+	timer := time.NewTicker(waiterPoll)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, Errorf(ETIMEOUT, "stopped waiting for %s: %v", req.Resource, ErrorMessage(lastHeld))
+		case <-timer.C:
+		}
+		if time.Now().After(deadline) {
+			return nil, Errorf(ETIMEOUT, "waited %s for %s: %s", wait, req.Resource, ErrorMessage(lastHeld))
+		}
+		if time.Since(lastBeat) >= waiterHeartbeat {
+			if err := s.heartbeat(ctx, ticket, req); err != nil {
+				return nil, err
+			}
+			lastBeat = time.Now()
+		}
+		free, err := s.mayGrant(ctx, req.Resource, ticket)
+		if err != nil {
+			return nil, err
+		}
+		if !free {
+			continue
+		}
+		err = s.write(ctx, func(tx *Tx) error {
+			r, err := s.claim(ctx, tx, req, ticket)
+			res = r
+			return err
+		})
+		var held *heldError
+		switch {
+		case errors.As(err, &held):
+			lastHeld = err
+		case err != nil:
+			return nil, err
+		default:
+			return res, nil
+		}
+	}
+}
+
+// mayGrant is a cheap read: is the resource free and this ticket first?
+func (s *Service) mayGrant(ctx context.Context, resource string, ticket int64) (bool, error) {
+	free := false
+	err := s.read(ctx, func(tx *Tx) error {
+		l, err := tx.activeLease(ctx, resource)
+		if err != nil || (l != nil && l.liveAt(tx.now)) {
+			return err
+		}
+		ahead, err := tx.waitersAhead(ctx, resource, ticket)
+		free = len(ahead) == 0
+		return err
+	})
+	return free, err
+}
+
+func (tx *Tx) enqueue(ctx context.Context, req ClaimRequest) (int64, error) {
+	now := ms(tx.now)
+	// Tickets of waiters that died are swept here, so the queue stays short.
+	if err := tx.sweepWaiters(ctx, req.Resource); err != nil {
+		return 0, err
+	}
+	r, err := tx.exec(ctx, `INSERT INTO lease_waiters (resource, owner, domain, pid, host, created_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		req.Resource, req.Actor.Owner, req.Actor.Domain, os.Getpid(), hostname, now, now)
+	if err != nil {
+		return 0, err
+	}
+	return r.LastInsertId()
+}
+
+func (tx *Tx) sweepWaiters(ctx context.Context, resource string) error {
+	all, err := tx.waiters(ctx, resource)
+	if err != nil {
+		return err
+	}
+	for _, w := range all {
+		if !w.live(tx.now) {
+			if _, err := tx.exec(ctx, `DELETE FROM lease_waiters WHERE id = ?`, w.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// waiters lists every ticket for resource, live or not, oldest first.
+func (tx *Tx) waiters(ctx context.Context, resource string) ([]*waiter, error) {
+	rows, err := tx.query(ctx, `SELECT id, owner, pid, host, created_at, heartbeat_at FROM lease_waiters WHERE resource = ? ORDER BY id`, resource)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*waiter
+	for rows.Next() {
+		var w waiter
+		var created, beat int64
+		if err := rows.Scan(&w.ID, &w.Owner, &w.PID, &w.Host, &created, &beat); err != nil {
+			return nil, storeErr("read waiters", err)
+		}
+		w.CreatedAt, w.Heartbeat = fromMS(created), fromMS(beat)
+		out = append(out, &w)
+	}
+	return out, rows.Err()
+}
+
+// heartbeat keeps the ticket live. If the ticket was swept (this process was
+// stalled long enough to look dead), it queues again at the back.
+func (s *Service) heartbeat(ctx context.Context, ticket int64, req ClaimRequest) error {
+	return s.write(ctx, func(tx *Tx) error {
+		r, err := tx.exec(ctx, `UPDATE lease_waiters SET heartbeat_at = ? WHERE id = ?`, ms(tx.now), ticket)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return Errorf(ETIMEOUT, "lost the place in the queue for %s (this process looked dead); try again", req.Resource)
+		}
+		return nil
+	})
+}
+
+// dequeue removes a ticket; it runs even when the wait was cancelled.
+func (s *Service) dequeue(ticket int64) {
+	s.write(context.Background(), func(tx *Tx) error {
+		_, err := tx.exec(context.Background(), `DELETE FROM lease_waiters WHERE id = ?`, ticket)
+		return err
+	})
+}
