@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -69,4 +70,16 @@ func fromMS(v int64) Time {
 		return Time{}
 	}
 	return Time{time.UnixMilli(v).UTC()}
+}
+
+// FormatDuration prints d without zero trailing units: 24h, 30m, 1h30m.
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

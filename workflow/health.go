@@ -72,7 +72,7 @@ func (s *Service) attention(ctx context.Context, tx *Tx, h *Health) error {
 		return err
 	}
 	for _, st := range stale {
-		h.yellow("%s has been in progress for %s (items.stale_after %s)", st.ID, roundDuration(st.For), s.Config.Items.StaleAfter)
+		h.yellow("%s has been in progress for %s (items.stale_after %s)", st.ID, FormatDuration(roundDuration(st.For)), FormatDuration(s.Config.Items.StaleAfter))
 	}
 	return nil
 }

@@ -149,7 +149,7 @@ func (s *Service) checkTTL(ttl time.Duration) (time.Duration, error) {
 		return s.Config.Leases.DefaultTTL, nil
 	}
 	if ttl < time.Second || ttl > s.Config.Leases.MaxTTL {
-		return 0, Errorf(EINVALID, "--ttl %s: must be between 1s and leases.max_ttl (%s)", ttl, s.Config.Leases.MaxTTL)
+		return 0, Errorf(EINVALID, "--ttl %s: must be between 1s and leases.max_ttl (%s)", FormatDuration(ttl), FormatDuration(s.Config.Leases.MaxTTL))
 	}
 	return ttl, nil
 }
@@ -217,7 +217,7 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 		}
 		if !ok {
 			return nil, Errorf(EDENIED, "%s belongs to %s; %s needs a handshake first (none sent to %s for %s within %s): orchestrate signal send --kind handshake --from %s --to %s --resource %s --body \"what you will change and why\"",
-				res.ID, res.Domain, req.Actor.Domain, res.Domain, res.ID, s.Config.Leases.HandshakeTTL, req.Actor.Owner, res.Domain, res.ID)
+				res.ID, res.Domain, req.Actor.Domain, res.Domain, res.ID, FormatDuration(s.Config.Leases.HandshakeTTL), req.Actor.Owner, res.Domain, res.ID)
 		}
 	}
 	dom, _ := s.Config.Domain(req.Actor.Domain)
@@ -271,7 +271,7 @@ func (s *Service) extend(ctx context.Context, tx *Tx, l *Lease, ttl time.Duratio
 	want := now.Add(ttl)
 	if want.After(limit) {
 		return nil, Errorf(EDENIED, "max_hold: %s was claimed at %s and may be held until %s (leases.max_hold %s); a %s extension would end at %s. Release it and claim again",
-			l.Resource, l.CreatedAt, Time{limit}, s.Config.Leases.MaxHold, ttl, Time{want})
+			l.Resource, l.CreatedAt, Time{limit}, FormatDuration(s.Config.Leases.MaxHold), FormatDuration(ttl), Time{want})
 	}
 	if reclaim && !want.After(l.ExpiresAt.Time) {
 		return &ClaimResult{Lease: l, Renewed: true}, nil

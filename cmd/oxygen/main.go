@@ -1,0 +1,31 @@
+// Command oxygen manages leases on the shared resources of an Oxygen
+// repository: claim before you change, release when done.
+package main
+
+import (
+	"os"
+
+	"github.com/oxygen-tools/oxygen/internal/cli"
+)
+
+// CLI is oxygen's grammar; each command lives in its own file.
+type CLI struct {
+	cli.Globals
+
+	Claim     ClaimCmd     `cmd:"" help:"Take an exclusive lease on a resource (exit 3 if held; --wait to queue)."`
+	Renew     RenewCmd     `cmd:"" help:"Extend your lease to now + TTL, within leases.max_hold."`
+	Release   ReleaseCmd   `cmd:"" help:"Release your lease (or --force --reason someone else's)."`
+	Status    StatusCmd    `cmd:"" help:"Active leases with time left, and each domain's change budget."`
+	Resources ResourcesCmd `cmd:"" help:"List resources with their domain, paths and holder."`
+	Which     WhichCmd     `cmd:"" help:"Which resources do these paths fall under, and who holds them?"`
+	Verify    VerifyCmd    `cmd:"" help:"Exit 0 only if --token is the active lease on the resource (a fencing check)."`
+	Run       RunCmd       `cmd:"" help:"Claim, run a command with OXYGEN_TOKEN set, renew while it runs, release when it exits."`
+	Expire    ExpireCmd    `cmd:"" help:"Mark every lease past its expiry as expired (commands already treat them as free)."`
+}
+
+func main() {
+	var c CLI
+	os.Exit(cli.Run("oxygen", &c, &c.Globals, os.Args[1:], cli.Options{
+		Description: "Leases on shared resources: claim before you change, release when done.",
+	}))
+}
