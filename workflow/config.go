@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -108,7 +107,7 @@ type ItemConfig struct {
 type JobConfig struct {
 	Name     string
 	Spec     string
-	Schedule cron.Schedule
+	Schedule cron.Schedule `json:"-"`
 }
 
 // Job names the daemon knows how to run.
@@ -124,11 +123,6 @@ var KnownJobs = []string{JobExpireLeases, JobAudit}
 // five fields or six (leading seconds).
 var CronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-var (
-	nameRE     = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
-	ownerRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$`)
-	idPrefixRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]{0,55}$`)
-)
 
 // Domain returns the named domain.
 func (c *Config) Domain(name string) (Domain, bool) {
@@ -181,6 +175,8 @@ func (c *Config) Job(name string) (JobConfig, bool) {
 }
 
 // LoadConfig reads and validates the configuration of the repository at root.
+// A validated copy is cached in the state directory, keyed by the file's
+// content, so that most commands skip YAML parsing altogether.
 func LoadConfig(root string) (*Config, error) {
 	file := filepath.Join(root, ConfigFile)
 	src, err := os.ReadFile(file)
@@ -190,7 +186,44 @@ func LoadConfig(root string) (*Config, error) {
 		}
 		return nil, Errorf(EINVALID, "%s: %v", file, err)
 	}
-	return ParseConfig(file, src)
+	key := configCacheKey(src)
+	if c := readConfigCache(root, key); c != nil {
+		return c, nil
+	}
+	c, err := ParseConfig(file, src)
+	if err != nil {
+		return nil, err
+	}
+	writeConfigCache(root, key, c)
+	return c, nil
+}
+
+// compile rebuilds what the config derives from its text: glob matchers and
+// cron schedules. The text was validated when it was parsed.
+func (c *Config) compile() error {
+	for i := range c.Resources {
+		set, err := pathspec.CompileSet(c.Resources[i].Paths)
+		if err != nil {
+			return err
+		}
+		c.Resources[i].patterns = set
+	}
+	set, err := pathspec.CompileSet(c.Policy.SecretPaths)
+	if err != nil {
+		return err
+	}
+	c.Policy.secrets = set
+	for i := range c.Jobs {
+		if c.Jobs[i].Spec == "" {
+			continue
+		}
+		sched, err := CronParser.Parse(c.Jobs[i].Spec)
+		if err != nil {
+			return err
+		}
+		c.Jobs[i].Schedule = sched
+	}
+	return nil
 }
 
 // DefaultConfig is the configuration init writes, already validated.
@@ -221,7 +254,7 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 			mark(n, p)
 			d.pairs(n, p, func(name string, k, v *yaml.Node, p string) {
 				dom := Domain{Name: name, MaxInProgress: 2, MaxLeases: 2}
-				if !nameRE.MatchString(name) {
+				if !validName(name) {
 					d.failf(k, p, "domain names are lower-case letters, digits, - and _ (at most 32)")
 					return
 				}
@@ -240,7 +273,7 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 		"agents": func(n *yaml.Node, p string) {
 			mark(n, p)
 			d.pairs(n, p, func(owner string, k, v *yaml.Node, p string) {
-				if !ownerRE.MatchString(owner) {
+				if !validOwner(owner) {
 					d.failf(k, p, "owner names are letters, digits and . _ @ + - (at most 64)")
 					return
 				}
@@ -272,7 +305,7 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 					return
 				}
 				switch {
-				case !nameRE.MatchString(r.ID):
+				case !validName(r.ID):
 					d.failf(v, p+".id", "%q: resource ids are lower-case letters, digits, - and _ (at most 32)", r.ID)
 				case len(r.Paths) == 0:
 					d.failf(v, p+".paths", "resource %q needs at least one path", r.ID)
@@ -345,7 +378,7 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 				"id_prefix": func(n *yaml.Node, p string) {
 					mark(n, p)
 					c.Items.IDPrefix = d.str(n, p)
-					if d.err == nil && !idPrefixRE.MatchString(c.Items.IDPrefix) {
+					if d.err == nil && !validIDPrefix(c.Items.IDPrefix) {
 						d.failf(n, p, "%q must start with a letter and hold only letters, digits, . _ - (at most 56)", c.Items.IDPrefix)
 					}
 				},

@@ -13,7 +13,7 @@ func (c *Config) ResolveDomain(owner, explicit, envDomain string) (string, error
 	if owner == "" {
 		return "", Errorf(EINVALID, "no owner: pass --owner or set OXYGEN_OWNER (domains: %s)", strings.Join(c.DomainNames(), ", "))
 	}
-	if !ownerRE.MatchString(owner) {
+	if !validOwner(owner) {
 		return "", Errorf(EINVALID, "owner %q: use letters, digits and . _ @ + - (at most 64)", owner)
 	}
 	_, ownerIsDomain := c.Domain(owner)
@@ -55,7 +55,7 @@ func checkOwnerName(flag, owner string) error {
 	if owner == "" {
 		return Errorf(EINVALID, "who is acting? pass %s or set OXYGEN_OWNER", flag)
 	}
-	if !ownerRE.MatchString(owner) {
+	if !validOwner(owner) {
 		return Errorf(EINVALID, "%s %q: use letters, digits and . _ @ + - (at most 64)", flag, owner)
 	}
 	return nil

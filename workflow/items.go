@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,10 +19,6 @@ import (
 // Priorities, highest first.
 var Priorities = []string{"critical", "high", "medium", "low"}
 
-var (
-	itemIDRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]{0,63}$`)
-	kindRE   = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
-)
 
 // ItemSpec is what a person writes down about a work item: everything but
 // its status, owner and timestamps, which only transitions change.
@@ -86,7 +81,7 @@ func (spec *ItemSpec) normalize(cfg *Config, root string, needID bool) *fieldErr
 	}
 	spec.ID = strings.TrimSpace(spec.ID)
 	if spec.ID != "" || needID {
-		if !itemIDRE.MatchString(spec.ID) {
+		if !validItemID(spec.ID) {
 			return bad("id", "%q must start with a letter and hold only letters, digits, . _ - (at most 64)", spec.ID)
 		}
 	}
@@ -100,7 +95,7 @@ func (spec *ItemSpec) normalize(cfg *Config, root string, needID bool) *fieldErr
 		return bad("title", "is longer than 200 bytes")
 	}
 	spec.Kind = strings.TrimSpace(spec.Kind)
-	if !kindRE.MatchString(spec.Kind) {
+	if !validName(spec.Kind) {
 		if spec.Kind == "" {
 			return bad("kind", "is required (for example plan, feature, bug, chore)")
 		}
@@ -167,7 +162,7 @@ func (spec *ItemSpec) normalize(cfg *Config, root string, needID bool) *fieldErr
 	for i, d := range spec.DependsOn {
 		d = strings.TrimSpace(d)
 		switch {
-		case !itemIDRE.MatchString(d):
+		case !validItemID(d):
 			return bad(fmt.Sprintf("depends_on[%d]", i), "%q is not an item id", d)
 		case d == spec.ID:
 			return bad(fmt.Sprintf("depends_on[%d]", i), "an item cannot depend on itself")

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -31,7 +30,6 @@ var SignalKinds = []string{KindMissive, KindCouncilCall, KindProclamation, KindH
 // ToAll addresses a signal to every domain.
 const ToAll = "all"
 
-var topicRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // Signal is an explicit handoff between domains. Signals are immutable.
 type Signal struct {
@@ -83,7 +81,7 @@ func (spec *SignalSpec) validate(cfg *Config) error {
 	if spec.Kind == KindCouncilCall && spec.Item == "" {
 		return Errorf(EINVALID, "a council_call is about an item: pass --item ID")
 	}
-	if spec.Item != "" && !itemIDRE.MatchString(spec.Item) {
+	if spec.Item != "" && !validItemID(spec.Item) {
 		return Errorf(EINVALID, "--item %q is not an item id", spec.Item)
 	}
 	if spec.Topic == "" {
@@ -96,7 +94,7 @@ func (spec *SignalSpec) validate(cfg *Config) error {
 			spec.Topic = "general"
 		}
 	}
-	if !topicRE.MatchString(spec.Topic) {
+	if !validTopic(spec.Topic) {
 		return Errorf(EINVALID, "--topic %q: use letters, digits, . _ - (at most 64, starting with a letter or digit)", spec.Topic)
 	}
 	refs := make([]string, 0, len(spec.Refs))

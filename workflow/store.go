@@ -45,7 +45,7 @@ func OpenStore(ctx context.Context, root string) (*Store, error) {
 		return nil, Errorf(EINTERNAL, "create state directory: %v", err)
 	}
 	dsn := path + "?_pragma=busy_timeout(" + strconv.Itoa(int(busyTimeout/time.Millisecond)) + ")" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate"
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=journal_size_limit(0)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, Errorf(EINTERNAL, "open store: %v", err)
@@ -54,6 +54,10 @@ func OpenStore(ctx context.Context, root string) (*Store, error) {
 	// single connection keeps "now" and the write lock easy to reason about.
 	db.SetMaxOpenConns(1)
 	s := &Store{db: db, path: path}
+	if err := s.persistWAL(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	version, err := s.userVersion(ctx)
 	if err != nil {
 		db.Close()
@@ -75,6 +79,29 @@ func OpenStore(ctx context.Context, root string) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// persistWAL keeps the -wal and -shm files when the last connection closes.
+// By default SQLite deletes both and the next process creates them again:
+// four file-system metadata operations on every command, for nothing.
+func (s *Store) persistWAL(ctx context.Context) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return storeErr("open store", err)
+	}
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		fc, ok := dc.(sqlite.FileControl)
+		if !ok {
+			return nil
+		}
+		_, err := fc.FileControlPersistWAL("main", 1)
+		return err
+	})
+	if err != nil {
+		return storeErr("open store", err)
+	}
+	return nil
 }
 
 // Close closes the database.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -29,19 +30,20 @@ type waiter struct {
 	Heartbeat Time
 }
 
-var hostname = func() string {
+// hostname is read on first use: most commands never wait.
+var hostname = sync.OnceValue(func() string {
 	h, err := os.Hostname()
 	if err != nil {
 		return "unknown"
 	}
 	return h
-}()
+})
 
 func (w *waiter) live(now time.Time) bool {
 	if now.Sub(w.Heartbeat.Time) > waiterStale {
 		return false
 	}
-	if w.Host == hostname {
+	if w.Host == hostname() {
 		return processAlive(w.PID)
 	}
 	return true
@@ -173,7 +175,7 @@ func (tx *Tx) enqueue(ctx context.Context, req ClaimRequest) (int64, error) {
 		return 0, err
 	}
 	r, err := tx.exec(ctx, `INSERT INTO lease_waiters (resource, owner, domain, pid, host, created_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		req.Resource, req.Actor.Owner, req.Actor.Domain, os.Getpid(), hostname, now, now)
+		req.Resource, req.Actor.Owner, req.Actor.Domain, os.Getpid(), hostname(), now, now)
 	if err != nil {
 		return 0, err
 	}

@@ -12,9 +12,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"reflect"
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/alecthomas/kong"
 	"github.com/oxygen-tools/oxygen/workflow"
@@ -158,21 +160,41 @@ func Run(tool string, grammar any, globals *Globals, args []string, opts Options
 			panic(r)
 		}
 	}()
-	parser, err := kong.New(grammar,
-		kong.Name(tool),
-		kong.Description(opts.Description),
-		kong.Writers(env.Stdout, env.Stderr),
-		kong.Exit(func(c int) { panic(exitPanic(c)) }),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
-		kong.Bind(env),
-		opts.Vars,
-	)
-	if err != nil {
-		panic(err) // a grammar bug, caught by every test
+	newParser := func(root any, extra ...kong.Option) *kong.Kong {
+		options := append([]kong.Option{
+			kong.Name(tool),
+			kong.Description(opts.Description),
+			kong.Writers(env.Stdout, env.Stderr),
+			kong.Exit(func(c int) { panic(exitPanic(c)) }),
+			kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
+			kong.Bind(env),
+			opts.Vars,
+		}, extra...)
+		parser, err := kong.New(root, options...)
+		if err != nil {
+			panic(err) // a grammar bug, caught by every test
+		}
+		return parser
 	}
-	kctx, err := parser.Parse(args)
+	// Reflecting over every command costs more than a store transaction, so
+	// the common case builds a grammar of the selected command alone. Help,
+	// unknown commands and usage errors go through the full grammar, so what
+	// users see is the same either way.
+	var kctx *kong.Context
+	var err error
+	name, help, cmd, selected := selectCommand(grammar, args)
+	if selected {
+		kctx, err = newParser(globals, kong.DynamicCommand(name, help, "", cmd)).Parse(args)
+	}
+	if kctx == nil || err != nil {
+		kctx, err = newParser(grammar).Parse(args)
+	}
 	if err != nil {
-		usage := workflow.Errorf(workflow.EINVALID, "%v (see %s --help)", err, commandPath(tool, kctx))
+		path := commandPath(tool, kctx)
+		if path == tool && selected {
+			path = tool + " " + name
+		}
+		usage := workflow.Errorf(workflow.EINVALID, "%v (see %s --help)", err, path)
 		code := report(env, usage, hasJSONFlag(args))
 		if c, ok := opts.UsageExit[firstWord(args)]; ok {
 			code = c
@@ -199,6 +221,52 @@ func report(env *Env, err error, asJSON bool) int {
 		env.PrintJSON(map[string]any{"error": map[string]string{"code": code, "message": msg}})
 	}
 	return workflow.ExitCode(err)
+}
+
+// selectCommand finds the top-level command args name in grammar (a pointer
+// to a struct whose `cmd` fields are the commands). It declines when help is
+// asked for, so that help always comes from the full grammar.
+func selectCommand(grammar any, args []string) (name, help string, cmd any, ok bool) {
+	word := firstWord(args)
+	if word == "" {
+		return "", "", nil, false
+	}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-h" || a == "--help" {
+			return "", "", nil, false
+		}
+	}
+	v := reflect.ValueOf(grammar).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if _, isCmd := f.Tag.Lookup("cmd"); !isCmd {
+			continue
+		}
+		n := f.Tag.Get("name")
+		if n == "" {
+			n = hyphenate(f.Name)
+		}
+		if n == word {
+			return n, f.Tag.Get("help"), v.Field(i).Addr().Interface(), true
+		}
+	}
+	return "", "", nil, false
+}
+
+// hyphenate turns a Go field name into kong's default command name.
+func hyphenate(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte('-')
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
 }
 
 func commandPath(tool string, kctx *kong.Context) string {

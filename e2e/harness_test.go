@@ -1,0 +1,260 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	_ "modernc.org/sqlite"
+)
+
+// binDir holds freshly built orchestrate and oxygen binaries.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "oxygen-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	build := exec.Command("go", "build", "-o", dir, "./cmd/orchestrate", "./cmd/oxygen")
+	build.Dir = ".."
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build binaries: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// TestScripts runs every testdata/script/*.txtar. Set UPDATE_GOLDEN=1 to
+// rewrite the expected outputs embedded in the scripts.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:           "testdata/script",
+		UpdateScripts: os.Getenv("UPDATE_GOLDEN") != "",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
+			env.Setenv("HOME", env.WorkDir)
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"dbdump":  cmdDBDump,
+			"sqlexec": cmdSQLExec,
+			"sqlrows": cmdSQLRows,
+			"sleep":   cmdSleep,
+		},
+	})
+}
+
+// dbPath finds the store of the repository in the script's working directory.
+func dbPath(ts *testscript.TestScript) string {
+	return ts.MkAbs(".substrate/state/oxygen.db")
+}
+
+// cmdDBDump writes every row of every table to a file, so that a script can
+// prove a refused command changed nothing: dbdump before; ...; dbdump after;
+// cmp before after.
+func cmdDBDump(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: dbdump FILE")
+	}
+	dump, err := DumpDB(dbPath(ts))
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(dump), 0o644))
+}
+
+// cmdSQLExec runs statements against the store, for tampering tests.
+func cmdSQLExec(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: sqlexec 'SQL'")
+	}
+	db, err := sql.Open("sqlite", dbPath(ts)+"?_pragma=busy_timeout(5000)")
+	ts.Check(err)
+	defer db.Close()
+	_, err = db.Exec(args[0])
+	if neg {
+		if err == nil {
+			ts.Fatalf("sqlexec succeeded unexpectedly")
+		}
+		fmt.Fprintf(ts.Stdout(), "%v\n", err)
+		return
+	}
+	ts.Check(err)
+}
+
+// cmdSQLRows prints a query's rows, tab-separated, to stdout.
+func cmdSQLRows(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sqlrows 'SELECT ...'")
+	}
+	out, err := queryRows(dbPath(ts), args[0])
+	ts.Check(err)
+	fmt.Fprint(ts.Stdout(), out)
+}
+
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	time.Sleep(d)
+}
+
+// DumpDB renders the whole database deterministically.
+func DumpDB(path string) (string, error) {
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	if err != nil {
+		return "", err
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return "", err
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	var b strings.Builder
+	for _, t := range tables {
+		out, err := queryRowsDB(db, `SELECT * FROM "`+t+`" ORDER BY rowid`)
+		if err != nil {
+			out, err = queryRowsDB(db, `SELECT * FROM "`+t+`"`)
+			if err != nil {
+				return "", err
+			}
+		}
+		fmt.Fprintf(&b, "== %s\n%s", t, out)
+	}
+	return b.String(), nil
+}
+
+func queryRows(path, q string) (string, error) {
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	return queryRowsDB(db, q)
+}
+
+func queryRowsDB(db *sql.DB, q string) (string, error) {
+	rows, err := db.QueryContext(context.Background(), q)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		for i, v := range vals {
+			if i > 0 {
+				b.WriteByte('\t')
+			}
+			switch x := v.(type) {
+			case nil:
+				b.WriteString("NULL")
+			case []byte:
+				b.Write(x)
+			default:
+				fmt.Fprint(&b, x)
+			}
+		}
+		b.WriteByte('\n')
+	}
+	return b.String(), rows.Err()
+}
+
+// Helpers for the process tests.
+
+// repo is a scratch repository with both tools on hand.
+type repo struct {
+	t   testing.TB
+	dir string
+	env []string
+}
+
+func newRepo(t testing.TB) *repo {
+	t.Helper()
+	dir := t.TempDir()
+	r := &repo{t: t, dir: dir, env: []string{"PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + dir}}
+	r.mustRun("orchestrate", "init")
+	return r
+}
+
+// result is one finished process.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (r *repo) command(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	cmd.Dir = r.dir
+	cmd.Env = append([]string{}, r.env...)
+	return cmd
+}
+
+func (r *repo) run(name string, args ...string) result {
+	cmd := r.command(name, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		r.t.Fatalf("%s %v: %v", name, args, err)
+	}
+	return result{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+func (r *repo) mustRun(name string, args ...string) result {
+	r.t.Helper()
+	res := r.run(name, args...)
+	if res.code != 0 {
+		r.t.Fatalf("%s %s: exit %d\n%s%s", name, strings.Join(args, " "), res.code, res.stdout, res.stderr)
+	}
+	return res
+}
+
+func (r *repo) query(q string) string {
+	r.t.Helper()
+	out, err := queryRows(filepath.Join(r.dir, ".substrate/state/oxygen.db"), q)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return out
+}
+
+func removeAll(path string) error { return os.RemoveAll(path) }

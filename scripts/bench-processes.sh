@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Times whole processes: `oxygen claim`, `oxygen release` and `oxygen status`
+# next to the sqlite3 CLI doing one INSERT into a WAL database with
+# synchronous=FULL, interleaved in one run so that both see the same machine.
+#
+# Usage: scripts/bench-processes.sh [ROUNDS]   (default 300; needs sqlite3)
+set -euo pipefail
+rounds=${1:-300}
+here=$(cd "$(dirname "$0")/.." && pwd)
+bin=${BIN:-$here/bin}
+command -v sqlite3 >/dev/null || { echo "bench-processes: sqlite3 is not installed" >&2; exit 2; }
+[ -x "$bin/oxygen" ] || { echo "bench-processes: build first (make build)" >&2; exit 2; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+"$bin/orchestrate" init >/dev/null
+sqlite3 base.db "PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);" >/dev/null
+export OXYGEN_OWNER=bench OXYGEN_DOMAIN=builder
+
+# Warm the page cache and the binaries.
+for _ in 1 2 3; do
+  "$bin/oxygen" claim storage >/dev/null; "$bin/oxygen" release storage >/dev/null
+  sqlite3 base.db "PRAGMA synchronous=FULL; INSERT INTO t (v) VALUES ('x');"
+done
+
+for _ in $(seq "$rounds"); do
+  t0=$EPOCHREALTIME
+  sqlite3 base.db "PRAGMA synchronous=FULL; INSERT INTO t (v) VALUES ('x');"
+  t1=$EPOCHREALTIME
+  sqlite3 base.db "PRAGMA synchronous=FULL; INSERT INTO t (v) VALUES ('x');"
+  t2=$EPOCHREALTIME
+  "$bin/oxygen" claim storage >/dev/null
+  t3=$EPOCHREALTIME
+  "$bin/oxygen" release storage >/dev/null
+  t4=$EPOCHREALTIME
+  "$bin/oxygen" status >/dev/null
+  t5=$EPOCHREALTIME
+  echo "$t0 $t1 $t2 $t3 $t4 $t5"
+done | awk -v rounds="$rounds" '
+function median(a, n,   i, j, t) {
+  for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
+  return (n % 2) ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+}
+{
+  n++
+  ins1[n] = ($2 - $1) * 1000; ins2[n] = ($3 - $2) * 1000
+  claim[n] = ($4 - $3) * 1000; rel[n] = ($5 - $4) * 1000; stat[n] = ($6 - $5) * 1000
+  pair_sql[n] = ($3 - $1) * 1000; pair_oxy[n] = ($5 - $3) * 1000
+}
+END {
+  printf "rounds: %d (medians, milliseconds per process)\n", n
+  printf "  sqlite3 INSERT (WAL, synchronous=FULL)  %6.2f\n", median(ins1, n)
+  printf "  oxygen claim                            %6.2f\n", median(claim, n)
+  printf "  oxygen release                          %6.2f\n", median(rel, n)
+  printf "  oxygen status                           %6.2f\n", median(stat, n)
+  s = median(pair_sql, n); o = median(pair_oxy, n)
+  printf "  two sqlite3 INSERTs                     %6.2f\n", s
+  printf "  claim + release                         %6.2f  (%.2fx; target <= 2x)\n", o, o / s
+}'
