@@ -123,7 +123,6 @@ var KnownJobs = []string{JobExpireLeases, JobAudit}
 // five fields or six (leading seconds).
 var CronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-
 // Domain returns the named domain.
 func (c *Config) Domain(name string) (Domain, bool) {
 	for _, d := range c.Domains {

@@ -19,7 +19,6 @@ import (
 // Priorities, highest first.
 var Priorities = []string{"critical", "high", "medium", "low"}
 
-
 // ItemSpec is what a person writes down about a work item: everything but
 // its status, owner and timestamps, which only transitions change.
 type ItemSpec struct {

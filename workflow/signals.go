@@ -30,7 +30,6 @@ var SignalKinds = []string{KindMissive, KindCouncilCall, KindProclamation, KindH
 // ToAll addresses a signal to every domain.
 const ToAll = "all"
 
-
 // Signal is an explicit handoff between domains. Signals are immutable.
 type Signal struct {
 	ID         int64    `json:"id"`
