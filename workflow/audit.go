@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -204,13 +205,84 @@ func (tx *Tx) verifyChain(ctx context.Context) (ChainCheck, error) {
 	return res, rows.Err()
 }
 
-// VerifyAudit re-hashes the whole chain.
-func (s *Service) VerifyAudit(ctx context.Context) (ChainCheck, error) {
+// checkHeads confirms that every chain head recorded by an earlier check is
+// still in the log with the same hash. Re-hashing alone cannot notice rows
+// cut from the end of the log; a recorded head that has vanished can.
+func (tx *Tx) checkHeads(ctx context.Context, res *ChainCheck) error {
+	if !res.OK {
+		return nil
+	}
+	rows, err := tx.query(ctx, `SELECT head_seq, head_hash, source, at FROM verifications
+		WHERE kind = 'audit_chain' AND ok = 1 AND head_seq IS NOT NULL ORDER BY head_seq DESC, id DESC`)
+	if err != nil {
+		return err
+	}
+	type head struct {
+		seq        int64
+		hash, from string
+		at         int64
+	}
+	var heads []head
+	for rows.Next() {
+		var h head
+		if err := rows.Scan(&h.seq, &h.hash, &h.from, &h.at); err != nil {
+			rows.Close()
+			return storeErr("read verifications", err)
+		}
+		heads = append(heads, h)
+	}
+	rows.Close()
+	for _, h := range heads {
+		var hash string
+		err := tx.queryRow(ctx, `SELECT hash FROM audit_log WHERE seq = ?`, h.seq).Scan(&hash)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			res.OK, res.BrokenSeq = false, h.seq
+			res.Problem = fmt.Sprintf("the head %s recorded at %s (seq %d) is gone: events were cut from the end of the log", h.from, fromMS(h.at), h.seq)
+			return nil
+		case err != nil:
+			return storeErr("read audit log", err)
+		case hash != h.hash:
+			res.OK, res.BrokenSeq = false, h.seq
+			res.Problem = fmt.Sprintf("the head %s recorded at %s (seq %d) had another hash", h.from, fromMS(h.at), h.seq)
+			return nil
+		}
+	}
+	return nil
+}
+
+// VerifyAudit re-hashes the whole chain in a read snapshot (writers are not
+// held up), checks the recorded heads, then records the result: its head is
+// what a later check uses to notice truncation.
+func (s *Service) VerifyAudit(ctx context.Context, actor, source string) (ChainCheck, error) {
 	var res ChainCheck
 	err := s.read(ctx, func(tx *Tx) error {
 		var err error
-		res, err = tx.verifyChain(ctx)
-		return err
+		if res, err = tx.verifyChain(ctx); err != nil {
+			return err
+		}
+		return tx.checkHeads(ctx, &res)
+	})
+	if err != nil {
+		return res, err
+	}
+	err = s.write(ctx, func(tx *Tx) error {
+		return tx.recordChainCheck(ctx, actor, source, res)
 	})
 	return res, err
+}
+
+func (tx *Tx) recordChainCheck(ctx context.Context, actor, source string, res ChainCheck) error {
+	detail := fmt.Sprintf("%d events", res.Events)
+	var seq, hash any
+	if res.OK {
+		seq, hash = res.Head.Seq, res.Head.Hash
+	} else {
+		detail = fmt.Sprintf("broken at seq %d: %s", res.BrokenSeq, res.Problem)
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO verifications (kind, ok, detail, head_seq, head_hash, source, at) VALUES ('audit_chain', ?, ?, ?, ?, ?, ?)`,
+		boolInt(res.OK), detail, seq, hash, source, ms(tx.now)); err != nil {
+		return err
+	}
+	return tx.audit(ctx, actor, "audit.verify", "audit", map[string]any{"ok": res.OK, "events": res.Events, "head": res.Head, "broken_seq": res.BrokenSeq})
 }

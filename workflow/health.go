@@ -41,12 +41,31 @@ func (s *Service) Health(ctx context.Context) (*Health, error) {
 		if err != nil {
 			return err
 		}
+		if err := tx.checkHeads(ctx, &chain); err != nil {
+			return err
+		}
 		if !chain.OK {
 			h.red("audit chain broken at seq %d: %s", chain.BrokenSeq, chain.Problem)
 		}
 		return s.attention(ctx, tx, h)
 	})
 	return h, err
+}
+
+// quickHealth is the colour a capsule shows: the attention checks plus the
+// latest integrity results on record, without re-verifying anything.
+func (s *Service) quickHealth(ctx context.Context, tx *Tx) (*Health, error) {
+	h := &Health{Status: HealthGreen, Reasons: []string{}}
+	for _, kind := range []string{"audit_chain", "blob_store"} {
+		ok, detail, at, found, err := tx.latestVerification(ctx, kind)
+		if err != nil {
+			return nil, err
+		}
+		if found && !ok {
+			h.red("the last %s check (%s) failed: %s", kind, at, detail)
+		}
+	}
+	return h, s.attention(ctx, tx, h)
 }
 
 // attention adds the yellow reasons that need no re-hashing.

@@ -31,6 +31,7 @@ type AssignRequest struct {
 type AssignResult struct {
 	Item    *Item
 	Council int64
+	Capsule *Capsule
 }
 
 // Assign starts an item. Checks run in the protocol's order: invalid input,
@@ -77,7 +78,12 @@ func (s *Service) Assign(ctx context.Context, req AssignRequest) (*AssignResult,
 			return err
 		}
 		res.Item = it
-		refs := []string{}
+		capsule, _, err := s.writeCapsule(ctx, tx, it, actor, false)
+		if err != nil {
+			return err
+		}
+		res.Capsule = capsule
+		refs := append([]string{capsule.Path}, capsule.EmbeddedPaths()...)
 		_, err = tx.emit(ctx, s.Config, s.Root, SignalSpec{Kind: KindMissive, Topic: "assignment", From: actor, FromDomain: it.Domain,
 			To: it.Domain, Item: it.ID, Body: fmt.Sprintf("%s assigned to %s: %s", it.ID, req.Owner, it.Title), Refs: refs})
 		return err
@@ -85,7 +91,7 @@ func (s *Service) Assign(ctx context.Context, req AssignRequest) (*AssignResult,
 	if err != nil {
 		return nil, err
 	}
-	return res, nil
+	return res, s.writeWorkingCopy(res.Capsule)
 }
 
 // councilArg looks up a --council signal, so that a missing one is reported

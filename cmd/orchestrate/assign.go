@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/oxygen-tools/oxygen/internal/cli"
 	"github.com/oxygen-tools/oxygen/workflow"
 )
@@ -24,10 +26,14 @@ func (c *AssignCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	return env.Output(map[string]any{"item": res.Item}, func() {
-		env.Printf("%s is in_progress, owned by %s\n", res.Item.ID, res.Item.Owner)
-		if res.Council != 0 {
-			env.Printf("council_call %d used to exceed the attention budget of %s\n", res.Council, res.Item.Domain)
-		}
+	if over := res.Capsule.OverLimit(); len(over) > 0 {
+		env.Warnf("%s lists %d files; %d not embedded (over the drift guard of %d files): %s",
+			res.Item.ID, len(res.Item.Files), len(over), svc.Config.Capsules.MaxFiles, strings.Join(over, ", "))
+	}
+	if res.Council != 0 {
+		env.Warnf("council_call %d used: %s goes over the attention budget of %s", res.Council, res.Item.ID, res.Item.Domain)
+	}
+	return env.Output(map[string]any{"item": res.Item, "capsule": res.Capsule}, func() {
+		env.Printf("%s\n", res.Capsule.Path)
 	})
 }

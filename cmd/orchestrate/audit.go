@@ -53,7 +53,7 @@ func (c *AuditVerifyCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	res, err := svc.VerifyAudit(env.Ctx)
+	res, err := svc.VerifyAudit(env.Ctx, systemActor(), "audit verify")
 	if err != nil {
 		return err
 	}
@@ -65,12 +65,7 @@ func (c *AuditVerifyCmd) Run(env *cli.Env) error {
 		env.Printf("audit chain intact: %d events, head seq %d %s\n", res.Events, res.Head.Seq, res.Head.Hash)
 	}
 	if !res.OK {
-		err := workflow.Errorf(workflow.EDENIED, "audit chain broken at seq %d: %s", res.BrokenSeq, res.Problem)
-		if env.Globals.JSON {
-			env.Warnf("%s", workflow.ErrorMessage(err))
-			return &cli.ExitError{Code: workflow.ExitCode(err)}
-		}
-		return err
+		return driftError(env, workflow.Errorf(workflow.EDENIED, "audit chain broken at seq %d: %s", res.BrokenSeq, res.Problem))
 	}
 	return nil
 }

@@ -25,6 +25,8 @@ type CLI struct {
 	Done     DoneCmd     `cmd:"" help:"Finish an item (in_progress -> done)."`
 	DeadEnd  DeadEndCmd  `cmd:"" name:"dead-end" help:"Abandon an item and emit a dead_end signal."`
 	Reopen   ReopenCmd   `cmd:"" help:"Reopen a done or dead_end item."`
+	Capsule  CapsuleCmd  `cmd:"" help:"Context capsules: regenerate, show, history, verify, template."`
+	Store    StoreCmd    `cmd:"" help:"The content-addressed blob store."`
 	Signal   SignalCmd   `cmd:"" help:"Send and read signals."`
 	Council  CouncilCmd  `cmd:"" help:"Council calls: override the attention budget once, with another domain's approval."`
 	Audit    AuditCmd    `cmd:"" help:"Read and verify the audit log."`

@@ -4,10 +4,20 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/oxygen-tools/oxygen/internal/cli"
 	"github.com/oxygen-tools/oxygen/workflow"
 )
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// systemActor is who checks and jobs are recorded as: OXYGEN_OWNER when set,
+// else the tool itself.
+func systemActor() string {
+	if a := cli.ActorName(""); a != "" {
+		return a
+	}
+	return workflow.SystemActor.Owner
+}
 
 // parseSince accepts RFC 3339, Unix milliseconds or a duration back from now.
 func parseSince(flag, v string, now time.Time) (time.Time, error) {

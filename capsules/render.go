@@ -1,0 +1,167 @@
+package capsules
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+
+	"github.com/oxygen-tools/oxygen/templates"
+)
+
+// Data is everything a capsule template can show. Every list is already in
+// its final order, so the same Data always renders the same bytes.
+type Data struct {
+	Title     string
+	ID        string
+	Kind      string
+	Domain    string
+	Priority  string
+	Status    string
+	Owner     string
+	Generated string // RFC 3339 UTC, whole seconds; empty in the drift key render
+
+	Objective  string
+	InScope    []string
+	OutOfScope []string
+	Invariants []string // the global ones, then the item's own
+
+	Files    []string // the item's touch points
+	Commands []string
+
+	Resources []ResourceLease
+
+	Health        string
+	HealthReasons []string
+	ItemsByStatus []StatusCount
+	ActiveLeases  []LeaseLine
+	RecentSignals []string
+
+	DriftGuards []string
+	Embedded    []File
+}
+
+// ResourceLease is a resource a touch point falls under, with its holder.
+type ResourceLease struct {
+	ID               string
+	Domain           string
+	Holder           string // "" when free
+	Token            int64
+	ExpiresAt        string
+	ClaimCommand     string
+	NeedsHandshake   bool
+	HandshakeCommand string
+}
+
+// StatusCount is one store figure.
+type StatusCount struct {
+	Status string
+	Count  int
+}
+
+// LeaseLine is one active lease.
+type LeaseLine struct {
+	Resource  string
+	Owner     string
+	Domain    string
+	Token     int64
+	ExpiresAt string
+}
+
+// Template is a parsed capsule template and where it came from.
+type Template struct {
+	Name   string // what errors call it: a root-relative path or the built-in name
+	Source string // "builtin" or the root-relative path
+	SHA256 string // of the template text
+	tmpl   *template.Template
+}
+
+// RepoTemplateFile is the override a repository may provide.
+const RepoTemplateFile = ".substrate/templates/capsule.md.tmpl"
+
+// LoadTemplate picks the template: configured (a root-relative path), else
+// the repository override if present, else the built-in one. A template that
+// does not parse is an error naming the file and line.
+func LoadTemplate(root, configured string) (*Template, error) {
+	name, text := templates.CapsuleName, templates.Capsule
+	source := "builtin"
+	rel := configured
+	if rel == "" {
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(RepoTemplateFile))); err == nil {
+			rel = RepoTemplateFile
+		}
+	}
+	if rel != "" {
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+		if err != nil {
+			return nil, &TemplateError{Name: rel, Err: err}
+		}
+		name, text, source = rel, string(data), rel
+	}
+	t, err := template.New(name).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, &TemplateError{Name: name, Err: err}
+	}
+	return &Template{Name: name, Source: source, SHA256: Hash([]byte(text)), tmpl: t}, nil
+}
+
+// TemplateError is a template that cannot be read, parsed or executed. Go's
+// template errors already carry "name:line".
+type TemplateError struct {
+	Name string
+	Err  error
+}
+
+func (e *TemplateError) Error() string {
+	msg := strings.TrimPrefix(e.Err.Error(), "template: ")
+	if !strings.HasPrefix(msg, e.Name) {
+		msg = e.Name + ": " + msg
+	}
+	return "capsule template " + msg
+}
+
+// Render executes the template on data.
+func (t *Template) Render(data Data) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := t.tmpl.Execute(&buf, data); err != nil {
+		return nil, &TemplateError{Name: t.Name, Err: err}
+	}
+	return buf.Bytes(), nil
+}
+
+// Rendered is a capsule's bytes and its drift key: the hash of the same
+// capsule rendered without a generation time, so that regenerating an
+// unchanged capsule can be recognised whatever the template prints.
+type Rendered struct {
+	Content []byte
+	Key     string
+}
+
+// RenderCapsule renders data twice: as it will be stored, and with an empty
+// Generated field for the key.
+func (t *Template) RenderCapsule(data Data) (*Rendered, error) {
+	content, err := t.Render(data)
+	if err != nil {
+		return nil, err
+	}
+	data.Generated = ""
+	keyed, err := t.Render(data)
+	if err != nil {
+		return nil, err
+	}
+	return &Rendered{Content: content, Key: Hash(keyed)}, nil
+}
+
+// DefaultInScope and DefaultOutOfScope fill empty boundaries, as the
+// protocol's own capsules do.
+var (
+	DefaultInScope    = []string{"Execute this work item exactly as written."}
+	DefaultOutOfScope = []string{"Redesign unrelated systems or expand scope without a new item."}
+)
+
+// ExpandGuard fills {max_files} in a drift guard.
+func ExpandGuard(guard string, maxFiles int) string {
+	return strings.ReplaceAll(guard, "{max_files}", fmt.Sprint(maxFiles))
+}

@@ -1,0 +1,518 @@
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"time"
+
+	"github.com/oxygen-tools/oxygen/capsules"
+)
+
+// CapsuleFile is one linked file as a capsule generation recorded it.
+type CapsuleFile struct {
+	Path   string `json:"path"`
+	Status string `json:"status"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+	Note   string `json:"note"`
+}
+
+// Capsule is one recorded generation of an item's capsule.
+type Capsule struct {
+	Item        string        `json:"item"`
+	Generation  int           `json:"generation"`
+	Path        string        `json:"path"`   // the working copy, root-relative
+	SHA256      string        `json:"sha256"` // the blob's name
+	Blob        string        `json:"blob"`   // the blob, root-relative
+	Template    string        `json:"template"`
+	GeneratedAt Time          `json:"generated_at"`
+	Embedded    []CapsuleFile `json:"embedded"`
+	Withheld    []CapsuleFile `json:"withheld"`
+
+	id      int64
+	key     string
+	content []byte
+}
+
+// EmbeddedPaths lists the files whose bytes are in the capsule.
+func (c *Capsule) EmbeddedPaths() []string {
+	out := make([]string, 0, len(c.Embedded))
+	for _, f := range c.Embedded {
+		out = append(out, f.Path)
+	}
+	return out
+}
+
+// OverLimit lists the files left out by the max_files drift guard.
+func (c *Capsule) OverLimit() []string {
+	var out []string
+	for _, f := range c.Withheld {
+		if f.Status == capsules.OverLimit {
+			out = append(out, f.Path)
+		}
+	}
+	return out
+}
+
+func (s *Service) blobs() *capsules.BlobStore { return capsules.NewBlobStore(s.Root) }
+
+func (s *Service) workingCopyPath(id string) string {
+	return path.Join(s.Config.Capsules.Dir, id+".md")
+}
+
+// capsuleData gathers, inside the caller's transaction, everything the
+// capsule of it shows. Only cheap checks run here: the health colour comes
+// from the attention checks and the latest verification results on record.
+func (s *Service) capsuleData(ctx context.Context, tx *Tx, it *Item) (capsules.Data, error) {
+	cfg := s.Config
+	d := capsules.Data{
+		Title: it.Title, ID: it.ID, Kind: it.Kind, Domain: it.Domain, Priority: it.Priority,
+		Status: string(it.Status), Owner: it.Owner,
+		Generated: tx.now.UTC().Truncate(time.Second).Format(time.RFC3339),
+		Objective: it.Objective, InScope: it.InScope, OutOfScope: it.OutOfScope,
+		Invariants: append(append([]string{}, cfg.Invariants...), it.Invariants...),
+		Files:      it.Files, Commands: it.Commands,
+	}
+	if len(d.InScope) == 0 {
+		d.InScope = capsules.DefaultInScope
+	}
+	if len(d.OutOfScope) == 0 {
+		d.OutOfScope = capsules.DefaultOutOfScope
+	}
+	live, err := tx.leases(ctx, `state = 'active' AND expires_at > ? ORDER BY resource`, ms(tx.now))
+	if err != nil {
+		return d, err
+	}
+	holder := map[string]*Lease{}
+	for _, l := range live {
+		holder[l.Resource] = l
+		d.ActiveLeases = append(d.ActiveLeases, capsules.LeaseLine{Resource: l.Resource, Owner: l.Owner, Domain: l.Domain, Token: l.Token, ExpiresAt: l.ExpiresAt.String()})
+	}
+	for _, r := range cfg.Resources {
+		touched := false
+		for _, f := range it.Files {
+			touched = touched || r.Covers(f)
+		}
+		if !touched {
+			continue
+		}
+		rl := capsules.ResourceLease{ID: r.ID, Domain: r.Domain,
+			ClaimCommand: fmt.Sprintf("oxygen claim %s --item %s --owner %s", r.ID, it.ID, it.Owner)}
+		if l := holder[r.ID]; l != nil {
+			rl.Holder, rl.Token, rl.ExpiresAt = fmt.Sprintf("%s (%s)", l.Owner, l.Domain), l.Token, l.ExpiresAt.String()
+		}
+		if r.Domain != it.Domain {
+			rl.NeedsHandshake = true
+			rl.HandshakeCommand = fmt.Sprintf("orchestrate signal send --kind handshake --from %s --to %s --resource %s --item %s --body \"what you will change and why\"", it.Owner, r.Domain, r.ID, it.ID)
+		}
+		d.Resources = append(d.Resources, rl)
+	}
+	h, err := s.quickHealth(ctx, tx)
+	if err != nil {
+		return d, err
+	}
+	d.Health, d.HealthReasons = h.Status, h.Reasons
+	counts := map[string]int{}
+	rows, err := tx.query(ctx, `SELECT status, count(*) FROM items GROUP BY status`)
+	if err != nil {
+		return d, err
+	}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			rows.Close()
+			return d, storeErr("count items", err)
+		}
+		counts[st] = n
+	}
+	rows.Close()
+	for _, st := range Statuses {
+		d.ItemsByStatus = append(d.ItemsByStatus, capsules.StatusCount{Status: string(st), Count: counts[string(st)]})
+	}
+	sig, err := tx.query(ctx, `SELECT file FROM signals WHERE item_id = ? OR from_domain = ? OR to_target = ? OR to_target = 'all' ORDER BY id DESC LIMIT 5`,
+		it.ID, it.Domain, it.Domain)
+	if err != nil {
+		return d, err
+	}
+	for sig.Next() {
+		var f string
+		if err := sig.Scan(&f); err != nil {
+			sig.Close()
+			return d, storeErr("read signals", err)
+		}
+		d.RecentSignals = append(d.RecentSignals, f)
+	}
+	sig.Close()
+	for _, g := range cfg.Capsules.DriftGuards {
+		d.DriftGuards = append(d.DriftGuards, capsules.ExpandGuard(g, cfg.Capsules.MaxFiles))
+	}
+	d.Embedded = capsules.Collect(s.Root, it.Files, capsules.Policy{
+		MaxFiles: cfg.Capsules.MaxFiles, MaxFileBytes: cfg.Capsules.MaxFileBytes, IsSecret: cfg.Policy.IsSecret})
+	return d, nil
+}
+
+// renderCapsule builds the capsule of it as of the transaction. A template
+// that fails to load or execute is invalid input, and nothing is written.
+func (s *Service) renderCapsule(ctx context.Context, tx *Tx, it *Item) (*capsules.Template, capsules.Data, *capsules.Rendered, error) {
+	tmpl, err := capsules.LoadTemplate(s.Root, s.Config.Capsules.Template)
+	if err != nil {
+		return nil, capsules.Data{}, nil, Errorf(EINVALID, "%v", err)
+	}
+	data, err := s.capsuleData(ctx, tx, it)
+	if err != nil {
+		return nil, data, nil, err
+	}
+	out, err := tmpl.RenderCapsule(data)
+	if err != nil {
+		return nil, data, nil, Errorf(EINVALID, "%v", err)
+	}
+	return tmpl, data, out, nil
+}
+
+// writeCapsule renders it and records a new generation. The blob is stored
+// before the transaction commits (content-addressed, so a blob of a rolled
+// back transaction is harmless); the working copy is written after commit.
+// With onlyIfChanged, an unchanged capsule (apart from its generation time)
+// returns the latest generation instead of recording another.
+func (s *Service) writeCapsule(ctx context.Context, tx *Tx, it *Item, actor string, onlyIfChanged bool) (*Capsule, bool, error) {
+	tmpl, data, out, err := s.renderCapsule(ctx, tx, it)
+	if err != nil {
+		return nil, false, err
+	}
+	latest, err := tx.latestCapsule(ctx, it.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	if onlyIfChanged && latest != nil && latest.key == out.Key {
+		return latest, false, nil
+	}
+	hash, err := s.blobs().Put(out.Content)
+	if err != nil {
+		return nil, false, Errorf(EINTERNAL, "%v", err)
+	}
+	gen := 1
+	if latest != nil {
+		gen = latest.Generation + 1
+	}
+	c := &Capsule{Item: it.ID, Generation: gen, Path: s.workingCopyPath(it.ID), SHA256: hash, Blob: capsules.RelPath(hash),
+		Template: tmpl.Source, GeneratedAt: Time{tx.now}, Embedded: []CapsuleFile{}, Withheld: []CapsuleFile{}, key: out.Key, content: out.Content}
+	res, err := tx.exec(ctx, `INSERT INTO capsules (item_id, generation, blob, content_key, path, template, template_sha256, generated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		it.ID, gen, hash, out.Key, c.Path, tmpl.Source, tmpl.SHA256, ms(tx.now))
+	if err != nil {
+		return nil, false, err
+	}
+	c.id, _ = res.LastInsertId()
+	for i, f := range data.Embedded {
+		cf := CapsuleFile{Path: f.Path, Status: f.Status, Size: f.Size, SHA256: f.SHA256, Note: f.Note}
+		if f.Embedded() {
+			c.Embedded = append(c.Embedded, cf)
+		} else {
+			c.Withheld = append(c.Withheld, cf)
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO capsule_files (capsule_id, pos, path, status, size, sha256, note) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			c.id, i, f.Path, f.Status, f.Size, f.SHA256, f.Note); err != nil {
+			return nil, false, err
+		}
+	}
+	if err := tx.audit(ctx, actor, "capsule.generate", "item:"+it.ID, map[string]any{
+		"generation": gen, "blob": hash, "path": c.Path, "template": tmpl.Source, "embedded": c.EmbeddedPaths()}); err != nil {
+		return nil, false, err
+	}
+	return c, true, nil
+}
+
+// writeWorkingCopy puts the capsule's bytes at <capsules.dir>/<ID>.md,
+// atomically, replacing an older copy.
+func (s *Service) writeWorkingCopy(c *Capsule) error {
+	content := c.content
+	if content == nil {
+		data, err := s.blobs().Get(c.SHA256)
+		if err != nil {
+			return Errorf(EINTERNAL, "read capsule blob: %v", err)
+		}
+		content = data
+	}
+	abs := s.absFile(c.Path)
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return Errorf(EINTERNAL, "write capsule: %v", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".*")
+	if err != nil {
+		return Errorf(EINTERNAL, "write capsule: %v", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(content); err != nil {
+		tmp.Close()
+		return Errorf(EINTERNAL, "write capsule: %v", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return Errorf(EINTERNAL, "write capsule: %v", err)
+	}
+	if err := os.Rename(tmp.Name(), abs); err != nil {
+		return Errorf(EINTERNAL, "write capsule: %v", err)
+	}
+	return nil
+}
+
+const capsuleColumns = `id, item_id, generation, blob, content_key, path, template, generated_at`
+
+func (tx *Tx) scanCapsules(ctx context.Context, where string, args ...any) ([]*Capsule, error) {
+	rows, err := tx.query(ctx, `SELECT `+capsuleColumns+` FROM capsules WHERE `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Capsule
+	for rows.Next() {
+		var c Capsule
+		var at int64
+		if err := rows.Scan(&c.id, &c.Item, &c.Generation, &c.SHA256, &c.key, &c.Path, &c.Template, &at); err != nil {
+			rows.Close()
+			return nil, storeErr("read capsules", err)
+		}
+		c.Blob, c.GeneratedAt = capsules.RelPath(c.SHA256), fromMS(at)
+		out = append(out, &c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, storeErr("read capsules", err)
+	}
+	for _, c := range out {
+		if err := tx.capsuleFiles(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (tx *Tx) capsuleFiles(ctx context.Context, c *Capsule) error {
+	rows, err := tx.query(ctx, `SELECT path, status, size, sha256, note FROM capsule_files WHERE capsule_id = ? ORDER BY pos`, c.id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	c.Embedded, c.Withheld = []CapsuleFile{}, []CapsuleFile{}
+	for rows.Next() {
+		var f CapsuleFile
+		if err := rows.Scan(&f.Path, &f.Status, &f.Size, &f.SHA256, &f.Note); err != nil {
+			return storeErr("read capsule files", err)
+		}
+		if f.Status == capsules.Embedded || f.Status == capsules.Truncated {
+			c.Embedded = append(c.Embedded, f)
+		} else {
+			c.Withheld = append(c.Withheld, f)
+		}
+	}
+	return rows.Err()
+}
+
+func (tx *Tx) latestCapsule(ctx context.Context, id string) (*Capsule, error) {
+	cs, err := tx.scanCapsules(ctx, `item_id = ? ORDER BY generation DESC LIMIT 1`, id)
+	if err != nil || len(cs) == 0 {
+		return nil, err
+	}
+	return cs[0], nil
+}
+
+// RegenerateCapsule renders the capsule of an item in progress again. It
+// records a new generation only if something other than the generation time
+// changed, and always restores the working copy.
+func (s *Service) RegenerateCapsule(ctx context.Context, id, actor string) (*Capsule, bool, error) {
+	var c *Capsule
+	var created bool
+	err := s.write(ctx, func(tx *Tx) error {
+		it, err := tx.getItem(ctx, id)
+		if err != nil {
+			return err
+		}
+		if it.Status != StatusInProgress {
+			return Errorf(ECONFLICT, "%s is %s; only items in progress have a capsule to regenerate (assign it first)", id, it.Status)
+		}
+		if actor == "" {
+			actor = it.Owner
+		}
+		c, created, err = s.writeCapsule(ctx, tx, it, actor, true)
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return c, created, s.writeWorkingCopy(c)
+}
+
+// CapsuleHistory lists an item's capsule generations, oldest first.
+func (s *Service) CapsuleHistory(ctx context.Context, id string) ([]*Capsule, error) {
+	var out []*Capsule
+	err := s.read(ctx, func(tx *Tx) error {
+		if _, err := tx.getItem(ctx, id); err != nil {
+			return err
+		}
+		var err error
+		out, err = tx.scanCapsules(ctx, `item_id = ? ORDER BY generation`, id)
+		return err
+	})
+	if out == nil {
+		out = []*Capsule{}
+	}
+	return out, err
+}
+
+// ShowCapsule returns one generation (0: the latest) with its content, read
+// from the blob store and checked against its hash.
+func (s *Service) ShowCapsule(ctx context.Context, id string, generation int) (*Capsule, []byte, error) {
+	if generation < 0 {
+		return nil, nil, Errorf(EINVALID, "--generation must be positive")
+	}
+	var c *Capsule
+	err := s.read(ctx, func(tx *Tx) error {
+		if _, err := tx.getItem(ctx, id); err != nil {
+			return err
+		}
+		var cs []*Capsule
+		var err error
+		if generation == 0 {
+			cs, err = tx.scanCapsules(ctx, `item_id = ? ORDER BY generation DESC LIMIT 1`, id)
+		} else {
+			cs, err = tx.scanCapsules(ctx, `item_id = ? AND generation = ?`, id, generation)
+		}
+		if err != nil {
+			return err
+		}
+		if len(cs) == 0 {
+			if generation == 0 {
+				return Errorf(ENOTFOUND, "%s has no capsule yet (it gets one when assigned)", id)
+			}
+			return Errorf(ENOTFOUND, "%s has no capsule generation %d", id, generation)
+		}
+		c = cs[0]
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	content, err := s.blobs().Get(c.SHA256)
+	var corrupt *capsules.CorruptError
+	switch {
+	case errors.As(err, &corrupt):
+		return c, nil, Errorf(EDENIED, "%v", err)
+	case err != nil:
+		return c, nil, Errorf(EINTERNAL, "read capsule blob %s: %v", c.Blob, err)
+	}
+	return c, content, nil
+}
+
+// FileDrift is an embedded file that changed since its capsule was made.
+type FileDrift struct {
+	Path    string `json:"path"`
+	Was     string `json:"was_sha256"`
+	Now     string `json:"now_sha256"`
+	Problem string `json:"problem"`
+}
+
+// CapsuleDrift is what capsule verify found.
+type CapsuleDrift struct {
+	Item        string      `json:"item"`
+	Generation  int         `json:"generation"`
+	Path        string      `json:"path"`
+	SHA256      string      `json:"sha256"`
+	Drifted     bool        `json:"drifted"`
+	WorkingCopy string      `json:"working_copy"` // ok, missing or modified
+	Files       []FileDrift `json:"files"`
+}
+
+// VerifyCapsule compares an item's latest capsule with the files it embedded
+// and with its working copy.
+func (s *Service) VerifyCapsule(ctx context.Context, id string) (*CapsuleDrift, error) {
+	c, _, err := s.ShowCapsule(ctx, id, 0)
+	if err != nil && c == nil {
+		return nil, err
+	}
+	return s.capsuleDrift(c), nil
+}
+
+func (s *Service) capsuleDrift(c *Capsule) *CapsuleDrift {
+	d := &CapsuleDrift{Item: c.Item, Generation: c.Generation, Path: c.Path, SHA256: c.SHA256, WorkingCopy: "ok", Files: []FileDrift{}}
+	switch data, err := os.ReadFile(s.absFile(c.Path)); {
+	case errors.Is(err, os.ErrNotExist):
+		d.WorkingCopy, d.Drifted = "missing", true
+	case err != nil || capsules.Hash(data) != c.SHA256:
+		d.WorkingCopy, d.Drifted = "modified", true
+	}
+	for _, f := range c.Embedded {
+		fd := FileDrift{Path: f.Path, Was: f.SHA256}
+		data, err := os.ReadFile(s.absFile(f.Path))
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			fd.Problem = "deleted since the capsule was generated"
+		case err != nil:
+			fd.Problem = err.Error()
+		default:
+			fd.Now = capsules.Hash(data)
+			if fd.Now != f.SHA256 {
+				fd.Problem = "changed since the capsule was generated"
+			}
+		}
+		if fd.Problem != "" {
+			d.Files = append(d.Files, fd)
+			d.Drifted = true
+		}
+	}
+	return d
+}
+
+// StoreCheck is the result of re-hashing the blob store.
+type StoreCheck struct {
+	OK bool `json:"ok"`
+	capsules.VerifyResult
+}
+
+// VerifyStore re-hashes every blob and records the result.
+func (s *Service) VerifyStore(ctx context.Context, actor string) (*StoreCheck, error) {
+	res, err := s.blobs().Verify()
+	if err != nil {
+		return nil, Errorf(EINTERNAL, "verify blob store: %v", err)
+	}
+	check := &StoreCheck{OK: len(res.Problems) == 0, VerifyResult: res}
+	err = s.write(ctx, func(tx *Tx) error {
+		return tx.recordStoreCheck(ctx, actor, "store verify", check)
+	})
+	return check, err
+}
+
+func (tx *Tx) recordStoreCheck(ctx context.Context, actor, source string, check *StoreCheck) error {
+	detail := fmt.Sprintf("%d blobs", check.Blobs)
+	if !check.OK {
+		detail = fmt.Sprintf("%d of %d blobs corrupted, first %s: %s", len(check.Problems), check.Blobs, check.Problems[0].Path, check.Problems[0].Problem)
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO verifications (kind, ok, detail, source, at) VALUES ('blob_store', ?, ?, ?, ?)`,
+		boolInt(check.OK), detail, source, ms(tx.now)); err != nil {
+		return err
+	}
+	return tx.audit(ctx, actor, "store.verify", "store", map[string]any{"ok": check.OK, "blobs": check.Blobs, "problems": check.Problems})
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// latestVerification returns the newest check of kind, if any.
+func (tx *Tx) latestVerification(ctx context.Context, kind string) (ok bool, detail string, at Time, found bool, err error) {
+	var okInt int
+	var atMS int64
+	err = tx.queryRow(ctx, `SELECT ok, detail, at FROM verifications WHERE kind = ? ORDER BY id DESC LIMIT 1`, kind).Scan(&okInt, &detail, &atMS)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, "", Time{}, false, nil
+	}
+	if err != nil {
+		return false, "", Time{}, false, storeErr("read verifications", err)
+	}
+	return okInt == 1, detail, fromMS(atMS), true, nil
+}
