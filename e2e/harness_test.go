@@ -4,10 +4,16 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +60,10 @@ func TestScripts(t *testing.T) {
 			"sqlexec": cmdSQLExec,
 			"sqlrows": cmdSQLRows,
 			"sleep":   cmdSleep,
+			// Added for the orchestrate scripts; see their comments below.
+			"exits":     cmdExits,
+			"wanterr":   cmdWantErr,
+			"listfiles": cmdListFiles,
 		},
 	})
 }
@@ -258,3 +268,105 @@ func (r *repo) query(q string) string {
 }
 
 func removeAll(path string) error { return os.RemoveAll(path) }
+
+// cmdExits runs a program like exec and checks its exact exit status, which
+// exec alone cannot: exits 4 orchestrate assign X --owner builder. stdout and
+// stderr are kept for the stdout/stderr/wanterr commands that follow.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROGRAM [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		got = ee.ExitCode()
+	case err != nil:
+		ts.Fatalf("%s: %v", args[1], err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", strings.Join(args[1:], " "), got, want)
+	}
+}
+
+// errLine is the one line both tools print on stderr for an error.
+var errLine = regexp.MustCompile(`\A(orchestrate|oxygen): ([a-z]+): ([^\n]+)\n\z`)
+
+// cmdWantErr checks the error report of the last command: stderr is exactly
+// one line "<tool>: CODE: message". Without -json stdout is empty; with
+// -json stdout is exactly {"error":{"code":CODE,"message":message}}, with the
+// same message as stderr.
+func cmdWantErr(ts *testscript.TestScript, neg bool, args []string) {
+	asJSON := len(args) == 2 && args[0] == "-json"
+	if neg || !(len(args) == 1 || asJSON) {
+		ts.Fatalf("usage: wanterr [-json] CODE")
+	}
+	code := args[len(args)-1]
+	stderr, stdout := ts.ReadFile("stderr"), ts.ReadFile("stdout")
+	m := errLine.FindStringSubmatch(stderr)
+	if m == nil {
+		ts.Fatalf("stderr is not one error line: %q", stderr)
+	}
+	if m[2] != code {
+		ts.Fatalf("error code %q, want %q", m[2], code)
+	}
+	if !asJSON {
+		if stdout != "" {
+			ts.Fatalf("stdout should be empty, got %q", stdout)
+		}
+		return
+	}
+	var doc map[string]map[string]string
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		ts.Fatalf("stdout is not a JSON error document: %v\n%s", err, stdout)
+	}
+	if dec.More() {
+		ts.Fatalf("stdout holds more than one JSON document:\n%s", stdout)
+	}
+	e, ok := doc["error"]
+	if !ok || len(doc) != 1 || len(e) != 2 {
+		ts.Fatalf("stdout is not exactly {\"error\":{\"code\",\"message\"}}:\n%s", stdout)
+	}
+	if e["code"] != code {
+		ts.Fatalf("JSON error code %q, want %q", e["code"], code)
+	}
+	if e["message"] != m[3] {
+		ts.Fatalf("JSON message %q differs from stderr's %q", e["message"], m[3])
+	}
+}
+
+// cmdListFiles prints the files under DIR, one root-relative path a line in
+// sorted order (nothing if DIR does not exist), so that a script can prove
+// that a refused command exported no signal: listfiles DIR; cp stdout FILE.
+func cmdListFiles(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: listfiles DIR")
+	}
+	root := ts.MkAbs(args[0])
+	var names []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			rel, err := filepath.Rel(root, p)
+			if err != nil {
+				return err
+			}
+			names = append(names, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		ts.Check(err)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintln(ts.Stdout(), n)
+	}
+}

@@ -68,7 +68,7 @@ func (s *Service) workingCopyPath(id string) string {
 // capsuleData gathers, inside the caller's transaction, everything the
 // capsule of it shows. Only cheap checks run here: the health colour comes
 // from the attention checks and the latest verification results on record.
-func (s *Service) capsuleData(ctx context.Context, tx *Tx, it *Item) (capsules.Data, error) {
+func (s *Service) capsuleData(ctx context.Context, tx *Tx, it *Item, files []capsules.File) (capsules.Data, error) {
 	cfg := s.Config
 	d := capsules.Data{
 		Title: it.Title, ID: it.ID, Kind: it.Kind, Domain: it.Domain, Priority: it.Priority,
@@ -152,27 +152,50 @@ func (s *Service) capsuleData(ctx context.Context, tx *Tx, it *Item) (capsules.D
 	for _, g := range cfg.Capsules.DriftGuards {
 		d.DriftGuards = append(d.DriftGuards, capsules.ExpandGuard(g, cfg.Capsules.MaxFiles))
 	}
-	d.Embedded = capsules.Collect(s.Root, it.Files, capsules.Policy{
-		MaxFiles: cfg.Capsules.MaxFiles, MaxFileBytes: cfg.Capsules.MaxFileBytes, IsSecret: cfg.Policy.IsSecret})
+	d.Embedded = files
 	return d, nil
 }
 
-// renderCapsule builds the capsule of it as of the transaction. A template
-// that fails to load or execute is invalid input, and nothing is written.
-func (s *Service) renderCapsule(ctx context.Context, tx *Tx, it *Item) (*capsules.Template, capsules.Data, *capsules.Rendered, error) {
-	tmpl, err := capsules.LoadTemplate(s.Root, s.Config.Capsules.Template)
-	if err != nil {
-		return nil, capsules.Data{}, nil, Errorf(EINVALID, "%v", err)
+// collectFiles applies the embedding policy to the item's files.
+func (s *Service) collectFiles(it *Item) []capsules.File {
+	cfg := s.Config
+	return capsules.Collect(s.Root, it.Files, capsules.Policy{
+		MaxFiles: cfg.Capsules.MaxFiles, MaxFileBytes: cfg.Capsules.MaxFileBytes, IsSecret: cfg.Policy.IsSecret})
+}
+
+// embeddedPaths lists the files whose bytes a capsule will hold.
+func embeddedPaths(files []capsules.File) []string {
+	var out []string
+	for _, f := range files {
+		if f.Embedded() {
+			out = append(out, f.Path)
+		}
 	}
-	data, err := s.capsuleData(ctx, tx, it)
+	return out
+}
+
+// renderCapsule builds the capsule of it as of the transaction. A template
+// that fails to execute is invalid input, and nothing is written.
+func (s *Service) renderCapsule(ctx context.Context, tx *Tx, tmpl *capsules.Template, it *Item, files []capsules.File) (capsules.Data, *capsules.Rendered, error) {
+	data, err := s.capsuleData(ctx, tx, it, files)
 	if err != nil {
-		return nil, data, nil, err
+		return data, nil, err
 	}
 	out, err := tmpl.RenderCapsule(data)
 	if err != nil {
-		return nil, data, nil, Errorf(EINVALID, "%v", err)
+		return data, nil, Errorf(EINVALID, "%v", err)
 	}
-	return tmpl, data, out, nil
+	return data, out, nil
+}
+
+// loadTemplate picks the capsule template; one that does not parse is
+// invalid input.
+func (s *Service) loadTemplate() (*capsules.Template, error) {
+	tmpl, err := capsules.LoadTemplate(s.Root, s.Config.Capsules.Template)
+	if err != nil {
+		return nil, Errorf(EINVALID, "%v", err)
+	}
+	return tmpl, nil
 }
 
 // writeCapsule renders it and records a new generation. The blob is stored
@@ -180,8 +203,8 @@ func (s *Service) renderCapsule(ctx context.Context, tx *Tx, it *Item) (*capsule
 // back transaction is harmless); the working copy is written after commit.
 // With onlyIfChanged, an unchanged capsule (apart from its generation time)
 // returns the latest generation instead of recording another.
-func (s *Service) writeCapsule(ctx context.Context, tx *Tx, it *Item, actor string, onlyIfChanged bool) (*Capsule, bool, error) {
-	tmpl, data, out, err := s.renderCapsule(ctx, tx, it)
+func (s *Service) writeCapsule(ctx context.Context, tx *Tx, tmpl *capsules.Template, it *Item, files []capsules.File, actor string, onlyIfChanged bool) (*Capsule, bool, error) {
+	data, out, err := s.renderCapsule(ctx, tx, tmpl, it, files)
 	if err != nil {
 		return nil, false, err
 	}
@@ -336,7 +359,11 @@ func (s *Service) RegenerateCapsule(ctx context.Context, id, actor string) (*Cap
 		if actor == "" {
 			actor = it.Owner
 		}
-		c, created, err = s.writeCapsule(ctx, tx, it, actor, true)
+		tmpl, err := s.loadTemplate()
+		if err != nil {
+			return err
+		}
+		c, created, err = s.writeCapsule(ctx, tx, tmpl, it, s.collectFiles(it), actor, true)
 		return err
 	})
 	if err != nil {

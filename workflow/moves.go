@@ -48,6 +48,10 @@ func (s *Service) Assign(ctx context.Context, req AssignRequest) (*AssignResult,
 	if err := checkOwnerName("--by", actor); err != nil {
 		return nil, err
 	}
+	tmpl, err := s.loadTemplate()
+	if err != nil {
+		return nil, err
+	}
 	res := &AssignResult{}
 	err = s.write(ctx, func(tx *Tx) error {
 		it, err := tx.getItem(ctx, req.ID)
@@ -78,14 +82,15 @@ func (s *Service) Assign(ctx context.Context, req AssignRequest) (*AssignResult,
 			return err
 		}
 		res.Item = it
-		capsule, _, err := s.writeCapsule(ctx, tx, it, actor, false)
-		if err != nil {
+		// The missive goes first, so the capsule lists it among the recent
+		// signals: regenerating right after assign then changes nothing.
+		files := s.collectFiles(it)
+		refs := append([]string{s.workingCopyPath(it.ID)}, embeddedPaths(files)...)
+		if _, err := tx.emit(ctx, s.Config, s.Root, SignalSpec{Kind: KindMissive, Topic: "assignment", From: actor, FromDomain: it.Domain,
+			To: it.Domain, Item: it.ID, Body: fmt.Sprintf("%s assigned to %s: %s", it.ID, req.Owner, it.Title), Refs: refs}); err != nil {
 			return err
 		}
-		res.Capsule = capsule
-		refs := append([]string{capsule.Path}, capsule.EmbeddedPaths()...)
-		_, err = tx.emit(ctx, s.Config, s.Root, SignalSpec{Kind: KindMissive, Topic: "assignment", From: actor, FromDomain: it.Domain,
-			To: it.Domain, Item: it.ID, Body: fmt.Sprintf("%s assigned to %s: %s", it.ID, req.Owner, it.Title), Refs: refs})
+		res.Capsule, _, err = s.writeCapsule(ctx, tx, tmpl, it, files, actor, false)
 		return err
 	})
 	if err != nil {
