@@ -252,17 +252,11 @@ func (tx *Tx) checkHeads(ctx context.Context, res *ChainCheck) error {
 }
 
 // VerifyAudit re-hashes the whole chain in a read snapshot (writers are not
-// held up), checks the recorded heads, then records the result: its head is
-// what a later check uses to notice truncation.
+// held up), checks the heads recorded in the store and in report files, then
+// records the result: its head is what a later check uses to notice
+// truncation.
 func (s *Service) VerifyAudit(ctx context.Context, actor, source string) (ChainCheck, error) {
-	var res ChainCheck
-	err := s.read(ctx, func(tx *Tx) error {
-		var err error
-		if res, err = tx.verifyChain(ctx); err != nil {
-			return err
-		}
-		return tx.checkHeads(ctx, &res)
-	})
+	res, err := s.verifyChainWithReports(ctx)
 	if err != nil {
 		return res, err
 	}

@@ -32,24 +32,44 @@ func (h *Health) yellow(format string, args ...any) {
 	h.Reasons = append(h.Reasons, "yellow: "+fmt.Sprintf(format, args...))
 }
 
-// Health checks integrity and attention. It re-hashes the audit chain, so it
-// is thorough rather than instant.
+// Health checks integrity and attention. It re-hashes the audit chain and
+// the blob store and compares capsules with their files, so it is thorough
+// rather than instant.
 func (s *Service) Health(ctx context.Context) (*Health, error) {
 	h := &Health{Status: HealthGreen, Reasons: []string{}}
-	err := s.read(ctx, func(tx *Tx) error {
-		chain, err := tx.verifyChain(ctx)
-		if err != nil {
+	chain, err := s.verifyChainWithReports(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !chain.OK {
+		h.red("audit chain broken at seq %d: %s", chain.BrokenSeq, chain.Problem)
+	}
+	blobs, err := s.blobs().Verify()
+	if err != nil {
+		return nil, Errorf(EINTERNAL, "verify blob store: %v", err)
+	}
+	for _, p := range blobs.Problems {
+		h.red("corrupted blob %s: %s", p.Path, p.Problem)
+	}
+	var latest []*Capsule
+	err = s.read(ctx, func(tx *Tx) error {
+		if err := s.attention(ctx, tx, h); err != nil {
 			return err
 		}
-		if err := tx.checkHeads(ctx, &chain); err != nil {
-			return err
-		}
-		if !chain.OK {
-			h.red("audit chain broken at seq %d: %s", chain.BrokenSeq, chain.Problem)
-		}
-		return s.attention(ctx, tx, h)
+		var err error
+		latest, err = tx.scanCapsules(ctx, `generation = (SELECT MAX(generation) FROM capsules c2 WHERE c2.item_id = capsules.item_id)
+			AND item_id IN (SELECT id FROM items WHERE status = 'in_progress') ORDER BY item_id`)
+		return err
 	})
-	return h, err
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range latest {
+		if d := s.capsuleDrift(c); d.Drifted {
+			h.yellow("%s's capsule has drifted (orchestrate capsule verify %s)", c.Item, c.Item)
+		}
+	}
+	return h, nil
 }
 
 // quickHealth is the colour a capsule shows: the attention checks plus the
@@ -68,8 +88,32 @@ func (s *Service) quickHealth(ctx context.Context, tx *Tx) (*Health, error) {
 	return h, s.attention(ctx, tx, h)
 }
 
-// attention adds the yellow reasons that need no re-hashing.
+// attention adds what the store alone tells, without re-hashing anything:
+// open shadow edits (red), and the yellow reasons.
 func (s *Service) attention(ctx context.Context, tx *Tx, h *Health) error {
+	open, err := tx.shadowEdits(ctx, `status = 'open' ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	for _, e := range open {
+		h.red("shadow edit %d on %s is unresolved (oxygen shadow restore %d, or accept it)", e.ID, e.Resource, e.ID)
+	}
+	unswept, err := tx.leases(ctx, `state = 'active' AND expires_at <= ? ORDER BY expires_at`, ms(tx.now))
+	if err != nil {
+		return err
+	}
+	for _, l := range unswept {
+		h.yellow("%s's lease on %s expired at %s and was not swept (oxygen expire, or run the daemon)", l.Owner, l.Resource, l.ExpiresAt)
+	}
+	jobs, err := s.jobStatuses(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if j.Overdue {
+			h.yellow("job %s: %s", j.Name, j.Note)
+		}
+	}
 	pending, err := tx.listCouncil(ctx, true)
 	if err != nil {
 		return err

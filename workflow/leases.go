@@ -536,8 +536,9 @@ type PathOwnership struct {
 	Resources []ResourceView `json:"resources"`
 }
 
-// Which maps paths to the resources covering them and their holders.
-func (s *Service) Which(ctx context.Context, paths []string) ([]PathOwnership, error) {
+// CleanPaths turns command-line paths (relative to the working directory,
+// or absolute) into root-relative ones.
+func (s *Service) CleanPaths(paths []string) ([]string, error) {
 	clean := make([]string, len(paths))
 	for i, p := range paths {
 		c, err := cleanUserPath(s.Root, p)
@@ -545,6 +546,15 @@ func (s *Service) Which(ctx context.Context, paths []string) ([]PathOwnership, e
 			return nil, err
 		}
 		clean[i] = c
+	}
+	return clean, nil
+}
+
+// Which maps paths to the resources covering them and their holders.
+func (s *Service) Which(ctx context.Context, paths []string) ([]PathOwnership, error) {
+	clean, err := s.CleanPaths(paths)
+	if err != nil {
+		return nil, err
 	}
 	holders, err := s.holders(ctx)
 	if err != nil {

@@ -171,8 +171,18 @@ type Moved struct {
 	From Status `json:"-"`
 }
 
+// moveOptions carry what only some moves record.
+type moveOptions struct {
+	verification string
+	extra        map[string]any
+}
+
 // moveItem runs a simple transition: load, check, move.
-func (s *Service) moveItem(ctx context.Context, req MoveRequest, to Status, reasonRequired bool, after func(tx *Tx, it *Item, actor string) error) (*Moved, error) {
+func (s *Service) moveItem(ctx context.Context, req MoveRequest, to Status, reasonRequired bool, after func(tx *Tx, it *Item, actor string) error, opts ...moveOptions) (*Moved, error) {
+	var opt moveOptions
+	if len(opts) > 0 {
+		opt = opts[0]
+	}
 	if reasonRequired && strings.TrimSpace(req.Reason) == "" {
 		return nil, Errorf(EINVALID, "--reason is required")
 	}
@@ -219,7 +229,7 @@ func (s *Service) moveItem(ctx context.Context, req MoveRequest, to Status, reas
 		if council != nil {
 			councilID = council.ID
 		}
-		if err := tx.move(ctx, it, to, owner, actor, req.Reason, councilID, nil); err != nil {
+		if err := tx.moveVerified(ctx, it, to, owner, actor, req.Reason, councilID, opt.verification, opt.extra); err != nil {
 			return err
 		}
 		if after != nil {
@@ -250,11 +260,6 @@ func (s *Service) Block(ctx context.Context, req MoveRequest) (*Moved, error) {
 // Unblock resumes a blocked item, subject to the attention budget.
 func (s *Service) Unblock(ctx context.Context, req MoveRequest) (*Moved, error) {
 	return s.moveItem(ctx, req, StatusInProgress, false, nil)
-}
-
-// Done finishes an item in progress.
-func (s *Service) Done(ctx context.Context, req MoveRequest) (*Moved, error) {
-	return s.moveItem(ctx, req, StatusDone, false, nil)
 }
 
 // Reopen puts a finished or abandoned item back to open.

@@ -41,9 +41,10 @@ func CheckRoot(dir string) (string, error) {
 	return abs, nil
 }
 
-// gitignore keeps machine-local state out of commits: the database, and the
-// blob store that only the database refers to.
-const gitignore = "# Written by orchestrate init: machine-local state stays out of git.\nstate/\nstore/\n"
+// gitignore keeps machine-local state out of commits: the database, the
+// blob store that only the database refers to, and the capsules and reports
+// generated from them.
+const gitignore = "# Written by orchestrate init: machine-local state stays out of git.\nstate/\nstore/\ncapsules/\nreports/\n"
 
 // InitResult lists what Init created; empty means it changed nothing.
 type InitResult struct {

@@ -67,6 +67,12 @@ type Transition struct {
 // items.status after creation: it validates the edge, records the history row
 // and the audit event, all in the caller's transaction.
 func (tx *Tx) move(ctx context.Context, it *Item, to Status, owner, actor, reason string, council int64, extra map[string]any) error {
+	return tx.moveVerified(ctx, it, to, owner, actor, reason, council, "", extra)
+}
+
+// moveVerified is move with how a completion was verified: "passed",
+// "skipped", or "" for moves that are not completions.
+func (tx *Tx) moveVerified(ctx context.Context, it *Item, to Status, owner, actor, reason string, council int64, verification string, extra map[string]any) error {
 	if err := CheckTransition(it.ID, it.Status, to); err != nil {
 		return err
 	}
@@ -84,11 +90,14 @@ func (tx *Tx) move(ctx context.Context, it *Item, to Status, owner, actor, reaso
 	if council > 0 {
 		councilArg = council
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO item_transitions (item_id, from_status, to_status, actor, reason, council_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		it.ID, string(from), string(to), actor, reason, councilArg, now); err != nil {
+	if _, err := tx.exec(ctx, `INSERT INTO item_transitions (item_id, from_status, to_status, actor, reason, council_id, at, verification) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		it.ID, string(from), string(to), actor, reason, councilArg, now, nullable(verification)); err != nil {
 		return err
 	}
 	payload := map[string]any{"from": from, "to": to, "owner": owner, "reason": reason}
+	if verification != "" {
+		payload["verification"] = verification
+	}
 	if council > 0 {
 		payload["council"] = council
 	}

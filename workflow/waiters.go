@@ -40,13 +40,16 @@ var hostname = sync.OnceValue(func() string {
 })
 
 func (w *waiter) live(now time.Time) bool {
-	if now.Sub(w.Heartbeat.Time) > waiterStale {
+	return alive(w.PID, w.Host, w.Heartbeat.Time, now, waiterStale)
+}
+
+// alive judges a process that keeps a heartbeat in the store: its beat is
+// fresher than ttl and, when it runs on this host, the process still exists.
+func alive(pid int, host string, beat, now time.Time, ttl time.Duration) bool {
+	if now.Sub(beat) > ttl {
 		return false
 	}
-	if w.Host == hostname() {
-		return processAlive(w.PID)
-	}
-	return true
+	return host != hostname() || processAlive(pid)
 }
 
 func processAlive(pid int) bool {

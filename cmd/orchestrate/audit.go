@@ -9,6 +9,7 @@ import (
 type AuditCmd struct {
 	Log    AuditLogCmd    `cmd:"" help:"Print audit events, oldest first."`
 	Verify AuditVerifyCmd `cmd:"" help:"Re-hash the audit chain; exit 4 and name the first broken seq if any row was altered."`
+	Report AuditReportCmd `cmd:"" help:"Write an audit report to .substrate/reports/ (hoarding, stale work, drift, shadow edits, integrity)."`
 }
 
 // AuditLogCmd prints the log.

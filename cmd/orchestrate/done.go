@@ -1,19 +1,43 @@
 package main
 
 import (
+	"time"
+
 	"github.com/oxygen-tools/oxygen/internal/cli"
 	"github.com/oxygen-tools/oxygen/workflow"
 )
 
-// DoneCmd finishes an item in progress.
+// DoneCmd finishes an item in progress after its commands pass.
 type DoneCmd struct {
-	ID     string `arg:"" help:"Item id."`
-	Reason string `name:"reason" help:"A note for the history."`
+	ID         string        `arg:"" help:"Item id."`
+	Reason     string        `name:"reason" help:"A note for the history; required with --skip-verify."`
+	SkipVerify bool          `name:"skip-verify" help:"Complete without running the item's commands (recorded, and listed by audit reports)."`
+	Timeout    time.Duration `name:"timeout" help:"Per-command time limit." default:"10m"`
+	Verbose    bool          `name:"verbose" help:"Stream the commands' output to stderr as they run (a failure always shows its last lines)."`
 	actorFlags
 }
 
 func (c *DoneCmd) Run(env *cli.Env) error {
-	return runMove(env, c.actorFlags, c.ID, c.Reason, 0, func(svc *workflow.Service, req workflow.MoveRequest) (*workflow.Moved, error) {
-		return svc.Done(env.Ctx, req)
+	svc, err := env.Service()
+	if err != nil {
+		return err
+	}
+	req := workflow.DoneRequest{MoveRequest: c.actorFlags.request(env, svc, c.ID, c.Reason, 0), SkipVerify: c.SkipVerify, Timeout: c.Timeout}
+	if c.Verbose {
+		req.Output = env.Stderr
+	}
+	res, err := svc.Done(env.Ctx, req)
+	if err != nil {
+		if res != nil && res.Verification != nil {
+			for _, run := range res.Verification.Commands {
+				if run.ExitCode != 0 && run.Tail != "" && !c.Verbose {
+					env.Warnf("last lines of `%s`:\n%s", run.Command, run.Tail)
+				}
+			}
+		}
+		return err
+	}
+	return env.Output(res, func() {
+		env.Printf("%s: %s -> %s (verification: %s)\n", res.ID, res.From, res.Status, res.Verification.Status)
 	})
 }

@@ -31,6 +31,8 @@ type CLI struct {
 	Council  CouncilCmd  `cmd:"" help:"Council calls: override the attention budget once, with another domain's approval."`
 	Audit    AuditCmd    `cmd:"" help:"Read and verify the audit log."`
 	Health   HealthCmd   `cmd:"" help:"Report green, yellow or red (exit 0, 1, 2; 3 when unknown)."`
+	Daemon   DaemonCmd   `cmd:"" help:"Run the scheduled jobs (expire-leases, audit) until SIGINT or SIGTERM."`
+	Jobs     JobsCmd     `cmd:"" help:"List the scheduled jobs, or run one now."`
 }
 
 func main() {

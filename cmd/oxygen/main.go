@@ -21,6 +21,9 @@ type CLI struct {
 	Verify    VerifyCmd    `cmd:"" help:"Exit 0 only if --token is the active lease on the resource (a fencing check)."`
 	Run       RunCmd       `cmd:"" help:"Claim, run a command with OXYGEN_TOKEN set, renew while it runs, release when it exits."`
 	Expire    ExpireCmd    `cmd:"" help:"Mark every lease past its expiry as expired (commands already treat them as free)."`
+	Check     CheckCmd     `cmd:"" help:"Refuse changes to shared resources made without a lease (--staged, --range A..B, or PATH...)."`
+	Hook      HookCmd      `cmd:"" help:"Install the git pre-commit hook that runs oxygen check --staged."`
+	Shadow    ShadowCmd    `cmd:"" help:"Shadow edits: changes made without a lease, found by the audit job."`
 }
 
 func main() {

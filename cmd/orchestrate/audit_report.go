@@ -1,0 +1,37 @@
+package main
+
+import (
+	"github.com/oxygen-tools/oxygen/internal/cli"
+	"github.com/oxygen-tools/oxygen/workflow"
+)
+
+// AuditReportCmd writes an audit report now.
+type AuditReportCmd struct {
+	FailOnFindings bool `name:"fail-on-findings" help:"Exit 4 when the report finds anything."`
+}
+
+func (c *AuditReportCmd) Run(env *cli.Env) error {
+	svc, err := env.Service()
+	if err != nil {
+		return err
+	}
+	r, err := svc.AuditReport(env.Ctx, systemActor())
+	if err != nil {
+		return err
+	}
+	if err := env.Output(r, func() {
+		env.Printf("%s\n", r.Path)
+		for _, f := range r.Findings {
+			env.Printf("  - %s\n", f)
+		}
+		if len(r.Findings) == 0 {
+			env.Printf("  no findings\n")
+		}
+	}); err != nil {
+		return err
+	}
+	if c.FailOnFindings && len(r.Findings) > 0 {
+		return driftError(env, workflow.Errorf(workflow.EDENIED, "the audit report has %d finding(s): %s", len(r.Findings), r.Path))
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+package workflow
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The risk budget: how much may change without verification. Completing an
+// item runs its commands first; a failing command refuses the completion.
+
+// DoneRequest completes an item in progress.
+type DoneRequest struct {
+	MoveRequest
+	SkipVerify bool          // complete without running the commands; needs Reason
+	Timeout    time.Duration // per command; zero means 10 minutes
+	Output     io.Writer     // where command output streams as it runs; nil discards
+}
+
+// CommandRun is one verification command's outcome.
+type CommandRun struct {
+	Command    string `json:"command"`
+	ExitCode   int    `json:"exit_code"`
+	DurationMS int64  `json:"duration_ms"`
+	TimedOut   bool   `json:"timed_out"`
+	Tail       string `json:"tail,omitempty"`
+}
+
+// Verification is what ran before a completion.
+type Verification struct {
+	Status   string       `json:"status"` // passed, failed, skipped, or none (no commands)
+	Commands []CommandRun `json:"commands"`
+}
+
+// DoneResult is the completed item and how it was verified.
+type DoneResult struct {
+	*Moved
+	Verification *Verification `json:"verification"`
+}
+
+// tailLines is how much failing output a refusal shows.
+const tailLines = 20
+
+// Done runs the item's commands from the repository root, one after
+// another, and completes the item only if all succeed. The commands run
+// outside any transaction; the move re-checks the state in its own.
+func (s *Service) Done(ctx context.Context, req DoneRequest) (*DoneResult, error) {
+	if req.SkipVerify && strings.TrimSpace(req.Reason) == "" {
+		return nil, Errorf(EINVALID, "--skip-verify needs --reason: skipping verification is recorded and reported")
+	}
+	if req.By != "" {
+		if err := checkOwnerName("--by", req.By); err != nil {
+			return nil, err
+		}
+	}
+	if req.Timeout < 0 {
+		return nil, Errorf(EINVALID, "--timeout cannot be negative")
+	}
+	if req.Timeout == 0 {
+		req.Timeout = 10 * time.Minute
+	}
+	var it *Item
+	err := s.read(ctx, func(tx *Tx) error {
+		var err error
+		if it, err = tx.getItem(ctx, req.ID); err != nil {
+			return err
+		}
+		return CheckTransition(it.ID, it.Status, StatusDone)
+	})
+	if err != nil {
+		return nil, err
+	}
+	v := &Verification{Status: "none", Commands: []CommandRun{}}
+	switch {
+	case req.SkipVerify:
+		v.Status = "skipped"
+	case len(it.Commands) > 0:
+		v.Status = "passed"
+		for _, c := range it.Commands {
+			run := s.runCommand(ctx, it.ID, c, req.Timeout, req.Output)
+			v.Commands = append(v.Commands, run)
+			if run.ExitCode != 0 {
+				v.Status = "failed"
+				what := fmt.Sprintf("exited with status %d", run.ExitCode)
+				if run.TimedOut {
+					what = fmt.Sprintf("timed out after %s", FormatDuration(req.Timeout))
+				}
+				return &DoneResult{Verification: v}, Errorf(EDENIED, "risk budget: %s stays in_progress: `%s` %s; fix it and run done again, or complete it with --skip-verify --reason \"why\"", it.ID, c, what)
+			}
+		}
+	}
+	verification := ""
+	switch v.Status {
+	case "passed", "skipped":
+		verification = v.Status
+	}
+	moved, err := s.moveItem(ctx, req.MoveRequest, StatusDone, false, nil, moveOptions{verification: verification, extra: map[string]any{"commands": v.Commands}})
+	if err != nil {
+		return nil, err
+	}
+	return &DoneResult{Moved: moved, Verification: v}, nil
+}
+
+// runCommand runs one verification command with sh -c, keeping the tail of
+// its output. The command gets its own process group so a timeout stops
+// everything it started.
+func (s *Service) runCommand(ctx context.Context, id, command string, timeout time.Duration, out io.Writer) CommandRun {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", command)
+	cmd.Dir = s.Root
+	cmd.Env = append(os.Environ(), "OXYGEN_ITEM="+id, "OXYGEN_ROOT="+s.Root)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var buf tailBuffer
+	var w io.Writer = &buf
+	if out != nil {
+		w = io.MultiWriter(&buf, out)
+	}
+	cmd.Stdout, cmd.Stderr = w, w
+	start := time.Now()
+	err := cmd.Run()
+	run := CommandRun{Command: command, DurationMS: time.Since(start).Milliseconds()}
+	var exitErr *exec.ExitError
+	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		run.ExitCode, run.TimedOut = -1, true
+	case errors.As(err, &exitErr):
+		run.ExitCode = exitErr.ExitCode()
+	case err != nil:
+		run.ExitCode = 127
+		buf.Write([]byte(err.Error() + "\n"))
+	}
+	if run.ExitCode != 0 {
+		run.Tail = buf.Tail(tailLines)
+	}
+	return run
+}
+
+// tailBuffer keeps the last 64 KiB written to it.
+type tailBuffer struct{ b []byte }
+
+const tailKeep = 64 << 10
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if len(t.b) > tailKeep {
+		t.b = t.b[len(t.b)-tailKeep:]
+	}
+	return len(p), nil
+}
+
+// Tail returns the last n lines.
+func (t *tailBuffer) Tail(n int) string {
+	lines := bytes.Split(bytes.TrimRight(t.b, "\n"), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}

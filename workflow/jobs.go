@@ -1,0 +1,229 @@
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// JobFunc does one job's work and sums it up in a line.
+type JobFunc func(ctx context.Context) (summary string, err error)
+
+// JobFuncs are the jobs the daemon knows, by name.
+func (s *Service) JobFuncs() map[string]JobFunc {
+	return map[string]JobFunc{
+		JobExpireLeases: func(ctx context.Context) (string, error) {
+			expired, err := s.Expire(ctx)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("expired %d lease(s)", len(expired)), nil
+		},
+		JobAudit: func(ctx context.Context) (string, error) {
+			r, err := s.AuditReport(ctx, SystemActor.Owner)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%s: %d finding(s)", r.Path, len(r.Findings)), nil
+		},
+	}
+}
+
+// JobRun is one recorded run of a job.
+type JobRun struct {
+	ID         int64  `json:"id"`
+	Name       string `json:"name"`
+	Trigger    string `json:"trigger"` // schedule or manual
+	StartedAt  Time   `json:"started_at"`
+	FinishedAt Time   `json:"finished_at"`
+	Outcome    string `json:"outcome"` // running, ok, error, panic or skipped
+	Summary    string `json:"summary"`
+}
+
+// RunJob runs fn as job name and records the run: a row when it starts, its
+// outcome when it ends. A panic is recovered and recorded as the outcome.
+func (s *Service) RunJob(ctx context.Context, name, trigger string, fn JobFunc) (run *JobRun, err error) {
+	run = &JobRun{Name: name, Trigger: trigger, Outcome: "running"}
+	err = s.write(ctx, func(tx *Tx) error {
+		run.StartedAt = Time{tx.now}
+		res, err := tx.exec(ctx, `INSERT INTO job_runs (name, trigger, started_at, outcome) VALUES (?, ?, ?, 'running')`, name, trigger, ms(tx.now))
+		if err != nil {
+			return err
+		}
+		run.ID, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	summary, jobErr := safeRun(ctx, fn)
+	run.Outcome, run.Summary = "ok", summary
+	var panicErr *jobPanic
+	switch {
+	case errors.As(jobErr, &panicErr):
+		run.Outcome, run.Summary = "panic", panicErr.Error()
+	case jobErr != nil:
+		run.Outcome, run.Summary = "error", ErrorMessage(jobErr)
+	}
+	err = s.write(context.WithoutCancel(ctx), func(tx *Tx) error {
+		run.FinishedAt = Time{tx.now}
+		_, err := tx.exec(ctx, `UPDATE job_runs SET finished_at = ?, outcome = ?, summary = ? WHERE id = ?`, ms(tx.now), run.Outcome, run.Summary, run.ID)
+		return err
+	})
+	if err != nil {
+		return run, err
+	}
+	return run, jobErr
+}
+
+// jobPanic is a recovered panic, with the frame that raised it.
+type jobPanic struct {
+	value any
+	stack string
+}
+
+func (p *jobPanic) Error() string {
+	frame := ""
+	for _, line := range strings.Split(p.stack, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "/") && !strings.Contains(line, "runtime/") {
+			frame = " at " + line
+			break
+		}
+	}
+	return fmt.Sprintf("panic: %v%s", p.value, frame)
+}
+
+func safeRun(ctx context.Context, fn JobFunc) (summary string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &jobPanic{value: v, stack: string(debug.Stack())}
+		}
+	}()
+	return fn(ctx)
+}
+
+// recordSkip notes a scheduled run skipped because the last one still runs.
+func (s *Service) recordSkip(ctx context.Context, name string) error {
+	return s.write(ctx, func(tx *Tx) error {
+		_, err := tx.exec(ctx, `INSERT INTO job_runs (name, trigger, started_at, finished_at, outcome, summary) VALUES (?, 'schedule', ?, ?, 'skipped', 'the previous run is still running')`,
+			name, ms(tx.now), ms(tx.now))
+		return err
+	})
+}
+
+// JobStatus is one configured job as `orchestrate jobs` shows it.
+type JobStatus struct {
+	Name        string  `json:"name"`
+	Schedule    string  `json:"schedule"` // "" when disabled
+	LastRun     *JobRun `json:"last_run"`
+	LastSuccess Time    `json:"last_success"`
+	NextRun     Time    `json:"next_run"`
+	Overdue     bool    `json:"overdue"`
+	Note        string  `json:"note"`
+}
+
+// JobsStatus is every job plus the daemon that runs them.
+type JobsStatus struct {
+	Daemon *DaemonInfo `json:"daemon"`
+	Jobs   []JobStatus `json:"jobs"`
+}
+
+// Jobs reports each job's schedule, last run, outcome and next run.
+func (s *Service) Jobs(ctx context.Context) (*JobsStatus, error) {
+	st := &JobsStatus{}
+	err := s.read(ctx, func(tx *Tx) error {
+		var err error
+		if st.Daemon, err = tx.daemonInfo(ctx); err != nil {
+			return err
+		}
+		st.Jobs, err = s.jobStatuses(ctx, tx)
+		return err
+	})
+	return st, err
+}
+
+func (s *Service) jobStatuses(ctx context.Context, tx *Tx) ([]JobStatus, error) {
+	created, err := tx.storeCreated(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []JobStatus
+	for _, name := range KnownJobs {
+		js := JobStatus{Name: name}
+		cfg, ok := s.Config.Job(name)
+		if ok {
+			js.Schedule = cfg.Spec
+		}
+		last, err := tx.lastRun(ctx, name, false)
+		if err != nil {
+			return nil, err
+		}
+		js.LastRun = last
+		ok2, err := tx.lastRun(ctx, name, true)
+		if err != nil {
+			return nil, err
+		}
+		if ok2 != nil {
+			js.LastSuccess = ok2.FinishedAt
+		}
+		if cfg.Schedule == nil {
+			js.Note = "disabled: no schedule in jobs:"
+			out = append(out, js)
+			continue
+		}
+		next := cfg.Schedule.Next(tx.now)
+		js.NextRun = Time{next}
+		interval := cfg.Schedule.Next(next).Sub(next)
+		since := created
+		if !js.LastSuccess.IsZero() {
+			since = js.LastSuccess.Time
+		}
+		if !since.IsZero() && tx.now.Sub(since) > 2*interval {
+			js.Overdue = true
+			if js.LastSuccess.IsZero() {
+				js.Note = fmt.Sprintf("never ran successfully since the store was created at %s (runs every %s)", Time{created}, FormatDuration(interval))
+			} else {
+				js.Note = fmt.Sprintf("overdue: last successful run %s, runs every %s", js.LastSuccess, FormatDuration(interval))
+			}
+		}
+		out = append(out, js)
+	}
+	return out, nil
+}
+
+func (tx *Tx) lastRun(ctx context.Context, name string, okOnly bool) (*JobRun, error) {
+	q := `SELECT id, name, trigger, started_at, COALESCE(finished_at, 0), outcome, summary FROM job_runs WHERE name = ?`
+	if okOnly {
+		q += ` AND outcome = 'ok'`
+	} else {
+		q += ` AND outcome <> 'skipped'`
+	}
+	var r JobRun
+	var started, finished int64
+	err := tx.queryRow(ctx, q+` ORDER BY id DESC LIMIT 1`, name).Scan(&r.ID, &r.Name, &r.Trigger, &started, &finished, &r.Outcome, &r.Summary)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, storeErr("read job runs", err)
+	}
+	r.StartedAt, r.FinishedAt = fromMS(started), fromMS(finished)
+	return &r, nil
+}
+
+// storeCreated is the time of the first audit event: when the store began.
+func (tx *Tx) storeCreated(ctx context.Context) (time.Time, error) {
+	var at int64
+	if err := tx.queryRow(ctx, `SELECT COALESCE(MIN(at), 0) FROM audit_log`).Scan(&at); err != nil {
+		return time.Time{}, storeErr("read audit log", err)
+	}
+	if at == 0 {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(at).UTC(), nil
+}

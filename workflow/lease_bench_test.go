@@ -1,0 +1,38 @@
+package workflow
+
+import (
+	"context"
+	"testing"
+)
+
+// BenchmarkClaimRelease measures one claim and one release through the
+// Service, each its own BEGIN IMMEDIATE transaction with synchronous=FULL,
+// against a repository made by Init (see MustOpen). It is the in-process
+// half of the issue's claim+release figure; scripts/ times whole processes.
+func BenchmarkClaimRelease(b *testing.B) {
+	ctx := context.Background()
+	svc := MustOpen(b)
+	actor := Actor{Owner: "builder", Domain: "builder"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := svc.Claim(ctx, ClaimRequest{Resource: "storage", Actor: actor})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Renewed || res.Lease.Token != int64(i+1) {
+			b.Fatalf("claim %d: got token %d (renewed %v), want a fresh grant", i, res.Lease.Token, res.Renewed)
+		}
+		if _, err := svc.Release(ctx, ReleaseRequest{Resource: "storage", Actor: actor}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	var active int
+	if err := svc.Store.DB().QueryRowContext(ctx, `SELECT count(*) FROM leases WHERE state = 'active'`).Scan(&active); err != nil {
+		b.Fatal(err)
+	}
+	if active != 0 {
+		b.Fatalf("%d leases still active after the loop", active)
+	}
+}

@@ -1,0 +1,591 @@
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/oxygen-tools/oxygen/capsules"
+)
+
+// Shadow edits are changes to a resource made while nobody held a lease on
+// it. The audit job fingerprints every resource into the blob store; a
+// fingerprint that changed with no lease active since the previous one is a
+// shadow edit. Nothing is ever lost: both versions stay in the blob store,
+// and a restore puts the old content back.
+
+// ManifestEntry is one file of a resource fingerprint.
+type ManifestEntry struct {
+	Path string `json:"path"`
+	Blob string `json:"blob"`
+	Mode string `json:"mode"` // file, exec or symlink (the blob holds the link target)
+}
+
+// Manifest is a resource fingerprint: its files, sorted by path.
+type Manifest struct {
+	Resource string          `json:"resource"`
+	Files    []ManifestEntry `json:"files"`
+}
+
+func (m *Manifest) index() map[string]ManifestEntry {
+	out := make(map[string]ManifestEntry, len(m.Files))
+	for _, f := range m.Files {
+		out[f.Path] = f
+	}
+	return out
+}
+
+// PathChange is one path a shadow edit touched.
+type PathChange struct {
+	Path    string `json:"path"`
+	Change  string `json:"change"` // added, changed or deleted
+	OldBlob string `json:"old_blob,omitempty"`
+	NewBlob string `json:"new_blob,omitempty"`
+}
+
+// ShadowEdit is a change to a resource made without a lease.
+type ShadowEdit struct {
+	ID         int64        `json:"id"`
+	Resource   string       `json:"resource"`
+	Paths      []PathChange `json:"paths"`
+	OldBlob    string       `json:"old_blob"`
+	NewBlob    string       `json:"new_blob"`
+	DetectedAt Time         `json:"detected_at"`
+	Status     string       `json:"status"` // open, restored or accepted
+	ResolvedAt Time         `json:"resolved_at"`
+	ResolvedBy string       `json:"resolved_by"`
+	Reason     string       `json:"reason"`
+	Signal     int64        `json:"signal"`
+}
+
+// skipDirs are Oxygen's own bookkeeping, never part of a resource's content.
+func (s *Service) skipDirs() map[string]bool {
+	return map[string]bool{
+		".git": true, StateDir: true, ".substrate/store": true, ReportsDir: true,
+		s.Config.Capsules.Dir: true, s.Config.Signals.Dir: true,
+	}
+}
+
+// fingerprintAll stores every resource-covered file as a blob and returns
+// one manifest per resource, keyed by resource id.
+func (s *Service) fingerprintAll() (map[string]*Manifest, error) {
+	out := map[string]*Manifest{}
+	for _, r := range s.Config.Resources {
+		out[r.ID] = &Manifest{Resource: r.ID, Files: []ManifestEntry{}}
+	}
+	blobs := s.blobs()
+	skip := s.skipDirs()
+	err := filepath.WalkDir(s.Root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		rel, _ := filepath.Rel(s.Root, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if skip[rel] {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		owners := s.Config.ResourcesFor(rel)
+		if len(owners) == 0 {
+			return nil
+		}
+		entry, err := snapshotFile(blobs, p, rel, d)
+		if err != nil || entry == nil {
+			return err
+		}
+		for _, r := range owners {
+			out[r.ID].Files = append(out[r.ID].Files, *entry)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// snapshotFile stores one file (or symlink) and describes it.
+func snapshotFile(blobs *capsules.BlobStore, abs, rel string, d fs.DirEntry) (*ManifestEntry, error) {
+	info, err := d.Info()
+	if err != nil {
+		return nil, nil // vanished while walking
+	}
+	var data []byte
+	mode := "file"
+	switch {
+	case info.Mode()&fs.ModeSymlink != 0:
+		target, err := os.Readlink(abs)
+		if err != nil {
+			return nil, nil
+		}
+		data, mode = []byte(target), "symlink"
+	case info.Mode().IsRegular():
+		if data, err = os.ReadFile(abs); err != nil {
+			return nil, nil
+		}
+		if info.Mode()&0o111 != 0 {
+			mode = "exec"
+		}
+	default:
+		return nil, nil
+	}
+	h, err := blobs.Put(data)
+	if err != nil {
+		return nil, Errorf(EINTERNAL, "%v", err)
+	}
+	return &ManifestEntry{Path: rel, Blob: h, Mode: mode}, nil
+}
+
+// storeManifest puts a manifest in the blob store; its hash is the
+// fingerprint.
+func (s *Service) storeManifest(m *Manifest) (string, error) {
+	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
+	data, err := json.Marshal(m)
+	if err != nil {
+		return "", Errorf(EINTERNAL, "encode manifest: %v", err)
+	}
+	h, err := s.blobs().Put(data)
+	if err != nil {
+		return "", Errorf(EINTERNAL, "%v", err)
+	}
+	return h, nil
+}
+
+func (s *Service) loadManifest(h string) (*Manifest, error) {
+	data, err := s.blobs().Get(h)
+	if err != nil {
+		return nil, Errorf(EINTERNAL, "read fingerprint %s: %v", h, err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, Errorf(EINTERNAL, "decode fingerprint %s: %v", h, err)
+	}
+	return &m, nil
+}
+
+// diffManifests lists what changed from old to new.
+func diffManifests(old, new *Manifest) []PathChange {
+	var out []PathChange
+	oi, ni := old.index(), new.index()
+	for p, n := range ni {
+		o, ok := oi[p]
+		switch {
+		case !ok:
+			out = append(out, PathChange{Path: p, Change: "added", NewBlob: n.Blob})
+		case o.Blob != n.Blob || o.Mode != n.Mode:
+			out = append(out, PathChange{Path: p, Change: "changed", OldBlob: o.Blob, NewBlob: n.Blob})
+		}
+	}
+	for p, o := range oi {
+		if _, ok := ni[p]; !ok {
+			out = append(out, PathChange{Path: p, Change: "deleted", OldBlob: o.Blob})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+type fingerprint struct {
+	manifest string
+	takenAt  time.Time
+}
+
+func (tx *Tx) latestFingerprint(ctx context.Context, resource string) (*fingerprint, error) {
+	var f fingerprint
+	var at int64
+	err := tx.queryRow(ctx, `SELECT manifest, taken_at FROM fingerprints WHERE resource = ? ORDER BY id DESC LIMIT 1`, resource).Scan(&f.manifest, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, storeErr("read fingerprints", err)
+	}
+	f.takenAt = time.UnixMilli(at).UTC()
+	return &f, nil
+}
+
+func (tx *Tx) insertFingerprint(ctx context.Context, resource, manifest string, files int, reason string) error {
+	_, err := tx.exec(ctx, `INSERT INTO fingerprints (resource, manifest, files, taken_at, reason) VALUES (?, ?, ?, ?, ?)`,
+		resource, manifest, files, ms(tx.now), reason)
+	return err
+}
+
+// leaseActiveBetween reports whether any lease on resource was active at
+// some moment in [from, to].
+func (tx *Tx) leaseActiveBetween(ctx context.Context, resource string, from, to time.Time) (bool, error) {
+	var n int
+	err := tx.queryRow(ctx, `SELECT count(*) FROM leases WHERE resource = ? AND created_at <= ? AND COALESCE(ended_at, expires_at) >= ?`,
+		resource, ms(to), ms(from)).Scan(&n)
+	if err != nil {
+		return false, storeErr("read leases", err)
+	}
+	return n > 0, nil
+}
+
+// fingerprintSnapshot is what the audit job measured before its transaction.
+type fingerprintSnapshot struct {
+	manifests map[string]*Manifest
+	hashes    map[string]string
+}
+
+func (s *Service) takeSnapshot() (*fingerprintSnapshot, error) {
+	manifests, err := s.fingerprintAll()
+	if err != nil {
+		return nil, Errorf(EINTERNAL, "fingerprint resources: %v", err)
+	}
+	snap := &fingerprintSnapshot{manifests: manifests, hashes: map[string]string{}}
+	for id, m := range manifests {
+		h, err := s.storeManifest(m)
+		if err != nil {
+			return nil, err
+		}
+		snap.hashes[id] = h
+	}
+	return snap, nil
+}
+
+// detectShadowEdits compares the snapshot with each resource's previous
+// fingerprint inside the caller's transaction, records every shadow edit
+// with a dead_end signal, and makes the snapshot the new fingerprint.
+func (s *Service) detectShadowEdits(ctx context.Context, tx *Tx, snap *fingerprintSnapshot, actor string) ([]*ShadowEdit, error) {
+	var found []*ShadowEdit
+	for _, r := range s.Config.Resources {
+		cur := snap.hashes[r.ID]
+		prev, err := tx.latestFingerprint(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.insertFingerprint(ctx, r.ID, cur, len(snap.manifests[r.ID].Files), "audit"); err != nil {
+			return nil, err
+		}
+		if prev == nil || prev.manifest == cur {
+			continue
+		}
+		leased, err := tx.leaseActiveBetween(ctx, r.ID, prev.takenAt, tx.now)
+		if err != nil {
+			return nil, err
+		}
+		if leased {
+			continue
+		}
+		old, err := s.loadManifest(prev.manifest)
+		if err != nil {
+			return nil, err
+		}
+		changes := diffManifests(old, snap.manifests[r.ID])
+		if len(changes) == 0 {
+			continue
+		}
+		edit, err := s.recordShadowEdit(ctx, tx, r, prev, cur, changes, actor)
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, edit)
+	}
+	return found, nil
+}
+
+func (s *Service) recordShadowEdit(ctx context.Context, tx *Tx, r Resource, prev *fingerprint, cur string, changes []PathChange, actor string) (*ShadowEdit, error) {
+	paths, _ := json.Marshal(changes)
+	res, err := tx.exec(ctx, `INSERT INTO shadow_edits (resource, paths, old_blob, new_blob, detected_at) VALUES (?, ?, ?, ?, ?)`,
+		r.ID, string(paths), prev.manifest, cur, ms(tx.now))
+	if err != nil {
+		return nil, err
+	}
+	id, _ := res.LastInsertId()
+	var list []string
+	for _, c := range changes {
+		list = append(list, c.Path+" ("+c.Change+")")
+	}
+	body := fmt.Sprintf("Shadow edit %d: %s (%s) changed while nobody held a lease on it (no lease active since the fingerprint of %s): %s. "+
+		"Both versions are in the blob store. Undo it with `oxygen shadow restore %d` (holding a lease on %s), or acknowledge it with `oxygen shadow accept %d --reason \"...\"`.",
+		id, r.ID, r.Domain, Time{prev.takenAt}, strings.Join(list, ", "), id, r.ID, id)
+	refs := make([]string, 0, len(changes)+2)
+	refs = append(refs, capsules.RelPath(prev.manifest), capsules.RelPath(cur))
+	for _, c := range changes {
+		refs = append(refs, c.Path)
+	}
+	sig, err := tx.emit(ctx, s.Config, s.Root, SignalSpec{Kind: KindDeadEnd, Topic: "shadow-edit", From: SystemActor.Owner, FromDomain: SystemActor.Domain,
+		To: r.Domain, Resource: r.ID, Body: body, Refs: refs})
+	if err != nil {
+		return nil, err
+	}
+	// The signal is immutable, so its id is recorded on the edit afterwards.
+	if _, err := tx.exec(ctx, `UPDATE shadow_edits SET signal_id = ? WHERE id = ?`, sig.ID, id); err != nil {
+		return nil, err
+	}
+	if err := tx.audit(ctx, actor, "shadow.detect", fmt.Sprintf("shadow:%d", id), map[string]any{
+		"resource": r.ID, "paths": changes, "old_blob": prev.manifest, "new_blob": cur, "signal": sig.ID}); err != nil {
+		return nil, err
+	}
+	return &ShadowEdit{ID: id, Resource: r.ID, Paths: changes, OldBlob: prev.manifest, NewBlob: cur, DetectedAt: Time{tx.now}, Status: "open", Signal: sig.ID}, nil
+}
+
+const shadowColumns = `id, resource, paths, old_blob, new_blob, detected_at, status, COALESCE(resolved_at, 0), COALESCE(resolved_by, ''), COALESCE(reason, ''), COALESCE(signal_id, 0)`
+
+func scanShadow(sc interface{ Scan(...any) error }) (*ShadowEdit, error) {
+	var e ShadowEdit
+	var paths string
+	var detected, resolved int64
+	if err := sc.Scan(&e.ID, &e.Resource, &paths, &e.OldBlob, &e.NewBlob, &detected, &e.Status, &resolved, &e.ResolvedBy, &e.Reason, &e.Signal); err != nil {
+		return nil, err
+	}
+	e.DetectedAt, e.ResolvedAt = fromMS(detected), fromMS(resolved)
+	if err := json.Unmarshal([]byte(paths), &e.Paths); err != nil || e.Paths == nil {
+		e.Paths = []PathChange{}
+	}
+	return &e, nil
+}
+
+func (tx *Tx) shadowEdits(ctx context.Context, where string, args ...any) ([]*ShadowEdit, error) {
+	rows, err := tx.query(ctx, `SELECT `+shadowColumns+` FROM shadow_edits WHERE `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*ShadowEdit{}
+	for rows.Next() {
+		e, err := scanShadow(rows)
+		if err != nil {
+			return nil, storeErr("read shadow edits", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (tx *Tx) getShadow(ctx context.Context, id int64) (*ShadowEdit, error) {
+	e, err := scanShadow(tx.queryRow(ctx, `SELECT `+shadowColumns+` FROM shadow_edits WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Errorf(ENOTFOUND, "no shadow edit %d", id)
+	}
+	if err != nil {
+		return nil, storeErr("read shadow edit", err)
+	}
+	return e, nil
+}
+
+// ShadowEdits lists shadow edits, optionally only those with a status.
+func (s *Service) ShadowEdits(ctx context.Context, status string) ([]*ShadowEdit, error) {
+	if status != "" && status != "open" && status != "restored" && status != "accepted" {
+		return nil, Errorf(EINVALID, "--status %q: use open, restored or accepted", status)
+	}
+	var out []*ShadowEdit
+	err := s.read(ctx, func(tx *Tx) error {
+		var err error
+		if status == "" {
+			out, err = tx.shadowEdits(ctx, `1=1 ORDER BY id`)
+		} else {
+			out, err = tx.shadowEdits(ctx, `status = ? ORDER BY id`, status)
+		}
+		return err
+	})
+	return out, err
+}
+
+// RestoreResult is what a restore put back and what it left.
+type RestoreResult struct {
+	Edit     *ShadowEdit `json:"shadow_edit"`
+	Restored []string    `json:"restored"` // changed or deleted files put back
+	Kept     []string    `json:"kept"`     // files the edit added, left in place
+}
+
+// RestoreShadow puts back the content from before a shadow edit. Restoring
+// changes the resource, so the actor must hold a lease on it. The current
+// content of every file it overwrites is stored as a blob first.
+func (s *Service) RestoreShadow(ctx context.Context, id int64, actor Actor) (*RestoreResult, error) {
+	var edit *ShadowEdit
+	err := s.read(ctx, func(tx *Tx) error {
+		var err error
+		if edit, err = tx.getShadow(ctx, id); err != nil {
+			return err
+		}
+		if edit.Status != "open" {
+			return Errorf(ECONFLICT, "shadow edit %d is already %s", id, edit.Status)
+		}
+		return tx.requireLease(ctx, edit.Resource, actor, "restore shadow edit "+itoa(id))
+	})
+	if err != nil {
+		return nil, err
+	}
+	old, err := s.loadManifest(edit.OldBlob)
+	if err != nil {
+		return nil, err
+	}
+	newer, err := s.loadManifest(edit.NewBlob)
+	if err != nil {
+		return nil, err
+	}
+	res := &RestoreResult{Restored: []string{}, Kept: []string{}}
+	oldIdx := old.index()
+	for _, f := range newer.Files {
+		if _, ok := oldIdx[f.Path]; !ok {
+			res.Kept = append(res.Kept, f.Path)
+		}
+	}
+	blobs := s.blobs()
+	for _, f := range old.Files {
+		abs := s.absFile(f.Path)
+		if same, err := sameContent(blobs, abs, f); err != nil {
+			return nil, err
+		} else if same {
+			continue
+		}
+		if err := restoreFile(blobs, abs, f); err != nil {
+			return nil, Errorf(EINTERNAL, "restore %s: %v", f.Path, err)
+		}
+		res.Restored = append(res.Restored, f.Path)
+	}
+	snap, err := s.takeSnapshot()
+	if err != nil {
+		return nil, err
+	}
+	err = s.write(ctx, func(tx *Tx) error {
+		e, err := tx.getShadow(ctx, id)
+		if err != nil {
+			return err
+		}
+		if e.Status != "open" {
+			return Errorf(ECONFLICT, "shadow edit %d is already %s", id, e.Status)
+		}
+		if err := tx.requireLease(ctx, e.Resource, actor, "restore shadow edit "+itoa(id)); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE shadow_edits SET status = 'restored', resolved_at = ?, resolved_by = ? WHERE id = ? AND status = 'open'`,
+			ms(tx.now), actor.Owner, id); err != nil {
+			return err
+		}
+		if err := tx.insertFingerprint(ctx, e.Resource, snap.hashes[e.Resource], len(snap.manifests[e.Resource].Files), "restore"); err != nil {
+			return err
+		}
+		if err := tx.audit(ctx, actor.Owner, "shadow.restore", fmt.Sprintf("shadow:%d", id), map[string]any{
+			"resource": e.Resource, "restored": res.Restored, "kept": res.Kept, "fingerprint": snap.hashes[e.Resource]}); err != nil {
+			return err
+		}
+		res.Edit, err = tx.getShadow(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// requireLease checks that actor holds a live lease on resource.
+func (tx *Tx) requireLease(ctx context.Context, resource string, actor Actor, what string) error {
+	l, err := tx.activeLease(ctx, resource)
+	if err != nil {
+		return err
+	}
+	if l == nil || !l.liveAt(tx.now) || l.Owner != actor.Owner {
+		return Errorf(EDENIED, "to %s, hold a lease on %s first: oxygen claim %s --owner %s", what, resource, resource, actor.Owner)
+	}
+	return nil
+}
+
+func sameContent(blobs *capsules.BlobStore, abs string, f ManifestEntry) (bool, error) {
+	info, err := os.Lstat(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, Errorf(EINTERNAL, "%v", err)
+	}
+	var data []byte
+	switch {
+	case info.Mode()&fs.ModeSymlink != 0:
+		target, err := os.Readlink(abs)
+		if err != nil {
+			return false, nil
+		}
+		data = []byte(target)
+	case info.Mode().IsRegular():
+		if data, err = os.ReadFile(abs); err != nil {
+			return false, nil
+		}
+	default:
+		return false, nil
+	}
+	// Keep the version being replaced: automation never deletes originals.
+	if _, err := blobs.Put(data); err != nil {
+		return false, Errorf(EINTERNAL, "%v", err)
+	}
+	return capsules.Hash(data) == f.Blob && (f.Mode == "symlink") == (info.Mode()&fs.ModeSymlink != 0), nil
+}
+
+// restoreFile writes a manifest entry back to disk atomically.
+func restoreFile(blobs *capsules.BlobStore, abs string, f ManifestEntry) error {
+	data, err := blobs.Get(f.Blob)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return err
+	}
+	tmp := filepath.Join(filepath.Dir(abs), "."+path.Base(filepath.ToSlash(abs))+".oxygen-restore")
+	os.Remove(tmp)
+	if f.Mode == "symlink" {
+		if err := os.Symlink(string(data), tmp); err != nil {
+			return err
+		}
+	} else {
+		perm := os.FileMode(0o644)
+		if f.Mode == "exec" {
+			perm = 0o755
+		}
+		if err := os.WriteFile(tmp, data, perm); err != nil {
+			return err
+		}
+		if err := os.Chmod(tmp, perm); err != nil {
+			return err
+		}
+	}
+	return os.Rename(tmp, abs)
+}
+
+// AcceptShadow acknowledges a shadow edit: its content becomes the resource's
+// fingerprint.
+func (s *Service) AcceptShadow(ctx context.Context, id int64, actor Actor, reason string) (*ShadowEdit, error) {
+	if strings.TrimSpace(reason) == "" {
+		return nil, Errorf(EINVALID, "--reason is required: say why the edit may stand")
+	}
+	var out *ShadowEdit
+	err := s.write(ctx, func(tx *Tx) error {
+		e, err := tx.getShadow(ctx, id)
+		if err != nil {
+			return err
+		}
+		if e.Status != "open" {
+			return Errorf(ECONFLICT, "shadow edit %d is already %s", id, e.Status)
+		}
+		if _, err := tx.exec(ctx, `UPDATE shadow_edits SET status = 'accepted', resolved_at = ?, resolved_by = ?, reason = ? WHERE id = ? AND status = 'open'`,
+			ms(tx.now), actor.Owner, reason, id); err != nil {
+			return err
+		}
+		m, err := s.loadManifest(e.NewBlob)
+		if err != nil {
+			return err
+		}
+		if err := tx.insertFingerprint(ctx, e.Resource, e.NewBlob, len(m.Files), "accept"); err != nil {
+			return err
+		}
+		if err := tx.audit(ctx, actor.Owner, "shadow.accept", fmt.Sprintf("shadow:%d", id), map[string]any{
+			"resource": e.Resource, "reason": reason, "fingerprint": e.NewBlob}); err != nil {
+			return err
+		}
+		out, err = tx.getShadow(ctx, id)
+		return err
+	})
+	return out, err
+}
