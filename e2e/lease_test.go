@@ -647,16 +647,14 @@ func TestHandshakeCommandRunsVerbatim(t *testing.T) {
 		claimAfterHandshake(t, r, []string{"--owner", "bob"})
 	})
 	t.Run("domain from --domain", func(t *testing.T) {
-		t.Skip(`BUG: the handshake refusal prints "orchestrate signal send --kind handshake --from bob --to scribe --resource schema --body ..." without --domain builder; run as printed it exits 2 ("cannot tell which domain \"bob\" acts for"), so the message is not the exact command to run`)
 		claimAfterHandshake(t, newRepo(t), []string{"--owner", "bob", "--domain", "builder"})
 	})
 }
 
 // ---------------------------------------------------------------------------
-// Spec mismatches found while testing; each is skipped with the bug named.
+// Regressions: bugs these tests found, now fixed.
 
 func TestReleaseForcePrintsRevokedLease(t *testing.T) {
-	t.Skip("BUG: oxygen release --force --reason T succeeds (the lease is revoked in the store) but prints `null` under --json, and in text form panics with a nil pointer dereference in printLease and exits 2; workflow.Service.Release returns a nil lease on the revoke path")
 	r := newRepo(t)
 	r.mustRun("oxygen", "claim", "storage", "--owner", "builder")
 	l := parseLease(t, r.mustRun("oxygen", "release", "storage", "--force", "--reason", "stuck", "--owner", "guardian", "--json"))
@@ -671,7 +669,6 @@ func TestReleaseForcePrintsRevokedLease(t *testing.T) {
 }
 
 func TestLeaseZeroTTLIsInvalid(t *testing.T) {
-	t.Skip("BUG: an explicit --ttl 0s (claim, renew, run) is taken as \"no --ttl\" and gets leases.default_ttl; the spec says a TTL below 1s exits 2")
 	r := newRepo(t)
 	r.oxWant(2, "oxygen", "claim", "storage", "--owner", "builder", "--ttl", "0s")
 	r.mustRun("oxygen", "claim", "storage", "--owner", "builder")
@@ -680,7 +677,6 @@ func TestLeaseZeroTTLIsInvalid(t *testing.T) {
 }
 
 func TestClaimMalformedItemIsInvalid(t *testing.T) {
-	t.Skip("BUG: oxygen claim --item 'not an id!' exits 5 (\"no such item\") instead of 2; orchestrate signal send rejects the same --item as invalid (exit 2), and the spec counts bad input as exit 2")
 	r := newRepo(t)
 	res := r.oxWant(2, "oxygen", "claim", "storage", "--owner", "builder", "--item", "not an id!")
 	if !strings.HasPrefix(res.stderr, "oxygen: invalid: ") {

@@ -346,6 +346,9 @@ func (tx *Tx) latestCapsule(ctx context.Context, id string) (*Capsule, error) {
 // records a new generation only if something other than the generation time
 // changed, and always restores the working copy.
 func (s *Service) RegenerateCapsule(ctx context.Context, id, actor string) (*Capsule, bool, error) {
+	if err := checkItemID("item", id); err != nil {
+		return nil, false, err
+	}
 	var c *Capsule
 	var created bool
 	err := s.write(ctx, func(tx *Tx) error {
@@ -374,6 +377,9 @@ func (s *Service) RegenerateCapsule(ctx context.Context, id, actor string) (*Cap
 
 // CapsuleHistory lists an item's capsule generations, oldest first.
 func (s *Service) CapsuleHistory(ctx context.Context, id string) ([]*Capsule, error) {
+	if err := checkItemID("item", id); err != nil {
+		return nil, err
+	}
 	var out []*Capsule
 	err := s.read(ctx, func(tx *Tx) error {
 		if _, err := tx.getItem(ctx, id); err != nil {
@@ -392,6 +398,9 @@ func (s *Service) CapsuleHistory(ctx context.Context, id string) ([]*Capsule, er
 // ShowCapsule returns one generation (0: the latest) with its content, read
 // from the blob store and checked against its hash.
 func (s *Service) ShowCapsule(ctx context.Context, id string, generation int) (*Capsule, []byte, error) {
+	if err := checkItemID("item", id); err != nil {
+		return nil, nil, err
+	}
 	if generation < 0 {
 		return nil, nil, Errorf(EINVALID, "--generation must be positive")
 	}

@@ -52,6 +52,9 @@ const tailLines = 20
 // another, and completes the item only if all succeed. The commands run
 // outside any transaction; the move re-checks the state in its own.
 func (s *Service) Done(ctx context.Context, req DoneRequest) (*DoneResult, error) {
+	if err := checkItemID("item", req.ID); err != nil {
+		return nil, err
+	}
 	if req.SkipVerify && strings.TrimSpace(req.Reason) == "" {
 		return nil, Errorf(EINVALID, "--skip-verify needs --reason: skipping verification is recorded and reported")
 	}
@@ -72,7 +75,8 @@ func (s *Service) Done(ctx context.Context, req DoneRequest) (*DoneResult, error
 		if it, err = tx.getItem(ctx, req.ID); err != nil {
 			return err
 		}
-		return CheckTransition(it.ID, it.Status, StatusDone)
+		_, err = CheckMove("done", it.ID, it.Status)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -101,7 +105,7 @@ func (s *Service) Done(ctx context.Context, req DoneRequest) (*DoneResult, error
 	case "passed", "skipped":
 		verification = v.Status
 	}
-	moved, err := s.moveItem(ctx, req.MoveRequest, StatusDone, false, nil, moveOptions{verification: verification, extra: map[string]any{"commands": v.Commands}})
+	moved, err := s.moveItem(ctx, req.MoveRequest, "done", false, nil, moveOptions{verification: verification, extra: map[string]any{"commands": v.Commands}})
 	if err != nil {
 		return nil, err
 	}

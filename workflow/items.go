@@ -406,6 +406,9 @@ type ItemDetail struct {
 
 // Show returns one item and its history.
 func (s *Service) Show(ctx context.Context, id string) (*ItemDetail, error) {
+	if err := checkItemID("item", id); err != nil {
+		return nil, err
+	}
 	var d *ItemDetail
 	err := s.read(ctx, func(tx *Tx) error {
 		it, err := tx.getItem(ctx, id)
@@ -527,15 +530,21 @@ func (tx *Tx) nextItemID(ctx context.Context, prefix string) (string, error) {
 }
 
 func (tx *Tx) insertItem(ctx context.Context, spec ItemSpec) error {
+	if err := tx.insertItemRow(ctx, spec); err != nil {
+		return err
+	}
+	return tx.setDeps(ctx, spec.ID, spec.DependsOn)
+}
+
+// insertItemRow inserts the item without its dependencies, so that an import
+// can create every item before linking them in any order.
+func (tx *Tx) insertItemRow(ctx context.Context, spec ItemSpec) error {
 	now := ms(tx.now)
 	_, err := tx.exec(ctx, `INSERT INTO items (id, title, kind, domain, priority, status, owner, objective, in_scope, out_of_scope, invariants, files, commands, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, 'open', '', ?, ?, ?, ?, ?, ?, ?, ?)`,
 		spec.ID, spec.Title, spec.Kind, spec.Domain, spec.Priority, spec.Objective,
 		encodeList(spec.InScope), encodeList(spec.OutOfScope), encodeList(spec.Invariants), encodeList(spec.Files), encodeList(spec.Commands), now, now)
-	if err != nil {
-		return err
-	}
-	return tx.setDeps(ctx, spec.ID, spec.DependsOn)
+	return err
 }
 
 func (tx *Tx) setDeps(ctx context.Context, id string, deps []string) error {
@@ -643,7 +652,7 @@ func (s *Service) ImportPlan(ctx context.Context, file string, actor string) (*I
 			old, err := tx.getItem(ctx, spec.ID)
 			switch {
 			case ErrorCode(err) == ENOTFOUND:
-				if err := tx.insertItem(ctx, spec); err != nil {
+				if err := tx.insertItemRow(ctx, spec); err != nil {
 					return err
 				}
 				if err := tx.audit(ctx, actor, "item.create", "item:"+spec.ID, spec); err != nil {
@@ -662,13 +671,20 @@ func (s *Service) ImportPlan(ctx context.Context, file string, actor string) (*I
 					return Errorf(ECONFLICT, "%s:%d: items[%d] (%s): domain: cannot move an item that is %s from %s to %s",
 						file, lines[i], i, spec.ID, old.Status, old.Domain, spec.Domain)
 				}
-				if err := tx.updateItem(ctx, spec); err != nil {
+				if err := tx.updateItemRow(ctx, spec); err != nil {
 					return err
 				}
 				if err := tx.audit(ctx, actor, "item.update", "item:"+spec.ID, map[string]any{"changed": changed, "spec": spec}); err != nil {
 					return err
 				}
 				res.Updated = append(res.Updated, spec.ID)
+			}
+		}
+		// Dependencies are linked once every item exists, so an item may
+		// depend on one that comes later in the file.
+		for _, spec := range specs {
+			if err := tx.setDeps(ctx, spec.ID, spec.DependsOn); err != nil {
+				return err
 			}
 		}
 		for i, spec := range specs {
@@ -688,14 +704,11 @@ func (s *Service) ImportPlan(ctx context.Context, file string, actor string) (*I
 	return res, nil
 }
 
-func (tx *Tx) updateItem(ctx context.Context, spec ItemSpec) error {
+func (tx *Tx) updateItemRow(ctx context.Context, spec ItemSpec) error {
 	_, err := tx.exec(ctx, `UPDATE items SET title = ?, kind = ?, domain = ?, priority = ?, objective = ?, in_scope = ?, out_of_scope = ?, invariants = ?, files = ?, commands = ?, updated_at = ? WHERE id = ?`,
 		spec.Title, spec.Kind, spec.Domain, spec.Priority, spec.Objective, encodeList(spec.InScope), encodeList(spec.OutOfScope),
 		encodeList(spec.Invariants), encodeList(spec.Files), encodeList(spec.Commands), ms(tx.now), spec.ID)
-	if err != nil {
-		return err
-	}
-	return tx.setDeps(ctx, spec.ID, spec.DependsOn)
+	return err
 }
 
 // specDiff names the fields that differ.

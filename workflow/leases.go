@@ -132,9 +132,11 @@ func (tx *Tx) expireLease(ctx context.Context, cfg *Config, root string, l *Leas
 type ClaimRequest struct {
 	Resource string
 	Actor    Actor
-	TTL      time.Duration // zero: leases.default_ttl
+	TTL      *time.Duration // nil: leases.default_ttl
 	Item     string
 	Reason   string
+
+	ttl time.Duration // the checked TTL
 }
 
 // ClaimResult is a granted lease; Renewed is set when the claimant already
@@ -144,14 +146,29 @@ type ClaimResult struct {
 	Renewed bool
 }
 
-func (s *Service) checkTTL(ttl time.Duration) (time.Duration, error) {
-	if ttl == 0 {
+// checkTTL applies the default to an unset TTL (nil) and bounds a given one.
+func (s *Service) checkTTL(ttl *time.Duration) (time.Duration, error) {
+	if ttl == nil {
 		return s.Config.Leases.DefaultTTL, nil
 	}
-	if ttl < time.Second || ttl > s.Config.Leases.MaxTTL {
-		return 0, Errorf(EINVALID, "--ttl %s: must be between 1s and leases.max_ttl (%s)", FormatDuration(ttl), FormatDuration(s.Config.Leases.MaxTTL))
+	if *ttl < time.Second || *ttl > s.Config.Leases.MaxTTL {
+		return 0, Errorf(EINVALID, "--ttl %s: must be between 1s and leases.max_ttl (%s)", FormatDuration(*ttl), FormatDuration(s.Config.Leases.MaxTTL))
 	}
-	return ttl, nil
+	return *ttl, nil
+}
+
+// checkClaim validates what a claim can be checked for without the store.
+func checkClaim(req ClaimRequest) error {
+	if strings.TrimSpace(req.Resource) == "" {
+		return Errorf(EINVALID, "a resource id is required (see oxygen resources)")
+	}
+	if req.Item != "" && !validItemID(req.Item) {
+		return Errorf(EINVALID, "--item %q is not an item id", req.Item)
+	}
+	if strings.ContainsAny(req.Reason, "\r\n") {
+		return Errorf(EINVALID, "--reason must be one line")
+	}
+	return nil
 }
 
 // Claim grants a lease, or refuses in the protocol's order: invalid input,
@@ -162,7 +179,10 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*ClaimResult, er
 	if err != nil {
 		return nil, err
 	}
-	req.TTL = ttl
+	if err := checkClaim(req); err != nil {
+		return nil, err
+	}
+	req.ttl = ttl
 	var res *ClaimResult
 	err = s.write(ctx, func(tx *Tx) error {
 		res, err = s.claim(ctx, tx, req, 0)
@@ -197,7 +217,7 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 		cur = nil
 	}
 	if cur != nil && cur.Owner == req.Actor.Owner {
-		return s.extend(ctx, tx, cur, req.TTL, req.Actor.Owner, true)
+		return s.extend(ctx, tx, cur, req.ttl, req.Actor.Owner, true)
 	}
 	if cur != nil {
 		return nil, &heldError{Errorf(ECONFLICT, "%s is held by %s (%s), token %d, until %s", res.ID, cur.Owner, cur.Domain, cur.Token, cur.ExpiresAt)}
@@ -216,8 +236,8 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 			return nil, err
 		}
 		if !ok {
-			return nil, Errorf(EDENIED, "%s belongs to %s; %s needs a handshake first (none sent to %s for %s within %s): orchestrate signal send --kind handshake --from %s --to %s --resource %s --body \"what you will change and why\"",
-				res.ID, res.Domain, req.Actor.Domain, res.Domain, res.ID, FormatDuration(s.Config.Leases.HandshakeTTL), req.Actor.Owner, res.Domain, res.ID)
+			return nil, Errorf(EDENIED, "%s belongs to %s; %s needs a handshake first (none sent to %s for %s within %s): orchestrate signal send --kind handshake --from %s --domain %s --to %s --resource %s --body \"what you will change and why\"",
+				res.ID, res.Domain, req.Actor.Domain, res.Domain, res.ID, FormatDuration(s.Config.Leases.HandshakeTTL), req.Actor.Owner, req.Actor.Domain, res.Domain, res.ID)
 		}
 	}
 	dom, _ := s.Config.Domain(req.Actor.Domain)
@@ -238,7 +258,7 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 		return nil, storeErr("take fencing token", err)
 	}
 	r, err := tx.exec(ctx, `INSERT INTO leases (resource, owner, domain, token, item_id, reason, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')`,
-		res.ID, req.Actor.Owner, req.Actor.Domain, token, nullable(req.Item), req.Reason, ms(now), ms(now.Add(req.TTL)))
+		res.ID, req.Actor.Owner, req.Actor.Domain, token, nullable(req.Item), req.Reason, ms(now), ms(now.Add(req.ttl)))
 	if err != nil {
 		return nil, err
 	}
@@ -250,11 +270,11 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 	}
 	if err := tx.audit(ctx, req.Actor.Owner, "lease.grant", "resource:"+res.ID, map[string]any{
 		"owner": req.Actor.Owner, "domain": req.Actor.Domain, "token": token, "item": req.Item, "reason": req.Reason,
-		"ttl_ms": req.TTL.Milliseconds(), "expires_at": Time{now.Add(req.TTL)}}); err != nil {
+		"ttl_ms": req.ttl.Milliseconds(), "expires_at": Time{now.Add(req.ttl)}}); err != nil {
 		return nil, err
 	}
 	return &ClaimResult{Lease: &Lease{ID: id, Resource: res.ID, Owner: req.Actor.Owner, Domain: req.Actor.Domain, Token: token, Item: req.Item,
-		Reason: req.Reason, CreatedAt: Time{now}, ExpiresAt: Time{now.Add(req.TTL)}, State: LeaseActive}}, nil
+		Reason: req.Reason, CreatedAt: Time{now}, ExpiresAt: Time{now.Add(req.ttl)}, State: LeaseActive}}, nil
 }
 
 // heldError marks a refusal that waiting could cure: the resource is held,
@@ -301,10 +321,13 @@ func (tx *Tx) hasHandshake(ctx context.Context, from, to, resource string, since
 }
 
 // Renew moves the expiry of the caller's lease to now+ttl.
-func (s *Service) Renew(ctx context.Context, resource string, actor Actor, ttl time.Duration) (*Lease, error) {
-	ttl, err := s.checkTTL(ttl)
+func (s *Service) Renew(ctx context.Context, resource string, actor Actor, ttlFlag *time.Duration) (*Lease, error) {
+	ttl, err := s.checkTTL(ttlFlag)
 	if err != nil {
 		return nil, err
+	}
+	if strings.TrimSpace(resource) == "" {
+		return nil, Errorf(EINVALID, "a resource id is required (see oxygen resources)")
 	}
 	if _, ok := s.Config.Resource(resource); !ok {
 		return nil, unknownResource(s.Config, resource)
@@ -359,6 +382,9 @@ func (s *Service) Release(ctx context.Context, req ReleaseRequest) (*Lease, erro
 	if req.Force && strings.TrimSpace(req.Reason) == "" {
 		return nil, Errorf(EINVALID, "--force needs --reason: a forced release is explained to the holder")
 	}
+	if strings.TrimSpace(req.Resource) == "" {
+		return nil, Errorf(EINVALID, "a resource id is required (see oxygen resources)")
+	}
 	if _, ok := s.Config.Resource(req.Resource); !ok {
 		return nil, unknownResource(s.Config, req.Resource)
 	}
@@ -369,6 +395,7 @@ func (s *Service) Release(ctx context.Context, req ReleaseRequest) (*Lease, erro
 			return err
 		}
 		if req.Force && l != nil && l.liveAt(tx.now) && l.Owner != req.Actor.Owner {
+			out = l
 			return s.revoke(ctx, tx, l, req)
 		}
 		l, err = tx.heldBy(ctx, req.Resource, req.Actor.Owner, "release")
@@ -459,6 +486,9 @@ func (s *Service) Status(ctx context.Context, f LeaseFilter) (*LeaseStatus, erro
 		if _, ok := s.Config.Resource(f.Resource); !ok {
 			return nil, unknownResource(s.Config, f.Resource)
 		}
+	}
+	if f.Owner != "" && !validOwner(f.Owner) {
+		return nil, Errorf(EINVALID, "--owner %q: use letters, digits and . _ @ + - (at most 64)", f.Owner)
 	}
 	st := &LeaseStatus{Leases: []*Lease{}}
 	err := s.read(ctx, func(tx *Tx) error {
@@ -574,6 +604,12 @@ func (s *Service) Which(ctx context.Context, paths []string) ([]PathOwnership, e
 // VerifyToken succeeds only if token is the live lease on resource: scripts
 // call it right before a guarded write (a fencing check).
 func (s *Service) VerifyToken(ctx context.Context, resource string, token int64) (*Lease, error) {
+	if strings.TrimSpace(resource) == "" {
+		return nil, Errorf(EINVALID, "a resource id is required (see oxygen resources)")
+	}
+	if token < 1 {
+		return nil, Errorf(EINVALID, "--token %d: fencing tokens start at 1", token)
+	}
 	if _, ok := s.Config.Resource(resource); !ok {
 		return nil, unknownResource(s.Config, resource)
 	}

@@ -37,6 +37,12 @@ type AssignResult struct {
 // Assign starts an item. Checks run in the protocol's order: invalid input,
 // not found, wrong state or unmet dependencies, then budget and policy.
 func (s *Service) Assign(ctx context.Context, req AssignRequest) (*AssignResult, error) {
+	if err := checkItemID("item", req.ID); err != nil {
+		return nil, err
+	}
+	if req.Council < 0 {
+		return nil, Errorf(EINVALID, "--council %d is not a signal id", req.Council)
+	}
 	ownerDomain, err := s.Config.ResolveDomain(req.Owner, req.Domain, "")
 	if err != nil {
 		return nil, err
@@ -62,7 +68,7 @@ func (s *Service) Assign(ctx context.Context, req AssignRequest) (*AssignResult,
 		if err != nil {
 			return err
 		}
-		if err := CheckTransition(it.ID, it.Status, StatusInProgress); err != nil {
+		if _, err := CheckMove("assign", it.ID, it.Status); err != nil {
 			return err
 		}
 		if err := tx.requireDepsDone(ctx, it); err != nil {
@@ -105,10 +111,15 @@ func (s *Service) councilArg(ctx context.Context, tx *Tx, id int64) (*Signal, er
 	if id == 0 {
 		return nil, nil
 	}
-	if id < 0 {
-		return nil, Errorf(EINVALID, "--council %d is not a signal id", id)
-	}
 	return tx.lookupCouncil(ctx, id)
+}
+
+// checkItemID refuses an id that cannot name an item, before any lookup.
+func checkItemID(what, id string) error {
+	if !validItemID(id) {
+		return Errorf(EINVALID, "%s %q is not an item id (a letter, then letters, digits, . _ -; at most 64)", what, id)
+	}
+	return nil
 }
 
 func (tx *Tx) requireDepsDone(ctx context.Context, it *Item) error {
@@ -177,14 +188,21 @@ type moveOptions struct {
 	extra        map[string]any
 }
 
-// moveItem runs a simple transition: load, check, move.
-func (s *Service) moveItem(ctx context.Context, req MoveRequest, to Status, reasonRequired bool, after func(tx *Tx, it *Item, actor string) error, opts ...moveOptions) (*Moved, error) {
+// moveItem runs one command's transition: load, check, move.
+func (s *Service) moveItem(ctx context.Context, req MoveRequest, command string, reasonRequired bool, after func(tx *Tx, it *Item, actor string) error, opts ...moveOptions) (*Moved, error) {
 	var opt moveOptions
 	if len(opts) > 0 {
 		opt = opts[0]
 	}
+	to := Commands[command].To
+	if err := checkItemID("item", req.ID); err != nil {
+		return nil, err
+	}
 	if reasonRequired && strings.TrimSpace(req.Reason) == "" {
 		return nil, Errorf(EINVALID, "--reason is required")
+	}
+	if req.Council < 0 {
+		return nil, Errorf(EINVALID, "--council %d is not a signal id", req.Council)
 	}
 	if req.By != "" {
 		if err := checkOwnerName("--by", req.By); err != nil {
@@ -212,7 +230,7 @@ func (s *Service) moveItem(ctx context.Context, req MoveRequest, to Status, reas
 		if actor == "" {
 			return Errorf(EINVALID, "who is acting? %s has no owner: pass --by or set OXYGEN_OWNER", it.ID)
 		}
-		if err := CheckTransition(it.ID, it.Status, to); err != nil {
+		if _, err := CheckMove(command, it.ID, it.Status); err != nil {
 			return err
 		}
 		out = &Moved{From: it.Status}
@@ -248,28 +266,28 @@ func (s *Service) moveItem(ctx context.Context, req MoveRequest, to Status, reas
 
 // Unassign returns an item in progress to open, clearing its owner.
 func (s *Service) Unassign(ctx context.Context, req MoveRequest) (*Moved, error) {
-	return s.moveItem(ctx, req, StatusOpen, false, nil)
+	return s.moveItem(ctx, req, "unassign", false, nil)
 }
 
 // Block parks an item in progress; blocked items do not count against the
 // attention budget.
 func (s *Service) Block(ctx context.Context, req MoveRequest) (*Moved, error) {
-	return s.moveItem(ctx, req, StatusBlocked, true, nil)
+	return s.moveItem(ctx, req, "block", true, nil)
 }
 
 // Unblock resumes a blocked item, subject to the attention budget.
 func (s *Service) Unblock(ctx context.Context, req MoveRequest) (*Moved, error) {
-	return s.moveItem(ctx, req, StatusInProgress, false, nil)
+	return s.moveItem(ctx, req, "unblock", false, nil)
 }
 
 // Reopen puts a finished or abandoned item back to open.
 func (s *Service) Reopen(ctx context.Context, req MoveRequest) (*Moved, error) {
-	return s.moveItem(ctx, req, StatusOpen, true, nil)
+	return s.moveItem(ctx, req, "reopen", true, nil)
 }
 
 // DeadEnd abandons an item and emits a dead_end signal holding the reason.
 func (s *Service) DeadEnd(ctx context.Context, req MoveRequest) (*Moved, error) {
-	return s.moveItem(ctx, req, StatusDeadEnd, true, func(tx *Tx, it *Item, actor string) error {
+	return s.moveItem(ctx, req, "dead-end", true, func(tx *Tx, it *Item, actor string) error {
 		from := req.ByDomain
 		if from == "" {
 			from = it.Domain

@@ -10,6 +10,9 @@ import (
 // cleanUserPath turns a path typed on the command line, relative to the
 // working directory or absolute, into a clean root-relative path.
 func cleanUserPath(root, p string) (string, error) {
+	if p == "" {
+		return "", Errorf(EINVALID, "empty path")
+	}
 	abs := p
 	if !filepath.IsAbs(p) {
 		wd, err := os.Getwd()

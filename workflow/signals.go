@@ -250,6 +250,11 @@ func (s *Service) ListSignals(ctx context.Context, f SignalFilter) ([]*Signal, e
 			return nil, Errorf(EINVALID, "--domain %q is not a domain (domains: %s)", f.Domain, strings.Join(s.Config.DomainNames(), ", "))
 		}
 	}
+	if f.Item != "" {
+		if err := checkItemID("--item", f.Item); err != nil {
+			return nil, err
+		}
+	}
 	var out []*Signal
 	err := s.read(ctx, func(tx *Tx) error {
 		var err error

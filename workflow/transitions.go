@@ -39,7 +39,42 @@ func ValidStatus(s string) bool {
 	return false
 }
 
-// CheckTransition is the one validator every status change goes through.
+// Commands name the moves people make. Each starts from some statuses and
+// ends in one; together they are exactly the edges of the state machine.
+var Commands = map[string]struct {
+	From []Status
+	To   Status
+}{
+	"assign":   {[]Status{StatusOpen}, StatusInProgress},
+	"unassign": {[]Status{StatusInProgress}, StatusOpen},
+	"block":    {[]Status{StatusInProgress}, StatusBlocked},
+	"unblock":  {[]Status{StatusBlocked}, StatusInProgress},
+	"done":     {[]Status{StatusInProgress}, StatusDone},
+	"dead-end": {[]Status{StatusOpen, StatusInProgress, StatusBlocked}, StatusDeadEnd},
+	"reopen":   {[]Status{StatusDone, StatusDeadEnd}, StatusOpen},
+}
+
+// CheckMove validates a command on an item in status from and returns the
+// status it leads to. It is the check every command makes before moving.
+func CheckMove(command, id string, from Status) (Status, error) {
+	c, ok := Commands[command]
+	if !ok {
+		return "", Errorf(EINTERNAL, "unknown move %q", command)
+	}
+	for _, f := range c.From {
+		if f == from {
+			return c.To, CheckTransition(id, from, c.To)
+		}
+	}
+	var froms []string
+	for _, f := range c.From {
+		froms = append(froms, string(f))
+	}
+	return "", Errorf(ECONFLICT, "item %s is %s; %s moves %s items to %s", id, from, command, strings.Join(froms, " or "), c.To)
+}
+
+// CheckTransition is the one validator every status change goes through:
+// the edge must be in the state machine.
 func CheckTransition(id string, from, to Status) error {
 	for _, allowed := range transitions[from] {
 		if allowed == to {

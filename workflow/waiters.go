@@ -85,10 +85,13 @@ func (s *Service) ClaimWait(ctx context.Context, req ClaimRequest, wait time.Dur
 	if err != nil {
 		return nil, err
 	}
+	if err := checkClaim(req); err != nil {
+		return nil, err
+	}
 	if wait <= 0 {
 		return nil, Errorf(EINVALID, "--wait must be positive")
 	}
-	req.TTL = ttl
+	req.ttl = ttl
 	deadline := time.Now().Add(wait)
 	var res *ClaimResult
 	var ticket int64

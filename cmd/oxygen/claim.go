@@ -9,11 +9,11 @@ import (
 
 // ClaimCmd takes a lease.
 type ClaimCmd struct {
-	Resource string        `arg:"" help:"Resource id (see oxygen resources)."`
-	TTL      time.Duration `name:"ttl" help:"Lease length (default: leases.default_ttl; at most leases.max_ttl)."`
-	Item     string        `name:"item" help:"The work item this change belongs to."`
-	Reason   string        `name:"reason" help:"What you will change."`
-	Wait     time.Duration `name:"wait" help:"Queue (first come, first served) for up to this long while another holds it; exit 6 if it runs out."`
+	Resource string         `arg:"" help:"Resource id (see oxygen resources)."`
+	TTL      *time.Duration `name:"ttl" help:"Lease length (default: leases.default_ttl; at most leases.max_ttl)."`
+	Item     string         `name:"item" help:"The work item this change belongs to."`
+	Reason   string         `name:"reason" help:"What you will change."`
+	Wait     time.Duration  `name:"wait" help:"Queue (first come, first served) for up to this long while another holds it; exit 6 if it runs out."`
 	cli.Identity
 }
 

@@ -8,8 +8,8 @@ import (
 
 // RenewCmd extends the caller's lease.
 type RenewCmd struct {
-	Resource string        `arg:"" help:"Resource id."`
-	TTL      time.Duration `name:"ttl" help:"New length from now (default: leases.default_ttl)."`
+	Resource string         `arg:"" help:"Resource id."`
+	TTL      *time.Duration `name:"ttl" help:"New length from now (default: leases.default_ttl)."`
 	cli.Identity
 }
 

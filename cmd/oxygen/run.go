@@ -16,12 +16,12 @@ import (
 
 // RunCmd holds a lease for exactly as long as a command runs.
 type RunCmd struct {
-	Resource string        `arg:"" help:"Resource id."`
-	Command  []string      `arg:"" passthrough:"" name:"command" help:"The command to run, after --."`
-	TTL      time.Duration `name:"ttl" help:"Lease length; the lease is renewed every third of it while the command runs."`
-	Wait     time.Duration `name:"wait" help:"Queue for up to this long while another holds the resource."`
-	Item     string        `name:"item" help:"The work item this change belongs to."`
-	Reason   string        `name:"reason" help:"What the command changes."`
+	Resource string         `arg:"" help:"Resource id."`
+	Command  []string       `arg:"" passthrough:"partial" name:"command" help:"The command to run, after --."`
+	TTL      *time.Duration `name:"ttl" help:"Lease length; the lease is renewed every third of it while the command runs."`
+	Wait     time.Duration  `name:"wait" help:"Queue for up to this long while another holds the resource."`
+	Item     string         `name:"item" help:"The work item this change belongs to."`
+	Reason   string         `name:"reason" help:"What the command changes."`
 	cli.Identity
 }
 
@@ -59,8 +59,8 @@ func (c *RunCmd) Run(env *cli.Env) error {
 	}
 	lease := res.Lease
 	ttl := lease.ExpiresAt.Sub(svc.Clock())
-	if c.TTL > 0 {
-		ttl = c.TTL
+	if c.TTL != nil {
+		ttl = *c.TTL
 	}
 
 	cmd := exec.Command(path, c.Command[1:]...)
@@ -91,7 +91,7 @@ func (c *RunCmd) Run(env *cli.Env) error {
 				<-stopRenew
 				return
 			case <-tick.C:
-				if _, err := svc.Renew(context.Background(), lease.Resource, actor, ttl); err != nil {
+				if _, err := svc.Renew(context.Background(), lease.Resource, actor, &ttl); err != nil {
 					env.Warnf("could not renew %s: %s; the lease will lapse at its expiry", lease.Resource, workflow.ErrorMessage(err))
 					<-stopRenew
 					return
