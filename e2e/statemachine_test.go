@@ -177,17 +177,6 @@ func TestStateMachineEdges(t *testing.T) {
 	}
 }
 
-// knownCommandBugs are (from, command) pairs where the binary disagrees with
-// the spec: each command validates only that its target edge exists, not
-// that it starts where the spec says. See the final report of the tests.
-var knownCommandBugs = map[[2]string]string{
-	{"open", "unblock"}:       "BUG: unblock on an open item (--by given) exits 1 (internal: CHECK constraint failed: status NOT IN ('in_progress', 'blocked') OR owner <> '') instead of 3",
-	{"blocked", "assign"}:     "BUG: assign on a blocked item moves it to in_progress (exit 0), acting as unblock; the spec gives assign only open -> in_progress",
-	{"in_progress", "reopen"}: "BUG: reopen on an in_progress item moves it to open (exit 0), acting as unassign; the spec gives reopen only done/dead_end -> open",
-	{"done", "unassign"}:      "BUG: unassign on a done item reopens it (exit 0) without the --reason that reopen requires",
-	{"dead_end", "unassign"}:  "BUG: unassign on a dead_end item reopens it (exit 0) without the --reason that reopen requires",
-}
-
 // TestTransitionCommands tries every command on an item in every status: a
 // command may only take the edges the spec gives it (assign: open ->
 // in_progress, reopen: done/dead_end -> open, ...); anything else is a
@@ -198,9 +187,6 @@ func TestTransitionCommands(t *testing.T) {
 			from, cmd := from, cmd
 			t.Run(cmd.name+"/from-"+from, func(t *testing.T) {
 				t.Parallel()
-				if bug, ok := knownCommandBugs[[2]string{from, cmd.name}]; ok {
-					t.Skip(bug)
-				}
 				r := smSetup(t, from)
 				checkMove(t, r, from, cmd, cmd.startsFrom(from))
 			})

@@ -42,7 +42,6 @@ echo "council_call $call recorded"
 refused orchestrate council approve "$call" --by ada
 show orchestrate council approve "$call" --by sam
 show orchestrate assign WORK-003 --owner cy --council "$call"
-refused orchestrate unassign WORK-003 --reason "demo: give the slot back" --council "$call"
 show orchestrate unassign WORK-003 --reason "demo: give the slot back"
 refused orchestrate assign WORK-003 --owner cy --council "$call"
 

@@ -251,6 +251,53 @@ func (tx *Tx) checkHeads(ctx context.Context, res *ChainCheck) error {
 	return nil
 }
 
+// checkSignals compares every signal with the audit event that recorded its
+// sending. Signals are append-only, but the chain is what proves it: a
+// signal edited behind the triggers' back no longer matches its event.
+func (tx *Tx) checkSignals(ctx context.Context, res *ChainCheck) error {
+	if !res.OK {
+		return nil
+	}
+	rows, err := tx.query(ctx, `SELECT `+signalColumns+`, a.seq, a.payload FROM signals
+		LEFT JOIN audit_log a ON a.subject = 'signal:' || signals.id AND a.action = 'signal.send' ORDER BY signals.id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sig Signal
+		var refs string
+		var created int64
+		var seq sql.NullInt64
+		var payload sql.NullString
+		if err := rows.Scan(&sig.ID, &sig.Kind, &sig.Topic, &sig.From, &sig.FromDomain, &sig.To, &sig.Item, &sig.Resource, &sig.Body, &refs, &created, &sig.File, &seq, &payload); err != nil {
+			return storeErr("read signals", err)
+		}
+		fail := func(problem string) {
+			res.OK, res.BrokenSeq, res.Problem = false, seq.Int64, fmt.Sprintf("signal %d %s", sig.ID, problem)
+		}
+		if !seq.Valid {
+			fail("has no signal.send event in the audit log")
+			return nil
+		}
+		var rec struct {
+			Kind, Topic, To, Item, Resource, Body, File string
+			FromDomain                                  string   `json:"from_domain"`
+			Refs                                        []string `json:"refs"`
+		}
+		if err := json.Unmarshal([]byte(payload.String), &rec); err != nil {
+			fail("has an unreadable audit record")
+			return nil
+		}
+		if rec.Kind != sig.Kind || rec.Topic != sig.Topic || rec.To != sig.To || rec.Item != sig.Item || rec.Resource != sig.Resource ||
+			rec.Body != sig.Body || rec.File != sig.File || rec.FromDomain != sig.FromDomain || encodeList(rec.Refs) != refs {
+			fail(fmt.Sprintf("differs from its audit record (seq %d): it was changed after it was sent", seq.Int64))
+			return nil
+		}
+	}
+	return rows.Err()
+}
+
 // VerifyAudit re-hashes the whole chain in a read snapshot (writers are not
 // held up), checks the heads recorded in the store and in report files, then
 // records the result: its head is what a later check uses to notice

@@ -313,6 +313,9 @@ func (s *Service) List(ctx context.Context, f ItemFilter) ([]*Item, error) {
 			return nil, Errorf(EINVALID, "--domain %q is not a domain (domains: %s)", f.Domain, strings.Join(s.Config.DomainNames(), ", "))
 		}
 	}
+	if f.Owner != "" && !validOwner(f.Owner) {
+		return nil, Errorf(EINVALID, "--owner %q: use letters, digits and . _ @ + - (at most 64)", f.Owner)
+	}
 	var items []*Item
 	err := s.read(ctx, func(tx *Tx) error {
 		var err error

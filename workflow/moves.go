@@ -111,7 +111,14 @@ func (s *Service) councilArg(ctx context.Context, tx *Tx, id int64) (*Signal, er
 	if id == 0 {
 		return nil, nil
 	}
-	return tx.lookupCouncil(ctx, id)
+	sig, err := tx.lookupCouncil(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if sig.Kind != KindCouncilCall {
+		return nil, Errorf(EINVALID, "--council %d is a %s, not a council_call", id, sig.Kind)
+	}
+	return sig, nil
 }
 
 // checkItemID refuses an id that cannot name an item, before any lookup.

@@ -484,7 +484,10 @@ func (s *Service) verifyChainWithReports(ctx context.Context) (ChainCheck, error
 		if err := tx.checkHeads(ctx, &res); err != nil {
 			return err
 		}
-		return s.checkReportHeads(ctx, tx, &res)
+		if err := s.checkReportHeads(ctx, tx, &res); err != nil {
+			return err
+		}
+		return tx.checkSignals(ctx, &res)
 	})
 	return res, err
 }

@@ -170,7 +170,7 @@ func (tx *Tx) emit(ctx context.Context, cfg *Config, root string, spec SignalSpe
 	}
 	if err := tx.audit(ctx, spec.From, "signal.send", fmt.Sprintf("signal:%d", id), map[string]any{
 		"kind": sig.Kind, "topic": sig.Topic, "from_domain": sig.FromDomain, "to": sig.To, "item": sig.Item,
-		"resource": sig.Resource, "refs": sig.Refs, "file": rel}); err != nil {
+		"resource": sig.Resource, "body": sig.Body, "refs": sig.Refs, "file": rel}); err != nil {
 		return nil, err
 	}
 	return sig, nil

@@ -58,15 +58,11 @@ func (c *AuditVerifyCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	if env.Globals.JSON {
-		if err := env.PrintJSON(res); err != nil {
-			return err
-		}
-	} else if res.OK {
-		env.Printf("audit chain intact: %d events, head seq %d %s\n", res.Events, res.Head.Seq, res.Head.Hash)
-	}
 	if !res.OK {
-		return driftError(env, workflow.Errorf(workflow.EDENIED, "audit chain broken at seq %d: %s", res.BrokenSeq, res.Problem))
+		err := workflow.Errorf(workflow.EDENIED, "audit chain broken at seq %d: %s", res.BrokenSeq, res.Problem)
+		return env.Finding(err, res, func() {})
 	}
-	return nil
+	return env.Output(res, func() {
+		env.Printf("audit chain intact: %d events, head seq %d %s\n", res.Events, res.Head.Seq, res.Head.Hash)
+	})
 }

@@ -19,7 +19,7 @@ func (c *AuditReportCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	if err := env.Output(r, func() {
+	text := func() {
 		env.Printf("%s\n", r.Path)
 		for _, f := range r.Findings {
 			env.Printf("  - %s\n", f)
@@ -27,11 +27,9 @@ func (c *AuditReportCmd) Run(env *cli.Env) error {
 		if len(r.Findings) == 0 {
 			env.Printf("  no findings\n")
 		}
-	}); err != nil {
-		return err
 	}
 	if c.FailOnFindings && len(r.Findings) > 0 {
-		return driftError(env, workflow.Errorf(workflow.EDENIED, "the audit report has %d finding(s): %s", len(r.Findings), r.Path))
+		return env.Finding(workflow.Errorf(workflow.EDENIED, "the audit report has %d finding(s): %s", len(r.Findings), r.Path), r, text)
 	}
-	return nil
+	return env.Output(r, text)
 }

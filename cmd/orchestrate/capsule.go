@@ -100,7 +100,7 @@ func (c *CapsuleVerifyCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	if err := env.Output(d, func() {
+	text := func() {
 		if !d.Drifted {
 			env.Printf("%s generation %d: no drift\n", d.Item, d.Generation)
 			return
@@ -112,23 +112,11 @@ func (c *CapsuleVerifyCmd) Run(env *cli.Env) error {
 		for _, f := range d.Files {
 			env.Printf("  %s: %s\n", f.Path, f.Problem)
 		}
-	}); err != nil {
-		return err
 	}
 	if d.Drifted {
-		return driftError(env, workflow.Errorf(workflow.EDENIED, "%s's capsule has drifted; regenerate it with: orchestrate capsule %s", c.ID, c.ID))
+		return env.Finding(workflow.Errorf(workflow.EDENIED, "%s's capsule has drifted; regenerate it with: orchestrate capsule %s", c.ID, c.ID), d, text)
 	}
-	return nil
-}
-
-// driftError reports a finding after its details were printed: under --json
-// the document is already out, so only the stderr line and exit status follow.
-func driftError(env *cli.Env, err error) error {
-	if env.Globals.JSON {
-		env.Warnf("%s", workflow.ErrorMessage(err))
-		return &cli.ExitError{Code: workflow.ExitCode(err)}
-	}
-	return err
+	return env.Output(d, text)
 }
 
 // CapsuleTemplateCmd prints the built-in template.

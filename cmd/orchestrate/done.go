@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/oxygen-tools/oxygen/internal/cli"
@@ -27,14 +28,16 @@ func (c *DoneCmd) Run(env *cli.Env) error {
 		req.Output = env.Stderr
 	}
 	res, err := svc.Done(env.Ctx, req)
-	if err != nil {
-		if res != nil && res.Verification != nil {
+	if err != nil && res != nil && res.Verification != nil {
+		return env.Finding(err, res.Verification, func() {
 			for _, run := range res.Verification.Commands {
 				if run.ExitCode != 0 && run.Tail != "" && !c.Verbose {
-					env.Warnf("last lines of `%s`:\n%s", run.Command, run.Tail)
+					fmt.Fprintf(env.Stderr, "last lines of `%s`:\n%s\n", run.Command, run.Tail)
 				}
 			}
-		}
+		})
+	}
+	if err != nil {
 		return err
 	}
 	return env.Output(res, func() {

@@ -41,7 +41,7 @@ func (c *HealthCmd) Run(env *cli.Env) error {
 // unknown reports a health check that could not run, with exit status 3.
 func unknown(env *cli.Env, err error) error {
 	if env.Globals.JSON {
-		env.PrintJSON(map[string]any{"status": "unknown", "reasons": []string{workflow.ErrorMessage(err)}})
+		env.PrintJSON(workflow.Health{Status: "unknown", Reasons: []string{workflow.ErrorMessage(err)}})
 	}
 	fmt.Fprintf(env.Stderr, "%s: unknown: %s\n", env.Tool, workflow.ErrorMessage(err))
 	return &cli.ExitError{Code: 3}

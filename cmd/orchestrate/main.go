@@ -22,7 +22,7 @@ type CLI struct {
 	Unassign UnassignCmd `cmd:"" help:"Return an item in progress to open."`
 	Block    BlockCmd    `cmd:"" help:"Park an item in progress (in_progress -> blocked)."`
 	Unblock  UnblockCmd  `cmd:"" help:"Resume a blocked item (blocked -> in_progress)."`
-	Done     DoneCmd     `cmd:"" help:"Finish an item (in_progress -> done)."`
+	Done     DoneCmd     `cmd:"" help:"Finish an item (in_progress -> done) once its commands pass."`
 	DeadEnd  DeadEndCmd  `cmd:"" name:"dead-end" help:"Abandon an item and emit a dead_end signal."`
 	Reopen   ReopenCmd   `cmd:"" help:"Reopen a done or dead_end item."`
 	Capsule  CapsuleCmd  `cmd:"" help:"Context capsules: regenerate, show, history, verify, template."`

@@ -22,19 +22,12 @@ func (c *StoreVerifyCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	if err := env.Output(res, func() {
-		if res.OK {
-			env.Printf("blob store intact: %d blobs\n", res.Blobs)
-			return
-		}
-		for _, p := range res.Problems {
-			env.Printf("corrupted: %s: %s\n", p.Path, p.Problem)
-		}
-	}); err != nil {
-		return err
-	}
 	if !res.OK {
-		return driftError(env, workflow.Errorf(workflow.EDENIED, "%d of %d blobs are corrupted (first: %s)", len(res.Problems), res.Blobs, res.Problems[0].Path))
+		return env.Finding(workflow.Errorf(workflow.EDENIED, "%d of %d blobs are corrupted (first: %s)", len(res.Problems), res.Blobs, res.Problems[0].Path), res, func() {
+			for _, p := range res.Problems {
+				env.Printf("corrupted: %s: %s\n", p.Path, p.Problem)
+			}
+		})
 	}
-	return nil
+	return env.Output(res, func() { env.Printf("blob store intact: %d blobs\n", res.Blobs) })
 }

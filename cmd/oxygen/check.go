@@ -66,7 +66,7 @@ func (c *CheckCmd) Run(env *cli.Env) error {
 			return err
 		}
 	}
-	if err := env.Output(res, func() {
+	text := func() {
 		for _, v := range res.Violations {
 			holder := v.Holder
 			if holder == "" {
@@ -81,20 +81,17 @@ func (c *CheckCmd) Run(env *cli.Env) error {
 		if len(res.Violations) == 0 {
 			env.Printf("ok: %d path(s) checked, every shared resource is leased\n", res.Checked)
 		}
-	}); err != nil {
-		return err
 	}
 	if len(res.Violations) == 0 {
-		return nil
+		return env.Output(res, text)
 	}
 	if res.Bypassed {
+		if err := env.Output(res, text); err != nil {
+			return err
+		}
 		env.Warnf("OXYGEN_GUARD=warn: %d unleased change(s) let through; the bypass is in the audit log", len(res.Violations))
 		return nil
 	}
 	err = workflow.Errorf(workflow.EDENIED, "%d change(s) to shared resources without a lease; claim them first (or set OXYGEN_GUARD=warn to let this through, recorded)", len(res.Violations))
-	if env.Globals.JSON {
-		env.Warnf("%s", workflow.ErrorMessage(err))
-		return &cli.ExitError{Code: workflow.ExitCode(err)}
-	}
-	return err
+	return env.Finding(err, res, text)
 }

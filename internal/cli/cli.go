@@ -24,7 +24,7 @@ import (
 
 // Globals are the flags every command of both tools takes.
 type Globals struct {
-	Root string `name:"root" help:"Repository root (default: the nearest directory above with .substrate/; also OXYGEN_ROOT)." env:"OXYGEN_ROOT" placeholder:"DIR"`
+	Root string `name:"root" help:"Repository root (default: the nearest directory above with .substrate/)." env:"OXYGEN_ROOT" placeholder:"DIR"`
 	JSON bool   `name:"json" help:"Print one JSON document instead of text."`
 }
 
@@ -127,6 +127,26 @@ func (e *Env) Table(header []string, rows [][]string) {
 	tw.Flush()
 }
 
+// Finding ends a command that ran but found something it must refuse
+// (a broken chain, drift, corrupted blobs, unleased changes). In text the
+// details come first, then the one error line; under --json the one document
+// is the error, carrying the details.
+func (e *Env) Finding(err error, details any, text func()) error {
+	if e.Globals.JSON {
+		return &detailedError{err: err, details: details}
+	}
+	text()
+	return err
+}
+
+type detailedError struct {
+	err     error
+	details any
+}
+
+func (d *detailedError) Error() string { return d.err.Error() }
+func (d *detailedError) Unwrap() error { return d.err }
+
 // ExitError ends a command with a chosen exit status after it has printed
 // its own output; Run prints nothing more for it.
 type ExitError struct{ Code int }
@@ -218,7 +238,16 @@ func report(env *Env, err error, asJSON bool) int {
 	msg := strings.ReplaceAll(workflow.ErrorMessage(err), "\n", " ")
 	fmt.Fprintf(env.Stderr, "%s: %s: %s\n", env.Tool, code, msg)
 	if asJSON {
-		env.PrintJSON(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+		doc := struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+			Details any    `json:"details,omitempty"`
+		}{Code: code, Message: msg}
+		var d *detailedError
+		if errors.As(err, &d) {
+			doc.Details = d.details
+		}
+		env.PrintJSON(map[string]any{"error": doc})
 	}
 	return workflow.ExitCode(err)
 }
