@@ -89,20 +89,11 @@ type AuditFilter struct {
 func (s *Service) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
 	var out []AuditEvent
 	err := s.read(ctx, func(tx *Tx) error {
-		q := `SELECT seq, at, actor, action, subject, payload, prev_hash, hash FROM audit_log WHERE 1=1`
-		var args []any
-		if f.Subject != "" {
-			q += ` AND subject = ?`
-			args = append(args, f.Subject)
-		}
-		if f.Action != "" {
-			q += ` AND action = ?`
-			args = append(args, f.Action)
-		}
-		if !f.Since.IsZero() {
-			q += ` AND at >= ?`
-			args = append(args, ms(f.Since))
-		}
+		var w filter
+		w.when(f.Subject != "", `subject = ?`, f.Subject)
+		w.when(f.Action != "", `action = ?`, f.Action)
+		w.when(!f.Since.IsZero(), `at >= ?`, ms(f.Since))
+		q, args := `SELECT seq, at, actor, action, subject, payload, prev_hash, hash FROM audit_log`+w.where(), w.args
 		if f.Limit > 0 {
 			// The newest Limit events, reversed into order below.
 			q += ` ORDER BY seq DESC LIMIT ?`

@@ -252,22 +252,11 @@ type ItemFilter struct {
 
 // listItems returns items in creation order with their dependencies.
 func (tx *Tx) listItems(ctx context.Context, f ItemFilter) ([]*Item, error) {
-	q := `SELECT ` + itemColumns + ` FROM items WHERE 1=1`
-	var args []any
-	if f.Status != "" {
-		q += ` AND status = ?`
-		args = append(args, f.Status)
-	}
-	if f.Domain != "" {
-		q += ` AND domain = ?`
-		args = append(args, f.Domain)
-	}
-	if f.Owner != "" {
-		q += ` AND owner = ?`
-		args = append(args, f.Owner)
-	}
-	q += ` ORDER BY created_at, id`
-	rows, err := tx.query(ctx, q, args...)
+	var w filter
+	w.when(f.Status != "", `status = ?`, f.Status)
+	w.when(f.Domain != "", `domain = ?`, f.Domain)
+	w.when(f.Owner != "", `owner = ?`, f.Owner)
+	rows, err := tx.query(ctx, `SELECT `+itemColumns+` FROM items`+w.where()+` ORDER BY created_at, id`, w.args...)
 	if err != nil {
 		return nil, err
 	}

@@ -265,24 +265,12 @@ func (s *Service) ListSignals(ctx context.Context, f SignalFilter) ([]*Signal, e
 }
 
 func (tx *Tx) listSignals(ctx context.Context, f SignalFilter) ([]*Signal, error) {
-	q := `SELECT ` + signalColumns + ` FROM signals WHERE 1=1`
-	var args []any
-	if f.Kind != "" {
-		q += ` AND kind = ?`
-		args = append(args, f.Kind)
-	}
-	if f.Item != "" {
-		q += ` AND item_id = ?`
-		args = append(args, f.Item)
-	}
-	if f.Domain != "" {
-		q += ` AND (from_domain = ? OR to_target = ? OR to_target = 'all')`
-		args = append(args, f.Domain, f.Domain)
-	}
-	if !f.Since.IsZero() {
-		q += ` AND created_at >= ?`
-		args = append(args, ms(f.Since))
-	}
+	var w filter
+	w.when(f.Kind != "", `kind = ?`, f.Kind)
+	w.when(f.Item != "", `item_id = ?`, f.Item)
+	w.when(f.Domain != "", `(from_domain = ? OR to_target = ? OR to_target = 'all')`, f.Domain, f.Domain)
+	w.when(!f.Since.IsZero(), `created_at >= ?`, ms(f.Since))
+	q, args := `SELECT `+signalColumns+` FROM signals`+w.where(), w.args
 	if f.Limit > 0 {
 		q += ` ORDER BY id DESC LIMIT ?`
 		args = append(args, f.Limit)

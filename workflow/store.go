@@ -285,6 +285,27 @@ func storeErr(op string, err error) error {
 	return Errorf(EINTERNAL, "%s: %v", op, err)
 }
 
+// filter builds the WHERE clause of a list query from optional conditions.
+type filter struct {
+	conds []string
+	args  []any
+}
+
+// when adds cond with its arguments if on is true.
+func (f *filter) when(on bool, cond string, args ...any) {
+	if on {
+		f.conds = append(f.conds, cond)
+		f.args = append(f.args, args...)
+	}
+}
+
+func (f *filter) where() string {
+	if len(f.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(f.conds, " AND ")
+}
+
 // sortedKeys returns a map's keys in order.
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

@@ -23,6 +23,9 @@ func (c *DaemonCmd) Run(env *cli.Env) error {
 	} else {
 		handler = slog.NewTextHandler(env.Stderr, nil)
 	}
+	// A long audit run must not hold up the heartbeat: give the daemon a
+	// few connections instead of the CLI's one.
+	svc.Store.DB().SetMaxOpenConns(4)
 	d := &workflow.Daemon{Service: svc, Logger: slog.New(handler)}
 	err = d.Run(env.Ctx)
 	env.Close()
