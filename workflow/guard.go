@@ -87,7 +87,7 @@ func (s *Service) CheckCommits(ctx context.Context, commits []Commit) (*GuardRes
 						continue
 					}
 					res.Violations = append(res.Violations, Violation{Path: p, Resource: r.ID, Domain: r.Domain, Commit: c.Hash,
-						Command: fmt.Sprintf("oxygen claim %s (before committing; commit %s at %s had no lease)", r.ID, shortHash(c.Hash), Time{c.Committed})})
+						Command: fmt.Sprintf("claim it before committing: oxygen claim %s (commit %s, %s)", r.ID, shortHash(c.Hash), Time{c.Committed})})
 				}
 			}
 		}

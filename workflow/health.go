@@ -155,7 +155,7 @@ func (tx *Tx) staleItems(ctx context.Context, after time.Duration) ([]StaleItem,
 		return nil, err
 	}
 	defer rows.Close()
-	var out []StaleItem
+	out := []StaleItem{}
 	for rows.Next() {
 		var st StaleItem
 		var since int64

@@ -260,7 +260,7 @@ func (tx *Tx) listItems(ctx context.Context, f ItemFilter) ([]*Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	var items []*Item
+	items := []*Item{}
 	byID := map[string]*Item{}
 	for rows.Next() {
 		it, err := scanItem(rows)

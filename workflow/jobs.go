@@ -87,15 +87,38 @@ type jobPanic struct {
 }
 
 func (p *jobPanic) Error() string {
-	frame := ""
-	for _, line := range strings.Split(p.stack, "\n") {
-		line = strings.TrimSpace(line)
-		if strings.HasPrefix(line, "/") && !strings.Contains(line, "runtime/") {
-			frame = " at " + line
-			break
-		}
+	if site := panicSite(p.stack); site != "" {
+		return fmt.Sprintf("panic: %v at %s", p.value, site)
 	}
-	return fmt.Sprintf("panic: %v%s", p.value, frame)
+	return fmt.Sprintf("panic: %v", p.value)
+}
+
+// panicSite finds, in a stack printed by debug.Stack inside a deferred
+// recover, the first frame below the panic that is not the runtime's own:
+// the code that panicked. It returns "file:line".
+func panicSite(stack string) string {
+	lines := strings.Split(stack, "\n")
+	seenPanic := false
+	for i := 0; i+1 < len(lines); i++ {
+		fn := lines[i]
+		if !seenPanic {
+			seenPanic = strings.HasPrefix(fn, "panic(")
+			continue
+		}
+		file := strings.TrimSpace(lines[i+1])
+		if strings.HasPrefix(fn, "\t") || !strings.HasPrefix(file, "/") {
+			continue
+		}
+		if strings.HasPrefix(fn, "runtime.") {
+			i++
+			continue
+		}
+		if j := strings.LastIndex(file, " +0x"); j >= 0 {
+			file = file[:j]
+		}
+		return file
+	}
+	return ""
 }
 
 func safeRun(ctx context.Context, fn JobFunc) (summary string, err error) {

@@ -104,7 +104,7 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 	if actor == "" {
 		actor = SystemActor.Owner
 	}
-	r := &Report{}
+	r := newReport()
 	// 1. What the store says, in one snapshot.
 	err := s.read(ctx, func(tx *Tx) error { return s.gatherReport(ctx, tx, r) })
 	if err != nil {
@@ -180,6 +180,17 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 	return r, nil
 }
 
+// newReport starts a report whose lists print as [] rather than null when
+// nothing is found, so consumers can iterate them unconditionally.
+func newReport() *Report {
+	r := &Report{Leases: []*Lease{}, Budgets: []Budget{}, CouncilOverrides: []*CouncilCall{}, PendingCouncil: []*CouncilCall{},
+		ShadowEdits: []*ShadowEdit{}, AmbiguousOwnership: []AmbiguousPath{}, OverlappingGlobs: []string{}, Findings: []string{}}
+	r.Hoarding.ExpiredUnreleased, r.Hoarding.RepeatOffenders, r.Hoarding.NearMaxHold = []*Lease{}, []RepeatOffense{}, []LongHold{}
+	r.Items.Stale, r.Items.Blocked, r.Items.WithoutCapsule = []StaleItem{}, []*Item{}, []string{}
+	r.Items.CapsuleDrift, r.Items.Unverified = []*CapsuleDrift{}, []UnverifiedDone{}
+	return r
+}
+
 // gatherReport fills the parts of a report that come from the store.
 func (s *Service) gatherReport(ctx context.Context, tx *Tx, r *Report) error {
 	now := tx.now
@@ -204,7 +215,9 @@ func (s *Service) gatherReport(ctx context.Context, tx *Tx, r *Report) error {
 	for _, d := range s.Config.Domains {
 		r.Budgets = append(r.Budgets, Budget{Domain: d.Name, Active: active[d.Name], Max: d.MaxLeases})
 	}
-	expired, err := tx.leases(ctx, `(state = 'expired' AND ended_at > ?) OR (state = 'active' AND expires_at <= ?) ORDER BY expires_at`, since, ms(now))
+	// Expired since the last report, swept or not: a lease ends as expired at
+	// its expiry time, so expires_at places it whichever way it ended.
+	expired, err := tx.leases(ctx, `(state = 'expired' OR (state = 'active' AND expires_at <= ?)) AND expires_at > ? ORDER BY expires_at`, ms(now), since)
 	if err != nil {
 		return err
 	}

@@ -68,15 +68,15 @@ func (c *CheckCmd) Run(env *cli.Env) error {
 	}
 	text := func() {
 		for _, v := range res.Violations {
+			if v.Commit != "" {
+				env.Printf("%s %s: under %s (%s), no lease was active at the commit's time; %s\n", v.Commit[:12], v.Path, v.Resource, v.Domain, v.Command)
+				continue
+			}
 			holder := v.Holder
 			if holder == "" {
 				holder = "nobody"
 			}
-			where := v.Path
-			if v.Commit != "" {
-				where = v.Commit[:12] + " " + v.Path
-			}
-			env.Printf("%s: under %s (%s), held by %s; run: %s\n", where, v.Resource, v.Domain, holder, v.Command)
+			env.Printf("%s: under %s (%s), held by %s; run: %s\n", v.Path, v.Resource, v.Domain, holder, v.Command)
 		}
 		if len(res.Violations) == 0 {
 			env.Printf("ok: %d path(s) checked, every shared resource is leased\n", res.Checked)
