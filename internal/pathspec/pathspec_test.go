@@ -1,0 +1,112 @@
+package pathspec
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestGitignoreStyleMatching(t *testing.T) {
+	cases := []struct {
+		pattern string
+		path    string
+		want    bool
+	}{
+		// No slash: any depth.
+		{"*.pem", "server.pem", true},
+		{"*.pem", "certs/deep/server.pem", true},
+		{"*.pem", "server.pem.txt", false},
+		{".env", "app/.env", true},
+		{".env.*", "config/.env.prod", true},
+		{"id_rsa*", "home/me/.ssh/id_rsa.pub", true},
+		// Leading or inner slash: anchored at the root.
+		{"/README.md", "README.md", true},
+		{"/README.md", "docs/README.md", false},
+		{"docs/oxygen-protocol.md", "docs/oxygen-protocol.md", true},
+		{"docs/oxygen-protocol.md", "x/docs/oxygen-protocol.md", false},
+		// Trailing slash: a directory and everything under it.
+		{"store/blobs/", "store/blobs/ab/cd", true},
+		{"store/blobs/", "store/blobs", false},
+		{"store/blobs/", "store/blobsmith/x", false},
+		// A pattern naming a directory covers its contents.
+		{"deploy", "deploy/install.sh", true},
+		{"scripts/install*", "scripts/install-linux.sh", true},
+		{"scripts/install*", "scripts/x/install.sh", false},
+		// ** crosses directories.
+		{"**/secrets/**", "app/secrets/db.yaml", true},
+		{"**/secrets/**", "secrets/db.yaml", true},
+		{".git/**", ".git/config", true},
+		{"tools/**/schema.yaml", "tools/a/b/schema.yaml", true},
+		{"tools/**/schema.yaml", "tools/schema.yaml", true},
+	}
+	for _, c := range cases {
+		p, err := Compile(c.pattern)
+		if err != nil {
+			t.Fatalf("Compile(%q): %v", c.pattern, err)
+		}
+		if got := p.Match(c.path); got != c.want {
+			t.Errorf("%q matches %q = %v, want %v", c.pattern, c.path, got, c.want)
+		}
+	}
+}
+
+func TestBadPatterns(t *testing.T) {
+	for _, p := range []string{"", "   ", "!keep.txt", "/", "a/../b", "./x", "[unclosed"} {
+		if _, err := Compile(p); err == nil {
+			t.Errorf("Compile(%q) accepted a bad pattern", p)
+		}
+	}
+}
+
+func TestOverlap(t *testing.T) {
+	cases := []struct {
+		a, b string
+		want bool
+	}{
+		{"deploy/", "deploy/", true},
+		{"deploy/", "deploy/install.sh", true},
+		{"*.service", "ops/systemd/x.service", true},
+		{"ops/daemons/", "ops/cron/", false},
+		{"tools/plan-registry/schema.yaml", "tools/plan-registry/plans/", false},
+		{"**/secrets/**", "app/secrets/", true},
+	}
+	for _, c := range cases {
+		if got := Overlap(MustCompile(c.a), MustCompile(c.b)); got != c.want {
+			t.Errorf("Overlap(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+func TestCleanRel(t *testing.T) {
+	good := map[string]string{"a/b": "a/b", "./a//b/": "a/b", "a/../b": "b", "a\\b": "a\\b"}
+	for in, want := range good {
+		if got, err := CleanRel(in); err != nil || got != want {
+			t.Errorf("CleanRel(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "/etc/passwd", "..", "../x", "a/../../x", ".", "a\nb"} {
+		if got, err := CleanRel(in); err == nil {
+			t.Errorf("CleanRel(%q) = %q, want an error", in, got)
+		}
+	}
+}
+
+func TestResolveRefusesSymlinkEscapes(t *testing.T) {
+	root, outside := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secret"), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(root, "in.txt"), []byte("x"), 0o644)
+	os.Symlink(filepath.Join(outside, "secret"), filepath.Join(root, "out-link"))
+	os.Symlink(outside, filepath.Join(root, "out-dir"))
+	os.Symlink("in.txt", filepath.Join(root, "in-link"))
+	os.Symlink(filepath.Join(outside, "missing"), filepath.Join(root, "dangling-out"))
+	for _, rel := range []string{"out-link", "out-dir/secret", "out-dir/new-file", "dangling-out"} {
+		if _, err := Resolve(root, rel); err == nil {
+			t.Errorf("Resolve(%q) followed a link out of the root", rel)
+		}
+	}
+	for _, rel := range []string{"in.txt", "in-link", "missing/file.txt"} {
+		if _, err := Resolve(root, rel); err != nil {
+			t.Errorf("Resolve(%q): %v", rel, err)
+		}
+	}
+}
