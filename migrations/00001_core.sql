@@ -1,5 +1,7 @@
 -- Core: work items and their state machine, signals, council approvals and
--- the hash-chained audit log. Times are integer Unix milliseconds.
+-- the hash-chained audit log. Times are integer Unix milliseconds. Ids are
+-- plain rowids: rows are never deleted (triggers refuse it), so an id is
+-- never reused, and every index here is one more page each write touches.
 
 -- +goose Up
 CREATE TABLE items (
@@ -33,7 +35,7 @@ CREATE TABLE item_deps (
 );
 
 CREATE TABLE signals (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          INTEGER PRIMARY KEY,
     kind        TEXT    NOT NULL CHECK (kind IN ('missive', 'council_call', 'proclamation', 'handshake', 'dead_end')),
     topic       TEXT    NOT NULL CHECK (topic <> ''),
     from_owner  TEXT    NOT NULL CHECK (from_owner <> ''),
@@ -53,7 +55,7 @@ CREATE INDEX signals_handshake ON signals (kind, from_domain, to_target, resourc
 -- Every status change, with who made it and why. The CHECK lists the state
 -- machine's edges, so a history row for an illegal move cannot exist.
 CREATE TABLE item_transitions (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          INTEGER PRIMARY KEY,
     item_id     TEXT    NOT NULL REFERENCES items (id),
     from_status TEXT    NOT NULL,
     to_status   TEXT    NOT NULL,
@@ -67,6 +69,20 @@ CREATE TABLE item_transitions (
         'done>open', 'dead_end>open'))
 );
 CREATE INDEX item_transitions_item ON item_transitions (item_id, id);
+
+-- +goose StatementBegin
+CREATE TRIGGER item_transitions_no_update BEFORE UPDATE ON item_transitions
+BEGIN
+    SELECT RAISE(ABORT, 'item history is append-only');
+END;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE TRIGGER item_transitions_no_delete BEFORE DELETE ON item_transitions
+BEGIN
+    SELECT RAISE(ABORT, 'item history is append-only');
+END;
+-- +goose StatementEnd
 
 -- +goose StatementBegin
 CREATE TRIGGER items_status_machine BEFORE UPDATE OF status ON items
@@ -132,10 +148,9 @@ CREATE TABLE audit_log (
     subject   TEXT    NOT NULL,
     payload   TEXT    NOT NULL,
     prev_hash TEXT    NOT NULL,
-    hash      TEXT    NOT NULL UNIQUE
+    hash      TEXT    NOT NULL
 );
 CREATE INDEX audit_log_subject ON audit_log (subject, seq);
-CREATE INDEX audit_log_at ON audit_log (at);
 
 -- +goose StatementBegin
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log

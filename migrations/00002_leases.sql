@@ -17,7 +17,7 @@ END;
 -- +goose StatementEnd
 
 CREATE TABLE leases (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         INTEGER PRIMARY KEY,
     resource   TEXT    NOT NULL CHECK (resource <> ''),
     owner      TEXT    NOT NULL CHECK (owner <> ''),
     domain     TEXT    NOT NULL CHECK (domain <> ''),
@@ -37,7 +37,6 @@ CREATE TABLE leases (
 );
 -- At most one active lease per resource, whatever the code does.
 CREATE UNIQUE INDEX leases_one_active ON leases (resource) WHERE state = 'active';
-CREATE INDEX leases_domain_active ON leases (domain) WHERE state = 'active';
 CREATE INDEX leases_resource_created ON leases (resource, created_at);
 
 -- +goose StatementBegin

@@ -4,7 +4,7 @@
 
 -- +goose Up
 CREATE TABLE capsules (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           INTEGER PRIMARY KEY,
     item_id      TEXT    NOT NULL REFERENCES items (id),
     generation   INTEGER NOT NULL CHECK (generation > 0),
     blob         TEXT    NOT NULL CHECK (length(blob) = 64),
@@ -58,7 +58,7 @@ END;
 -- kind: audit_chain or blob_store. head_seq/head_hash: the chain head an
 -- audit_chain check saw, so that a later check can prove it is still there.
 CREATE TABLE verifications (
-    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id        INTEGER PRIMARY KEY,
     kind      TEXT    NOT NULL CHECK (kind IN ('audit_chain', 'blob_store')),
     ok        INTEGER NOT NULL CHECK (ok IN (0, 1)),
     detail    TEXT    NOT NULL DEFAULT '',

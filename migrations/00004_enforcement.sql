@@ -13,7 +13,7 @@ CREATE TABLE daemon (
 );
 
 CREATE TABLE job_runs (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          INTEGER PRIMARY KEY,
     name        TEXT    NOT NULL,
     trigger     TEXT    NOT NULL CHECK (trigger IN ('schedule', 'manual')),
     started_at  BIGINT  NOT NULL,
@@ -25,7 +25,7 @@ CREATE TABLE job_runs (
 CREATE INDEX job_runs_name ON job_runs (name, id);
 
 CREATE TABLE reports (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           INTEGER PRIMARY KEY,
     path         TEXT    NOT NULL UNIQUE,
     generated_at BIGINT  NOT NULL,
     head_seq     BIGINT  NOT NULL,
@@ -36,7 +36,7 @@ CREATE TABLE reports (
 -- A fingerprint is a manifest blob (path -> blob of raw bytes) of every file
 -- a resource covers, taken by the audit job, a restore or an accept.
 CREATE TABLE fingerprints (
-    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    id       INTEGER PRIMARY KEY,
     resource TEXT    NOT NULL,
     manifest TEXT    NOT NULL CHECK (length(manifest) = 64),
     files    INTEGER NOT NULL,
@@ -46,7 +46,7 @@ CREATE TABLE fingerprints (
 CREATE INDEX fingerprints_resource ON fingerprints (resource, id);
 
 CREATE TABLE shadow_edits (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          INTEGER PRIMARY KEY,
     resource    TEXT    NOT NULL,
     paths       TEXT    NOT NULL,
     old_blob    TEXT    NOT NULL CHECK (length(old_blob) = 64),

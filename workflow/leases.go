@@ -241,7 +241,7 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 		}
 	}
 	dom, _ := s.Config.Domain(req.Actor.Domain)
-	held, err := tx.leases(ctx, `state = 'active' AND domain = ? AND expires_at > ? ORDER BY created_at`, req.Actor.Domain, ms(now))
+	held, err := tx.leases(ctx, `state = 'active' AND domain = ? AND expires_at > ? ORDER BY created_at, id`, req.Actor.Domain, ms(now))
 	if err != nil {
 		return nil, err
 	}
@@ -493,17 +493,24 @@ func (s *Service) Status(ctx context.Context, f LeaseFilter) (*LeaseStatus, erro
 	st := &LeaseStatus{Leases: []*Lease{}}
 	err := s.read(ctx, func(tx *Tx) error {
 		st.Now = Time{tx.now}
-		all, err := tx.leases(ctx, `1=1 ORDER BY id`)
+		now := ms(tx.now)
+		live, err := tx.leases(ctx, `state = 'active' AND expires_at > ? ORDER BY id`, now)
 		if err != nil {
 			return err
 		}
 		active := map[string]int{}
-		for _, l := range all {
-			live := l.liveAt(tx.now)
-			if live {
-				active[l.Domain]++
+		for _, l := range live {
+			active[l.Domain]++
+		}
+		shown := live
+		if f.All {
+			// History is every lease; only --all pays for reading it.
+			if shown, err = tx.leases(ctx, `1=1 ORDER BY id`); err != nil {
+				return err
 			}
-			if (!live && !f.All) || (f.Domain != "" && l.Domain != f.Domain) || (f.Owner != "" && l.Owner != f.Owner) || (f.Resource != "" && l.Resource != f.Resource) {
+		}
+		for _, l := range shown {
+			if (f.Domain != "" && l.Domain != f.Domain) || (f.Owner != "" && l.Owner != f.Owner) || (f.Resource != "" && l.Resource != f.Resource) {
 				continue
 			}
 			st.Leases = append(st.Leases, l.effective(tx.now))

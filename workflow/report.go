@@ -217,7 +217,7 @@ func (s *Service) gatherReport(ctx context.Context, tx *Tx, r *Report) error {
 	}
 	// Expired since the last report, swept or not: a lease ends as expired at
 	// its expiry time, so expires_at places it whichever way it ended.
-	expired, err := tx.leases(ctx, `(state = 'expired' OR (state = 'active' AND expires_at <= ?)) AND expires_at > ? ORDER BY expires_at`, ms(now), since)
+	expired, err := tx.leases(ctx, `(state = 'expired' OR (state = 'active' AND expires_at <= ?)) AND expires_at > ? ORDER BY expires_at, id`, ms(now), since)
 	if err != nil {
 		return err
 	}
