@@ -149,23 +149,6 @@ func dmnExec(t *testing.T, r *repo, q string, args ...any) {
 	}
 }
 
-// dmnRunEnv runs a tool with extra environment variables.
-func dmnRunEnv(r *repo, env []string, name string, args ...string) result {
-	r.t.Helper()
-	cmd := r.command(name, args...)
-	cmd.Env = append(cmd.Env, env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		r.t.Fatalf("%s %v: %v", name, args, err)
-	}
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
-}
-
 // dmnSetJobs rewrites the jobs: section of the config, keeping the rest.
 func dmnSetJobs(t *testing.T, r *repo, expire, audit string) {
 	t.Helper()
@@ -408,7 +391,7 @@ func TestDaemonSingleInstance(t *testing.T) {
 	beat := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	dmnExec(t, r, `UPDATE daemon SET pid = 4242, host = 'elsewhere.example', started_at = ?, heartbeat_at = ?`,
 		beat.Add(-time.Hour).UnixMilli(), beat.UnixMilli())
-	fresh := dmnRunEnv(r, []string{"OXYGEN_NOW=2026-03-01T12:00:19Z"}, "orchestrate", "daemon")
+	fresh := r.runEnv([]string{"OXYGEN_NOW=2026-03-01T12:00:19Z"}, "orchestrate", "daemon")
 	if fresh.code != 3 {
 		t.Fatalf("daemon while another host's heartbeat is 19s old: exit %d, want 3\n%s", fresh.code, fresh.stderr)
 	}
@@ -459,7 +442,7 @@ func TestJobsListAndRun(t *testing.T) {
 	}
 	list := func(now string) ([]jobStatus, map[string]json.RawMessage) {
 		t.Helper()
-		res := dmnRunEnv(r, []string{"OXYGEN_NOW=" + now}, "orchestrate", "jobs", "--json")
+		res := r.runEnv([]string{"OXYGEN_NOW=" + now}, "orchestrate", "jobs", "--json")
 		if res.code != 0 {
 			t.Fatalf("jobs --json: exit %d\n%s", res.code, res.stderr)
 		}
@@ -511,7 +494,7 @@ func TestJobsListAndRun(t *testing.T) {
 	if jobs[1].NextRun == nil || *jobs[1].NextRun != "2026-04-01T09:00:00Z" {
 		t.Fatalf("audit next run: %v, want 2026-04-01T09:00:00Z", jobs[1].NextRun)
 	}
-	text := dmnRunEnv(r, []string{"OXYGEN_NOW=2026-04-01T08:00:30Z"}, "orchestrate", "jobs")
+	text := r.runEnv([]string{"OXYGEN_NOW=2026-04-01T08:00:30Z"}, "orchestrate", "jobs")
 	if text.code != 0 || !strings.HasPrefix(text.stdout, "daemon: not running\n") {
 		t.Fatalf("jobs text:\n%s%s", text.stdout, text.stderr)
 	}
@@ -534,12 +517,12 @@ func TestJobsListAndRun(t *testing.T) {
 	}
 
 	// jobs run records a manual run.
-	res := dmnRunEnv(r, []string{"OXYGEN_NOW=2026-04-01T08:03:00Z"}, "orchestrate", "jobs", "run", "expire-leases")
+	res := r.runEnv([]string{"OXYGEN_NOW=2026-04-01T08:03:00Z"}, "orchestrate", "jobs", "run", "expire-leases")
 	if res.code != 0 || res.stdout != "expire-leases: ok: expired 0 lease(s)\n" {
 		t.Fatalf("jobs run expire-leases: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
-	dmnRunEnv(r, []string{"OXYGEN_NOW=2026-04-01T08:03:00Z"}, "oxygen", "claim", "schema", "--owner", "scribe", "--ttl", "1m")
-	res = dmnRunEnv(r, []string{"OXYGEN_NOW=2026-04-01T08:05:00Z"}, "orchestrate", "jobs", "run", "expire-leases", "--json")
+	r.runEnv([]string{"OXYGEN_NOW=2026-04-01T08:03:00Z"}, "oxygen", "claim", "schema", "--owner", "scribe", "--ttl", "1m")
+	res = r.runEnv([]string{"OXYGEN_NOW=2026-04-01T08:05:00Z"}, "orchestrate", "jobs", "run", "expire-leases", "--json")
 	var run jobRun
 	if err := json.Unmarshal([]byte(res.stdout), &run); err != nil || res.code != 0 {
 		t.Fatalf("jobs run --json: exit %d %v\n%s%s", res.code, err, res.stdout, res.stderr)
@@ -551,7 +534,7 @@ func TestJobsListAndRun(t *testing.T) {
 	if got := r.query(`SELECT state FROM leases WHERE resource = 'schema'`); got != "expired\n" {
 		t.Fatalf("jobs run expire-leases did not sweep: %q", got)
 	}
-	res = dmnRunEnv(r, []string{"OXYGEN_NOW=2026-04-01T08:05:00Z"}, "orchestrate", "jobs", "run", "audit")
+	res = r.runEnv([]string{"OXYGEN_NOW=2026-04-01T08:05:00Z"}, "orchestrate", "jobs", "run", "audit")
 	if res.code != 0 || !dmnMatch(`^audit: ok: \.substrate/reports/audit-20260401-080500\.md: \d+ finding\(s\)\n$`, res.stdout) {
 		t.Fatalf("jobs run audit: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
@@ -575,7 +558,7 @@ func TestJobsListAndRun(t *testing.T) {
 			t.Fatalf("after jobs run: %+v", j)
 		}
 	}
-	text = dmnRunEnv(r, []string{"OXYGEN_NOW=2026-04-01T08:05:30Z"}, "orchestrate", "jobs")
+	text = r.runEnv([]string{"OXYGEN_NOW=2026-04-01T08:05:30Z"}, "orchestrate", "jobs")
 	if !dmnMatch(`(?m)^audit\s+@hourly\s+2026-04-01T08:05:00Z\s+ok\s+2026-04-01T09:00:00Z\s*$`, text.stdout) {
 		t.Fatalf("jobs text row for audit:\n%s", text.stdout)
 	}
@@ -630,7 +613,7 @@ func newRepoAt(t *testing.T, now string) *repo {
 	t.Helper()
 	dir := t.TempDir()
 	r := &repo{t: t, dir: dir, env: []string{"PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + dir}}
-	if res := dmnRunEnv(r, []string{"OXYGEN_NOW=" + now}, "orchestrate", "init"); res.code != 0 {
+	if res := r.runEnv([]string{"OXYGEN_NOW=" + now}, "orchestrate", "init"); res.code != 0 {
 		t.Fatalf("init: %s", res.stderr)
 	}
 	return r

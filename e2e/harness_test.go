@@ -236,7 +236,14 @@ func (r *repo) command(name string, args ...string) *exec.Cmd {
 }
 
 func (r *repo) run(name string, args ...string) result {
+	return r.runEnv(nil, name, args...)
+}
+
+// runEnv runs a tool with extra environment variables (such as OXYGEN_NOW).
+func (r *repo) runEnv(env []string, name string, args ...string) result {
+	r.t.Helper()
 	cmd := r.command(name, args...)
+	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

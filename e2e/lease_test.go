@@ -44,23 +44,6 @@ func parseLease(t testing.TB, res result) oxLease {
 	return l
 }
 
-// oxRunEnv runs a tool with extra environment variables (such as OXYGEN_NOW).
-func (r *repo) oxRunEnv(env []string, name string, args ...string) result {
-	r.t.Helper()
-	cmd := r.command(name, args...)
-	cmd.Env = append(cmd.Env, env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		r.t.Fatalf("%s %v: %v", name, args, err)
-	}
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
-}
-
 // oxWant runs a tool and fails the test unless it exits with code.
 func (r *repo) oxWant(code int, name string, args ...string) result {
 	r.t.Helper()
@@ -193,7 +176,7 @@ func TestLeaseTokensIncreaseAcrossProcesses(t *testing.T) {
 	var tokens []int64
 	grant := func(env []string, args ...string) oxLease {
 		t.Helper()
-		res := r.oxRunEnv(env, "oxygen", append([]string{"claim", "--json"}, args...)...)
+		res := r.runEnv(env, "oxygen", append([]string{"claim", "--json"}, args...)...)
 		if res.code != 0 {
 			t.Fatalf("claim %v: exit %d: %s", args, res.code, res.stderr)
 		}
