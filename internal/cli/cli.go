@@ -336,6 +336,8 @@ func firstWord(args []string) string {
 type Identity struct {
 	Owner  string `name:"owner" help:"Who is acting (default: OXYGEN_OWNER)." placeholder:"WHO"`
 	Domain string `name:"domain" help:"The domain you act for (default: OXYGEN_DOMAIN, the agents map, or an owner named like a domain)." placeholder:"DOMAIN"`
+	// Flag names the owner flag in messages when it is not --owner.
+	Flag string `kong:"-"`
 }
 
 // Resolve returns the acting owner and domain.
@@ -343,6 +345,9 @@ func (id Identity) Resolve(cfg *workflow.Config) (workflow.Actor, error) {
 	owner := id.Owner
 	if owner == "" {
 		owner = os.Getenv("OXYGEN_OWNER")
+	}
+	if owner == "" && id.Flag != "" {
+		return workflow.Actor{}, workflow.Errorf(workflow.EINVALID, "who is acting? pass %s or set OXYGEN_OWNER (domains: %s)", id.Flag, strings.Join(cfg.DomainNames(), ", "))
 	}
 	domain, err := cfg.ResolveDomain(owner, id.Domain, os.Getenv("OXYGEN_DOMAIN"))
 	if err != nil {
