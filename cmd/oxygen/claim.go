@@ -18,11 +18,7 @@ type ClaimCmd struct {
 }
 
 func (c *ClaimCmd) Run(env *cli.Env) error {
-	svc, err := env.Service()
-	if err != nil {
-		return err
-	}
-	actor, err := c.Identity.Resolve(svc.Config)
+	svc, actor, err := env.ServiceAs(c.Identity)
 	if err != nil {
 		return err
 	}

@@ -14,11 +14,7 @@ type RenewCmd struct {
 }
 
 func (c *RenewCmd) Run(env *cli.Env) error {
-	svc, err := env.Service()
-	if err != nil {
-		return err
-	}
-	actor, err := c.Identity.Resolve(svc.Config)
+	svc, actor, err := env.ServiceAs(c.Identity)
 	if err != nil {
 		return err
 	}

@@ -32,11 +32,7 @@ func (c *RunCmd) Run(env *cli.Env) error {
 	if len(c.Command) == 0 {
 		return workflow.Errorf(workflow.EINVALID, "no command: oxygen run RESOURCE -- COMMAND [ARGS...]")
 	}
-	svc, err := env.Service()
-	if err != nil {
-		return err
-	}
-	actor, err := c.Identity.Resolve(svc.Config)
+	svc, actor, err := env.ServiceAs(c.Identity)
 	if err != nil {
 		return err
 	}

@@ -51,11 +51,7 @@ type ShadowRestoreCmd struct {
 }
 
 func (c *ShadowRestoreCmd) Run(env *cli.Env) error {
-	svc, err := env.Service()
-	if err != nil {
-		return err
-	}
-	actor, err := c.Identity.Resolve(svc.Config)
+	svc, actor, err := env.ServiceAs(c.Identity)
 	if err != nil {
 		return err
 	}
@@ -82,11 +78,7 @@ type ShadowAcceptCmd struct {
 }
 
 func (c *ShadowAcceptCmd) Run(env *cli.Env) error {
-	svc, err := env.Service()
-	if err != nil {
-		return err
-	}
-	actor, err := c.Identity.Resolve(svc.Config)
+	svc, actor, err := env.ServiceAs(c.Identity)
 	if err != nil {
 		return err
 	}

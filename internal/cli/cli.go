@@ -356,6 +356,16 @@ func (id Identity) Resolve(cfg *workflow.Config) (workflow.Actor, error) {
 	return workflow.Actor{Owner: owner, Domain: domain}, nil
 }
 
+// ServiceAs opens the service for a command that acts as someone.
+func (e *Env) ServiceAs(id Identity) (*workflow.Service, workflow.Actor, error) {
+	svc, err := e.Service()
+	if err != nil {
+		return nil, workflow.Actor{}, err
+	}
+	actor, err := id.Resolve(svc.Config)
+	return svc, actor, err
+}
+
 // ActorName is --by, else OXYGEN_OWNER: who runs an orchestrate command.
 func ActorName(by string) string {
 	if by != "" {
