@@ -102,13 +102,13 @@ func (s *Service) capsuleData(ctx context.Context, tx *Tx, it *Item, files []cap
 			continue
 		}
 		rl := capsules.ResourceLease{ID: r.ID, Domain: r.Domain,
-			ClaimCommand: fmt.Sprintf("oxygen claim %s --item %s --owner %s", r.ID, it.ID, it.Owner)}
+			ClaimCommand: fmt.Sprintf("oxygen claim %s --item %s --owner %s --domain %s", r.ID, it.ID, it.Owner, it.Domain)}
 		if l := holder[r.ID]; l != nil {
 			rl.Holder, rl.Token, rl.ExpiresAt = fmt.Sprintf("%s (%s)", l.Owner, l.Domain), l.Token, l.ExpiresAt.String()
 		}
 		if r.Domain != it.Domain {
 			rl.NeedsHandshake = true
-			rl.HandshakeCommand = fmt.Sprintf("orchestrate signal send --kind handshake --from %s --to %s --resource %s --item %s --body \"what you will change and why\"", it.Owner, r.Domain, r.ID, it.ID)
+			rl.HandshakeCommand = fmt.Sprintf("orchestrate signal send --kind handshake --from %s --domain %s --to %s --resource %s --item %s --body \"what you will change and why\"", it.Owner, it.Domain, r.Domain, r.ID, it.ID)
 		}
 		d.Resources = append(d.Resources, rl)
 	}
