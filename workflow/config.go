@@ -23,13 +23,13 @@ const (
 	DBFile       = ".substrate/state/oxygen.db"
 )
 
+// defaultConfigYAML is the commented configuration that `orchestrate init`
+// writes. It is also the single source of the protocol's defaults: a section
+// missing from a repository's file is taken from here.
+//
 //go:embed default-config.yaml
 var defaultConfigYAML []byte
 
-// DefaultConfigYAML is the commented configuration that `orchestrate init`
-// writes. It is also the single source of the protocol's defaults: a section
-// missing from a repository's file is taken from here.
-func DefaultConfigYAML() []byte { return append([]byte(nil), defaultConfigYAML...) }
 
 // Config is a validated .substrate/oxygen.yaml.
 type Config struct {

@@ -60,15 +60,6 @@ func Compile(src string) (Pattern, error) {
 	return Pattern{Source: src, glob: p, dirOnly: dirOnly}, nil
 }
 
-// MustCompile is Compile for patterns fixed in the source code.
-func MustCompile(src string) Pattern {
-	p, err := Compile(src)
-	if err != nil {
-		panic(err)
-	}
-	return p
-}
-
 // Match reports whether the clean, slash-separated, root-relative file path
 // falls under the pattern, either directly or through one of its directories.
 func (p Pattern) Match(rel string) bool {

@@ -71,7 +71,7 @@ func TestOverlap(t *testing.T) {
 		{"**/secrets/**", "app/secrets/", true},
 	}
 	for _, c := range cases {
-		if got := Overlap(MustCompile(c.a), MustCompile(c.b)); got != c.want {
+		if got := Overlap(mustCompile(t, c.a), mustCompile(t, c.b)); got != c.want {
 			t.Errorf("Overlap(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
 		}
 	}
@@ -109,4 +109,13 @@ func TestResolveRefusesSymlinkEscapes(t *testing.T) {
 			t.Errorf("Resolve(%q): %v", rel, err)
 		}
 	}
+}
+
+func mustCompile(t *testing.T, src string) Pattern {
+	t.Helper()
+	p, err := Compile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
