@@ -30,7 +30,6 @@ const (
 //go:embed default-config.yaml
 var defaultConfigYAML []byte
 
-
 // Config is a validated .substrate/oxygen.yaml.
 type Config struct {
 	Version    int
