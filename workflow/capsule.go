@@ -39,15 +39,6 @@ type Capsule struct {
 	content []byte
 }
 
-// EmbeddedPaths lists the files whose bytes are in the capsule.
-func (c *Capsule) EmbeddedPaths() []string {
-	out := make([]string, 0, len(c.Embedded))
-	for _, f := range c.Embedded {
-		out = append(out, f.Path)
-	}
-	return out
-}
-
 // OverLimit lists the files left out by the max_files drift guard.
 func (c *Capsule) OverLimit() []string {
 	var out []string
@@ -165,7 +156,7 @@ func (s *Service) collectFiles(it *Item) []capsules.File {
 
 // embeddedPaths lists the files whose bytes a capsule will hold.
 func embeddedPaths(files []capsules.File) []string {
-	var out []string
+	out := []string{}
 	for _, f := range files {
 		if f.Embedded() {
 			out = append(out, f.Path)
@@ -244,7 +235,7 @@ func (s *Service) writeCapsule(ctx context.Context, tx *Tx, tmpl *capsules.Templ
 		}
 	}
 	if err := tx.audit(ctx, actor, "capsule.generate", "item:"+it.ID, map[string]any{
-		"generation": gen, "blob": hash, "path": c.Path, "template": tmpl.Source, "embedded": c.EmbeddedPaths()}); err != nil {
+		"generation": gen, "blob": hash, "path": c.Path, "template": tmpl.Source, "embedded": embeddedPaths(data.Embedded)}); err != nil {
 		return nil, false, err
 	}
 	return c, true, nil

@@ -3,7 +3,6 @@ package workflow
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -131,5 +130,5 @@ func shortHash(h string) string {
 	if len(h) > 12 {
 		return h[:12]
 	}
-	return fmt.Sprint(h)
+	return h
 }

@@ -77,19 +77,23 @@ func (tx *Tx) waitersAhead(ctx context.Context, resource string, ticket int64) (
 }
 
 // ClaimWait claims like Claim, but while the resource is held by another (or
-// others are queued first) it queues and waits up to wait. Budget and
-// handshake refusals fail at once. When ctx is cancelled or the wait runs
-// out, the ticket is removed and ETIMEOUT returned.
+// others are queued first) it queues and waits up to wait; a zero wait is a
+// plain Claim. Budget and handshake refusals fail at once. When ctx is
+// cancelled or the wait runs out, the ticket is removed and ETIMEOUT
+// returned.
 func (s *Service) ClaimWait(ctx context.Context, req ClaimRequest, wait time.Duration) (*ClaimResult, error) {
+	if wait < 0 {
+		return nil, Errorf(EINVALID, "--wait cannot be negative")
+	}
+	if wait == 0 {
+		return s.Claim(ctx, req)
+	}
 	ttl, err := s.checkTTL(req.TTL)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkClaim(req); err != nil {
 		return nil, err
-	}
-	if wait <= 0 {
-		return nil, Errorf(EINVALID, "--wait must be positive")
 	}
 	req.ttl = ttl
 	deadline := time.Now().Add(wait)

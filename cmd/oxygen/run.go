@@ -36,20 +36,12 @@ func (c *RunCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	if c.Wait < 0 {
-		return workflow.Errorf(workflow.EINVALID, "--wait cannot be negative")
-	}
 	path, err := exec.LookPath(c.Command[0])
 	if err != nil {
 		return workflow.Errorf(workflow.EINVALID, "command %q: %v", c.Command[0], err)
 	}
 	req := workflow.ClaimRequest{Resource: c.Resource, Actor: actor, TTL: c.TTL, Item: c.Item, Reason: c.Reason}
-	var res *workflow.ClaimResult
-	if c.Wait > 0 {
-		res, err = svc.ClaimWait(env.Ctx, req, c.Wait)
-	} else {
-		res, err = svc.Claim(env.Ctx, req)
-	}
+	res, err := svc.ClaimWait(env.Ctx, req, c.Wait)
 	if err != nil {
 		return err
 	}
