@@ -10,9 +10,6 @@ import (
 // An explicit domain that contradicts the agents map, or an owner named like
 // another domain, is refused: one owner belongs to one domain.
 func (c *Config) ResolveDomain(owner, explicit, envDomain string) (string, error) {
-	if owner == "" {
-		return "", Errorf(EINVALID, "no owner: pass --owner or set OXYGEN_OWNER (domains: %s)", strings.Join(c.DomainNames(), ", "))
-	}
 	if !validOwner(owner) {
 		return "", Errorf(EINVALID, "owner %q: use letters, digits and . _ @ + - (at most 64)", owner)
 	}

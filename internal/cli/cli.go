@@ -346,8 +346,12 @@ func (id Identity) Resolve(cfg *workflow.Config) (workflow.Actor, error) {
 	if owner == "" {
 		owner = os.Getenv("OXYGEN_OWNER")
 	}
-	if owner == "" && id.Flag != "" {
-		return workflow.Actor{}, workflow.Errorf(workflow.EINVALID, "who is acting? pass %s or set OXYGEN_OWNER (domains: %s)", id.Flag, strings.Join(cfg.DomainNames(), ", "))
+	if owner == "" {
+		flag := id.Flag
+		if flag == "" {
+			flag = "--owner"
+		}
+		return workflow.Actor{}, workflow.Errorf(workflow.EINVALID, "no owner: pass %s or set OXYGEN_OWNER (domains: %s)", flag, strings.Join(cfg.DomainNames(), ", "))
 	}
 	domain, err := cfg.ResolveDomain(owner, id.Domain, os.Getenv("OXYGEN_DOMAIN"))
 	if err != nil {
