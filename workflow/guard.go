@@ -32,38 +32,31 @@ type GuardResult struct {
 // CheckPaths checks changed paths against the actor's live leases.
 func (s *Service) CheckPaths(ctx context.Context, actor Actor, paths []string) (*GuardResult, error) {
 	res := &GuardResult{Violations: []Violation{}}
-	err := s.read(ctx, func(tx *Tx) error {
-		live, err := tx.leases(ctx, `state = 'active' AND expires_at > ?`, ms(tx.now))
-		if err != nil {
-			return err
+	holders, err := s.holders(ctx)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, p := range paths {
+		if seen[p] {
+			continue
 		}
-		holder := map[string]*Lease{}
-		for _, l := range live {
-			holder[l.Resource] = l
-		}
-		seen := map[string]bool{}
-		for _, p := range paths {
-			if seen[p] {
+		seen[p] = true
+		res.Checked++
+		for _, r := range s.Config.ResourcesFor(p) {
+			h := holders[r.ID]
+			if h != nil && h.Owner == actor.Owner {
 				continue
 			}
-			seen[p] = true
-			res.Checked++
-			for _, r := range s.Config.ResourcesFor(p) {
-				l := holder[r.ID]
-				if l != nil && l.Owner == actor.Owner {
-					continue
-				}
-				v := Violation{Path: p, Resource: r.ID, Domain: r.Domain,
-					Command: fmt.Sprintf("oxygen claim %s --owner %s", r.ID, actor.Owner)}
-				if l != nil {
-					v.Holder = fmt.Sprintf("%s (%s), token %d, until %s", l.Owner, l.Domain, l.Token, l.ExpiresAt)
-				}
-				res.Violations = append(res.Violations, v)
+			v := Violation{Path: p, Resource: r.ID, Domain: r.Domain,
+				Command: fmt.Sprintf("oxygen claim %s --owner %s", r.ID, actor.Owner)}
+			if h != nil {
+				v.Holder = fmt.Sprintf("%s (%s), token %d, until %s", h.Owner, h.Domain, h.Token, h.ExpiresAt)
 			}
+			res.Violations = append(res.Violations, v)
 		}
-		return nil
-	})
-	return res, err
+	}
+	return res, nil
 }
 
 // CheckCommits checks each commit's paths against the leases active at its

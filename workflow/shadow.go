@@ -484,14 +484,11 @@ func (s *Service) RestoreShadow(ctx context.Context, id int64, actor Actor) (*Re
 
 // requireLease checks that actor holds a live lease on resource.
 func (tx *Tx) requireLease(ctx context.Context, resource string, actor Actor, what string) error {
-	l, err := tx.activeLease(ctx, resource)
-	if err != nil {
-		return err
-	}
-	if l == nil || !l.liveAt(tx.now) || l.Owner != actor.Owner {
+	_, err := tx.heldBy(ctx, resource, actor.Owner, what)
+	if ErrorCode(err) == ECONFLICT {
 		return Errorf(EDENIED, "to %s, hold a lease on %s first: oxygen claim %s --owner %s", what, resource, resource, actor.Owner)
 	}
-	return nil
+	return err
 }
 
 func sameContent(blobs *capsules.BlobStore, abs string, f ManifestEntry) (bool, error) {
