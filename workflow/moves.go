@@ -84,7 +84,7 @@ func (s *Service) Assign(ctx context.Context, req AssignRequest) (*AssignResult,
 		if council != nil {
 			res.Council = council.ID
 		}
-		if err := tx.move(ctx, it, StatusInProgress, req.Owner, actor, req.Reason, res.Council, nil); err != nil {
+		if err := tx.move(ctx, it, StatusInProgress, req.Owner, actor, req.Reason, res.Council, moveOptions{}); err != nil {
 			return err
 		}
 		res.Item = it
@@ -189,7 +189,8 @@ type Moved struct {
 	From Status `json:"-"`
 }
 
-// moveOptions carry what only some moves record.
+// moveOptions carry what only some moves record: how a completion was
+// verified ("passed" or "skipped"), and extra audit payload.
 type moveOptions struct {
 	verification string
 	extra        map[string]any
@@ -254,7 +255,7 @@ func (s *Service) moveItem(ctx context.Context, req MoveRequest, command string,
 		if council != nil {
 			councilID = council.ID
 		}
-		if err := tx.moveVerified(ctx, it, to, owner, actor, req.Reason, councilID, opt.verification, opt.extra); err != nil {
+		if err := tx.move(ctx, it, to, owner, actor, req.Reason, councilID, opt); err != nil {
 			return err
 		}
 		if after != nil {

@@ -101,13 +101,8 @@ type Transition struct {
 // move changes an item's status. It is the only code that writes
 // items.status after creation: it validates the edge, records the history row
 // and the audit event, all in the caller's transaction.
-func (tx *Tx) move(ctx context.Context, it *Item, to Status, owner, actor, reason string, council int64, extra map[string]any) error {
-	return tx.moveVerified(ctx, it, to, owner, actor, reason, council, "", extra)
-}
-
-// moveVerified is move with how a completion was verified: "passed",
-// "skipped", or "" for moves that are not completions.
-func (tx *Tx) moveVerified(ctx context.Context, it *Item, to Status, owner, actor, reason string, council int64, verification string, extra map[string]any) error {
+func (tx *Tx) move(ctx context.Context, it *Item, to Status, owner, actor, reason string, council int64, opt moveOptions) error {
+	verification, extra := opt.verification, opt.extra
 	if err := CheckTransition(it.ID, it.Status, to); err != nil {
 		return err
 	}
