@@ -157,8 +157,14 @@ func (s *Service) checkTTL(ttl *time.Duration) (time.Duration, error) {
 	return *ttl, nil
 }
 
-// checkClaim validates what a claim can be checked for without the store.
-func checkClaim(req ClaimRequest) error {
+// prepareClaim checks what a claim can be checked for without the store and
+// settles its TTL.
+func (s *Service) prepareClaim(req *ClaimRequest) error {
+	ttl, err := s.checkTTL(req.TTL)
+	if err != nil {
+		return err
+	}
+	req.ttl = ttl
 	if strings.TrimSpace(req.Resource) == "" {
 		return Errorf(EINVALID, "a resource id is required (see oxygen resources)")
 	}
@@ -175,16 +181,12 @@ func checkClaim(req ClaimRequest) error {
 // unknown resource, held by another or waiters ahead, handshake, budget.
 // Every check and the grant happen in one BEGIN IMMEDIATE transaction.
 func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*ClaimResult, error) {
-	ttl, err := s.checkTTL(req.TTL)
-	if err != nil {
+	if err := s.prepareClaim(&req); err != nil {
 		return nil, err
 	}
-	if err := checkClaim(req); err != nil {
-		return nil, err
-	}
-	req.ttl = ttl
 	var res *ClaimResult
-	err = s.write(ctx, func(tx *Tx) error {
+	err := s.write(ctx, func(tx *Tx) error {
+		var err error
 		res, err = s.claim(ctx, tx, req, 0)
 		return err
 	})

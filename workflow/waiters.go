@@ -88,19 +88,14 @@ func (s *Service) ClaimWait(ctx context.Context, req ClaimRequest, wait time.Dur
 	if wait == 0 {
 		return s.Claim(ctx, req)
 	}
-	ttl, err := s.checkTTL(req.TTL)
-	if err != nil {
+	if err := s.prepareClaim(&req); err != nil {
 		return nil, err
 	}
-	if err := checkClaim(req); err != nil {
-		return nil, err
-	}
-	req.ttl = ttl
 	deadline := time.Now().Add(wait)
 	var res *ClaimResult
 	var ticket int64
 	var lastHeld error
-	err = s.write(ctx, func(tx *Tx) error {
+	err := s.write(ctx, func(tx *Tx) error {
 		r, err := s.claim(ctx, tx, req, 0)
 		var held *heldError
 		if errors.As(err, &held) {
