@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oxygen-tools/oxygen/workflow"
 	"github.com/rogpeppe/go-internal/testscript"
 	_ "modernc.org/sqlite"
 )
@@ -64,13 +65,19 @@ func TestScripts(t *testing.T) {
 			"exits":     cmdExits,
 			"wanterr":   cmdWantErr,
 			"listfiles": cmdListFiles,
+			"tokens":    cmdTokens,
 		},
 	})
 }
 
-// dbPath finds the store of the repository in the script's working directory.
+// dbPath finds the store of the repository in the script's working
+// directory, as the tools do: under .git/ in a git repository.
 func dbPath(ts *testscript.TestScript) string {
-	return ts.MkAbs(".substrate/state/oxygen.db")
+	l, err := workflow.Discover(ts.MkAbs("."))
+	if err != nil {
+		return ts.MkAbs(".substrate/state/oxygen.db")
+	}
+	return l.DBPath()
 }
 
 // cmdDBDump writes every row of every table to a file, so that a script can
@@ -83,6 +90,22 @@ func cmdDBDump(ts *testscript.TestScript, neg bool, args []string) {
 	dump, err := DumpDB(dbPath(ts))
 	ts.Check(err)
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(dump), 0o644))
+}
+
+// cmdTokens sets $T1 ... $T20 to the fencing tokens the store in the
+// working directory issues first: a new store seeds its counter from the
+// time it was created, so scripts name tokens by their order.
+func cmdTokens(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: tokens")
+	}
+	out, err := queryRows(dbPath(ts), `SELECT json_extract(payload, '$.first_token') FROM audit_log WHERE action = 'store.init'`)
+	ts.Check(err)
+	first, err := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
+	ts.Check(err)
+	for n := int64(1); n <= 20; n++ {
+		ts.Setenv(fmt.Sprintf("T%d", n), strconv.FormatInt(first+n-1, 10))
+	}
 }
 
 // cmdSQLExec runs statements against the store, for tampering tests.
@@ -220,6 +243,17 @@ func newRepo(t testing.TB) *repo {
 	r := &repo{t: t, dir: dir, env: []string{"PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + dir}}
 	r.mustRun("orchestrate", "init")
 	return r
+}
+
+// tok is the n-th fencing token this repository's store issues (n from 1):
+// a new store's first token is seeded from the time it was created.
+func (r *repo) tok(n int64) string {
+	r.t.Helper()
+	first, err := strconv.ParseInt(strings.TrimSpace(r.query(`SELECT json_extract(payload, '$.first_token') FROM audit_log WHERE action = 'store.init'`)), 10, 64)
+	if err != nil {
+		r.t.Fatalf("first token: %v", err)
+	}
+	return strconv.FormatInt(first+n-1, 10)
 }
 
 // result is one finished process.

@@ -453,7 +453,7 @@ func TestLeaseWaitGivesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := r.oxWant(6, "oxygen", "claim", "storage", "--owner", "waiter", "--domain", "builder", "--wait", "1s", "--json")
-	if !regexp.MustCompile(`\Aoxygen: timeout: waited 1s for storage: storage is held by holder \(builder\), token 1, until \S+\n\z`).MatchString(res.stderr) {
+	if !regexp.MustCompile(`\Aoxygen: timeout: waited 1s for storage: storage is held by holder \(builder\), token \d+, until \S+\n\z`).MatchString(res.stderr) {
 		t.Fatalf("stderr: %q", res.stderr)
 	}
 	if !strings.Contains(res.stdout, `"code": "timeout"`) {
@@ -513,15 +513,15 @@ func TestOxygenRunExitStatusAndRelease(t *testing.T) {
 	if res.code != 7 {
 		t.Fatalf("run: exit %d, want the command's 7\n%s%s", res.code, res.stdout, res.stderr)
 	}
-	if res.stdout != "1 storage\n" {
+	if res.stdout != r.tok(1)+" storage\n" {
 		t.Fatalf("the command saw %q, want the token and resource", res.stdout)
 	}
-	if got := r.query(`SELECT token, state, ended_by FROM leases`); got != "1\treleased\tbuilder\n" {
+	if got := r.query(`SELECT token, state, ended_by FROM leases`); got != r.tok(1)+"\treleased\tbuilder\n" {
 		t.Fatalf("lease after run: %q", got)
 	}
 	// Success exits 0, also released.
 	r.mustRun("oxygen", "run", "storage", "--owner", "builder", "--", "true")
-	if got := r.query(`SELECT token, state FROM leases ORDER BY id`); got != "1\treleased\n2\treleased\n" {
+	if got := r.query(`SELECT token, state FROM leases ORDER BY id`); got != r.tok(1)+"\treleased\n"+r.tok(2)+"\treleased\n" {
 		t.Fatalf("leases after a second run: %q", got)
 	}
 	// A command killed by a signal: 128+signal, released.
@@ -574,7 +574,7 @@ func TestOxygenRunRenewsInTheBackground(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("the token was not current after 4s of a 2s lease: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
-	if !strings.Contains(res.stdout, "token 1 is the active lease on storage (held by builder)") {
+	if !strings.Contains(res.stdout, "token "+r.tok(1)+" is the active lease on storage (held by builder)") {
 		t.Fatalf("verify output: %s", res.stdout)
 	}
 	if got := r.query(`SELECT state FROM leases`); got != "released\n" {
@@ -646,7 +646,7 @@ func TestReleaseForcePrintsRevokedLease(t *testing.T) {
 	}
 	r.mustRun("oxygen", "claim", "storage", "--owner", "builder")
 	res := r.mustRun("oxygen", "release", "storage", "--force", "--reason", "stuck", "--owner", "guardian")
-	if !strings.Contains(res.stdout, "storage  token 2  builder (builder)  revoked") || res.stderr != "" {
+	if !strings.Contains(res.stdout, "storage  token "+r.tok(2)+"  builder (builder)  revoked") || res.stderr != "" {
 		t.Fatalf("forced release (text): %q %q", res.stdout, res.stderr)
 	}
 }

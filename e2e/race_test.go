@@ -94,30 +94,28 @@ func TestAssignRace10Processes(t *testing.T) {
 	}
 }
 
-// TestFirstOpenRace starts 32 processes on a fresh clone, where the store
-// does not exist yet: one creates and migrates it, the others wait for it.
-func TestFirstOpenRace(t *testing.T) {
+// TestInitRace starts 30 inits on a fresh clone, where the store does not
+// exist yet: one creates, migrates and records it (exactly one store.init
+// event), the others wait for it and change nothing. A claim afterwards
+// finds the store.
+func TestInitRace(t *testing.T) {
 	r := newRepo(t)
 	if err := removeAll(r.dir + "/.substrate/state"); err != nil {
 		t.Fatal(err)
 	}
-	results := startTogether(r, 32, func(i int) (string, []string) {
-		return "oxygen", []string{"claim", "storage", "--owner", fmt.Sprintf("agent-%02d", i), "--domain", "builder"}
+	results := startTogether(r, 30, func(i int) (string, []string) {
+		return "orchestrate", []string{"init"}
 	})
-	winners := 0
 	for i, res := range results {
-		switch res.code {
-		case 0:
-			winners++
-		case 3:
-		default:
+		if res.code != 0 {
 			t.Errorf("process %d: exit %d: %s", i, res.code, res.stderr)
 		}
 	}
-	if winners != 1 {
-		t.Fatalf("%d winners, want 1", winners)
+	if got := r.query(`SELECT count(*) FROM audit_log WHERE action = 'store.init'`); got != "1\n" {
+		t.Fatalf("store.init events = %q, want exactly 1", got)
 	}
 	if got := r.query(`SELECT count(*) FROM goose_db_version WHERE version_id > 0`); got == "0\n" {
 		t.Fatalf("no migrations recorded")
 	}
+	r.mustRun("oxygen", "claim", "storage", "--owner", "builder")
 }

@@ -50,7 +50,9 @@ func (c *Capsule) OverLimit() []string {
 	return out
 }
 
-func (s *Service) blobs() *capsules.BlobStore { return capsules.NewBlobStore(s.Root) }
+func (s *Service) blobs() *capsules.BlobStore {
+	return &capsules.BlobStore{Dir: s.Layout.StatePath(capsules.BlobDir)}
+}
 
 func (s *Service) workingCopyPath(id string) string {
 	return path.Join(s.Config.Capsules.Dir, id+".md")
@@ -150,7 +152,7 @@ func (s *Service) capsuleData(ctx context.Context, tx *Tx, it *Item, files []cap
 // collectFiles applies the embedding policy to the item's files.
 func (s *Service) collectFiles(it *Item) []capsules.File {
 	cfg := s.Config
-	return capsules.Collect(s.Root, it.Files, capsules.Policy{
+	return capsules.Collect(s.Worktree, it.Files, capsules.Policy{
 		MaxFiles: cfg.Capsules.MaxFiles, MaxFileBytes: cfg.Capsules.MaxFileBytes, IsSecret: cfg.Policy.IsSecret})
 }
 
@@ -182,7 +184,7 @@ func (s *Service) renderCapsule(ctx context.Context, tx *Tx, tmpl *capsules.Temp
 // loadTemplate picks the capsule template; one that does not parse is
 // invalid input.
 func (s *Service) loadTemplate() (*capsules.Template, error) {
-	tmpl, err := capsules.LoadTemplate(s.Root, s.Config.Capsules.Template)
+	tmpl, err := capsules.LoadTemplate(s.Worktree, s.Config.Capsules.Template)
 	if err != nil {
 		return nil, Errorf(EINVALID, "%v", err)
 	}
@@ -252,7 +254,7 @@ func (s *Service) writeWorkingCopy(c *Capsule) error {
 		}
 		content = data
 	}
-	abs := s.absFile(c.Path)
+	abs := s.Layout.StatePath(c.Path)
 	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
 		return Errorf(EINTERNAL, "write capsule: %v", err)
 	}
@@ -464,7 +466,7 @@ func (s *Service) VerifyCapsule(ctx context.Context, id string) (*CapsuleDrift, 
 
 func (s *Service) capsuleDrift(c *Capsule) *CapsuleDrift {
 	d := &CapsuleDrift{Item: c.Item, Generation: c.Generation, Path: c.Path, SHA256: c.SHA256, WorkingCopy: "ok", Files: []FileDrift{}}
-	switch data, err := os.ReadFile(s.absFile(c.Path)); {
+	switch data, err := os.ReadFile(s.Layout.StatePath(c.Path)); {
 	case errors.Is(err, os.ErrNotExist):
 		d.WorkingCopy, d.Drifted = "missing", true
 	case err != nil || capsules.Hash(data) != c.SHA256:

@@ -44,6 +44,7 @@ type Config struct {
 	Council    CouncilConfig
 	Items      ItemConfig
 	Jobs       []JobConfig // in file order
+	Store      StoreConfig
 
 	// Warnings are problems that do not stop a command, such as resource
 	// globs of different domains that overlap.
@@ -69,6 +70,13 @@ type Resource struct {
 
 // Covers reports whether the root-relative path falls under the resource.
 func (r Resource) Covers(rel string) bool { return r.patterns.Match(rel) }
+
+// StoreConfig says where the store is when it is not in the repository.
+type StoreConfig struct {
+	// Path is a store directory shared by several clones on one machine,
+	// relative to the repository root or absolute; OXYGEN_STORE wins.
+	Path string
+}
 
 type LeaseConfig struct {
 	DefaultTTL   time.Duration
@@ -339,6 +347,12 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 				"max_files":      func(n *yaml.Node, p string) { mark(n, p); c.Capsules.MaxFiles = d.nonNegative(n, p) },
 				"max_file_bytes": func(n *yaml.Node, p string) { mark(n, p); c.Capsules.MaxFileBytes = d.positive(n, p) },
 				"drift_guards":   func(n *yaml.Node, p string) { mark(n, p); c.Capsules.DriftGuards = d.strs(n, p) },
+			})
+		},
+		"store": func(n *yaml.Node, p string) {
+			mark(n, p)
+			d.fields(n, p, map[string]func(*yaml.Node, string){
+				"path": func(n *yaml.Node, p string) { mark(n, p); c.Store.Path = d.str(n, p) },
 			})
 		},
 		"signals": func(n *yaml.Node, p string) {

@@ -26,14 +26,18 @@ func dmnTestService(t *testing.T) *Service {
 	t.Helper()
 	ctx := context.Background()
 	root := t.TempDir()
-	if _, err := Init(ctx, root, SystemClock); err != nil {
+	if _, err := Init(ctx, root, true, SystemClock); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := LoadConfig(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := OpenStore(ctx, root)
+	l, err := Discover(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := OpenStore(ctx, l, cfg.Signals.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +50,7 @@ func dmnTestService(t *testing.T) *Service {
 		}
 		cfg.Jobs = append(cfg.Jobs, JobConfig{Name: name, Spec: "@every 1s", Schedule: sched})
 	}
-	return NewService(root, cfg, store, SystemClock)
+	return NewService(l, cfg, store, SystemClock)
 }
 
 // dmnLog is a goroutine-safe log sink.

@@ -119,7 +119,7 @@ func (s *Service) runCommand(ctx context.Context, id, command string, timeout ti
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", "-c", command)
-	cmd.Dir = s.Root
+	cmd.Dir = s.Worktree
 	cmd.Env = append(os.Environ(), "OXYGEN_ITEM="+id, "OXYGEN_ROOT="+s.Root)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }

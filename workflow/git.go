@@ -12,7 +12,7 @@ import (
 // git runs a git command in the repository and returns its stdout.
 func (s *Service) git(ctx context.Context, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = s.Root
+	cmd.Dir = s.Worktree
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -450,7 +450,7 @@ var addFlags = map[string]string{
 // AddItem creates one item. Without an ID it takes the next
 // <id_prefix>-NNN. actor is recorded in the audit log.
 func (s *Service) AddItem(ctx context.Context, spec ItemSpec, actor string) (*Item, error) {
-	if ferr := spec.normalize(s.Config, s.Root, false); ferr != nil {
+	if ferr := spec.normalize(s.Config, s.Worktree, false); ferr != nil {
 		field, _, _ := strings.Cut(ferr.field, "[")
 		return nil, Errorf(EINVALID, "%s: %s", addFlags[field], ferr.msg)
 	}
@@ -618,7 +618,7 @@ func (s *Service) ImportPlan(ctx context.Context, file string, actor string) (*I
 	}
 	seen := map[string]int{}
 	for i := range specs {
-		if ferr := specs[i].normalize(s.Config, s.Root, true); ferr != nil {
+		if ferr := specs[i].normalize(s.Config, s.Worktree, true); ferr != nil {
 			return nil, bad(i, ferr.field, "%s", ferr.msg)
 		}
 		if j, dup := seen[specs[i].ID]; dup {
@@ -788,7 +788,8 @@ func findKey(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-// absFile is where a root-relative path lives on disk.
+// absFile is where a root-relative path of the working tree lives on disk:
+// in the worktree the command runs in.
 func (s *Service) absFile(rel string) string {
-	return filepath.Join(s.Root, filepath.FromSlash(rel))
+	return filepath.Join(s.Worktree, filepath.FromSlash(rel))
 }

@@ -580,7 +580,7 @@ type PathOwnership struct {
 func (s *Service) CleanPaths(paths []string) ([]string, error) {
 	clean := make([]string, len(paths))
 	for i, p := range paths {
-		c, err := cleanUserPath(s.Root, p)
+		c, err := cleanUserPath(s.Worktree, p)
 		if err != nil {
 			return nil, err
 		}

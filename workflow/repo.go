@@ -11,36 +11,6 @@ import (
 // ErrNotRepository is returned outside an initialised repository.
 var ErrNotRepository = Errorf(EINVALID, "not an oxygen repository (run orchestrate init)")
 
-// FindRoot walks up from dir to the nearest directory holding .substrate/.
-func FindRoot(dir string) (string, error) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", Errorf(EINTERNAL, "resolve %s: %v", dir, err)
-	}
-	for {
-		if fi, err := os.Stat(filepath.Join(dir, SubstrateDir)); err == nil && fi.IsDir() {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", ErrNotRepository
-		}
-		dir = parent
-	}
-}
-
-// CheckRoot accepts an explicit root only if it is initialised.
-func CheckRoot(dir string) (string, error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return "", Errorf(EINTERNAL, "resolve %s: %v", dir, err)
-	}
-	if fi, err := os.Stat(filepath.Join(abs, SubstrateDir)); err != nil || !fi.IsDir() {
-		return "", Errorf(EINVALID, "%s: not an oxygen repository (run orchestrate init)", abs)
-	}
-	return abs, nil
-}
-
 // gitignore keeps machine-local state out of commits: the database, the
 // blob store that only the database refers to, and the capsules and reports
 // generated from them.
@@ -49,59 +19,120 @@ const gitignore = "# Written by orchestrate init: machine-local state stays out 
 // InitResult lists what Init created; empty means it changed nothing.
 type InitResult struct {
 	Root    string   `json:"root"`
+	Store   string   `json:"store"`
 	Created []string `json:"created"`
 }
 
-// Init sets up root: the config with the protocol's defaults, the
-// .gitignore, and the store. Whatever already exists is left alone.
-func Init(ctx context.Context, root string, clock Clock) (*InitResult, error) {
-	abs, err := filepath.Abs(root)
+// Init sets up the repository that dir belongs to: the config with the
+// protocol's defaults, the .gitignore, and the store. Inside a repository
+// that already has a store (from a subdirectory, a linked worktree, or a
+// clone sharing OXYGEN_STORE) it changes nothing and says where the store
+// is: a second store would silently split the team's leases. Only an
+// explicit dir (--root) makes a separate oxygen root below another one.
+func Init(ctx context.Context, dir string, explicit bool, clock Clock) (*InitResult, error) {
+	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, Errorf(EINTERNAL, "resolve %s: %v", root, err)
+		return nil, Errorf(EINTERNAL, "resolve %s: %v", dir, err)
 	}
 	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
 		return nil, Errorf(EINVALID, "%s is not a directory", abs)
 	}
-	res := &InitResult{Root: abs, Created: []string{}}
-	if err := os.MkdirAll(filepath.Join(abs, SubstrateDir), 0o755); err != nil {
+	target := abs
+	if l, err := Discover(abs); err == nil && !explicit {
+		target = l.Worktree
+		if _, err := os.Stat(filepath.Join(l.Worktree, ConfigFile)); err != nil {
+			target = l.Root
+		}
+	}
+	res := &InitResult{Root: target, Created: []string{}}
+	if err := os.MkdirAll(filepath.Join(target, SubstrateDir), 0o755); err != nil {
 		return nil, Errorf(EINTERNAL, "create %s: %v", SubstrateDir, err)
 	}
-	created, err := createFile(filepath.Join(abs, ConfigFile), defaultConfigYAML)
+	created, err := createFile(filepath.Join(target, ConfigFile), defaultConfigYAML)
 	if err != nil {
 		return nil, err
 	}
 	if created {
 		res.Created = append(res.Created, ConfigFile)
 	}
-	cfg, err := LoadConfig(abs)
-	if err != nil {
-		return nil, err
-	}
-	created, err = createFile(filepath.Join(abs, SubstrateDir, ".gitignore"), []byte(gitignore))
+	created, err = createFile(filepath.Join(target, SubstrateDir, ".gitignore"), []byte(gitignore))
 	if err != nil {
 		return nil, err
 	}
 	if created {
 		res.Created = append(res.Created, SubstrateDir+"/.gitignore")
 	}
-	_, statErr := os.Stat(filepath.Join(abs, DBFile))
-	store, err := OpenStore(ctx, abs)
+	l, err := Discover(target)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := LoadConfig(l.Root)
+	if err != nil {
+		return nil, err
+	}
+	l.UseStore(os.Getenv("OXYGEN_STORE"), cfg.Store.Path)
+	if _, err := l.MigrateLegacy(); err != nil {
+		return nil, err
+	}
+	res.Store = l.DBPath()
+	// Inits racing on a new store take turns: the first creates it, and
+	// the others must not mistake its still-empty file for a broken store.
+	if err := os.MkdirAll(filepath.Dir(l.DBPath()), 0o755); err != nil {
+		return nil, Errorf(EINTERNAL, "create state directory: %v", err)
+	}
+	lock := &fileLocker{path: l.DBPath() + ".init.lock"}
+	if err := lock.Lock(ctx, nil); err != nil {
+		return nil, err
+	}
+	defer lock.Unlock(ctx, nil)
+	if fi, err := os.Stat(l.DBPath()); err == nil && fi.Size() > 0 {
+		if err := l.CheckStore(cfg.Signals.Dir); err != nil {
+			return nil, err
+		}
+	}
+	store, err := createStore(ctx, l.DBPath())
 	if err != nil {
 		return nil, err
 	}
 	defer store.Close()
-	if errors.Is(statErr, os.ErrNotExist) {
-		svc := NewService(abs, cfg, store, clock)
-		err := svc.write(ctx, func(tx *Tx) error {
-			v, _ := LatestSchemaVersion()
-			return tx.audit(ctx, SystemActor.Owner, "store.init", "store", map[string]any{"schema_version": v})
-		})
-		if err != nil {
-			return nil, err
+	svc := NewService(l, cfg, store, clock)
+	var fresh bool
+	err = svc.write(ctx, func(tx *Tx) error {
+		// Many inits may race on a new store: the first to hold the write
+		// lock records it, the others find its event and do nothing.
+		if err := tx.queryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM audit_log)`).Scan(&fresh); err != nil {
+			return storeErr("read audit log", err)
 		}
-		res.Created = append(res.Created, DBFile)
+		if !fresh {
+			return nil
+		}
+		// Fencing must survive losing the store: a new store's first token
+		// is above any token an earlier store of this repository could
+		// have issued, since no store issues more than one token per
+		// microsecond of its life. Nothing kept beside the store is
+		// trusted for this; `git clean` or a new machine may take it too.
+		seed := tx.now.UnixMicro()
+		if _, err := tx.exec(ctx, `UPDATE counters SET value = ? WHERE name = 'lease_token' AND value < ?`, seed, seed); err != nil {
+			return err
+		}
+		v, _ := LatestSchemaVersion()
+		return tx.audit(ctx, SystemActor.Owner, "store.init", "store", map[string]any{"schema_version": v, "first_token": seed + 1})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if fresh {
+		res.Created = append(res.Created, shownPath(target, l.DBPath()))
 	}
 	return res, nil
+}
+
+// shownPath is p relative to root when it lies below it, else absolute.
+func shownPath(root, p string) string {
+	if rel, err := filepath.Rel(root, p); err == nil && within(root, p) {
+		return filepath.ToSlash(rel)
+	}
+	return p
 }
 
 // createFile writes data to path unless it exists.
@@ -126,7 +157,7 @@ func createFile(path string, data []byte) (bool, error) {
 // Describe is a short human summary of an InitResult.
 func (r *InitResult) Describe() string {
 	if len(r.Created) == 0 {
-		return fmt.Sprintf("%s is already an oxygen repository; nothing changed", r.Root)
+		return fmt.Sprintf("already initialised at %s (store %s); nothing changed", r.Root, r.Store)
 	}
 	return fmt.Sprintf("initialised %s", r.Root)
 }

@@ -397,7 +397,7 @@ type reportFiles struct{ md, js *os.File }
 // numeric suffix on a same-second clash) and sets r.Path. A rolled-back
 // transaction removes them; an existing report is never overwritten.
 func (s *Service) reserveReportFiles(tx *Tx, r *Report) (*reportFiles, error) {
-	dir := filepath.Join(s.Root, filepath.FromSlash(ReportsDir))
+	dir := s.Layout.StatePath(ReportsDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, Errorf(EINTERNAL, "create %s: %v", ReportsDir, err)
 	}
@@ -510,7 +510,7 @@ func (s *Service) checkReportHeads(ctx context.Context, tx *Tx, res *ChainCheck)
 	if !res.OK {
 		return nil
 	}
-	files, _ := filepath.Glob(filepath.Join(s.Root, filepath.FromSlash(ReportsDir), "audit-*.json"))
+	files, _ := filepath.Glob(filepath.Join(s.Layout.StatePath(ReportsDir), "audit-*.json"))
 	sort.Strings(files)
 	for _, f := range files {
 		data, err := os.ReadFile(f)

@@ -2,24 +2,30 @@ package workflow
 
 import (
 	"context"
+	"os"
 	"strconv"
 )
 
 // Service is the API both CLIs call. Each exported method that changes state
 // is one write transaction; read methods use one read transaction.
 type Service struct {
-	Root   string
-	Config *Config
-	Store  *Store
-	Clock  Clock
+	// Root is the repository's oxygen root (the main worktree's): policy
+	// and signal exports. Worktree is the one the command runs in: files
+	// and the git index. Layout also knows where machine-local state is.
+	Root     string
+	Worktree string
+	Layout   *Layout
+	Config   *Config
+	Store    *Store
+	Clock    Clock
 }
 
-// NewService wires a service for the repository at root.
-func NewService(root string, cfg *Config, store *Store, clock Clock) *Service {
+// NewService wires a service for the repository a layout describes.
+func NewService(l *Layout, cfg *Config, store *Store, clock Clock) *Service {
 	if clock == nil {
 		clock = SystemClock
 	}
-	return &Service{Root: root, Config: cfg, Store: store, Clock: clock}
+	return &Service{Root: l.Root, Worktree: l.Worktree, Layout: l, Config: cfg, Store: store, Clock: clock}
 }
 
 func (s *Service) write(ctx context.Context, fn func(*Tx) error) error {
@@ -31,3 +37,21 @@ func (s *Service) read(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// OpenService loads the policy that governs the layout's store and opens
+// the store, which must exist: only Init creates one.
+func OpenService(ctx context.Context, l *Layout, clock Clock) (*Service, error) {
+	cfg, err := LoadConfig(l.Root)
+	if err != nil {
+		return nil, err
+	}
+	l.UseStore(os.Getenv("OXYGEN_STORE"), cfg.Store.Path)
+	if _, err := l.MigrateLegacy(); err != nil {
+		return nil, err
+	}
+	store, err := OpenStore(ctx, l, cfg.Signals.Dir)
+	if err != nil {
+		return nil, err
+	}
+	return NewService(l, cfg, store, clock), nil
+}

@@ -84,14 +84,14 @@ func (s *Service) fingerprintAll() (map[string]*Manifest, error) {
 	}
 	blobs := s.blobs()
 	skip := s.skipDirs()
-	err := filepath.WalkDir(s.Root, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(s.Worktree, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
 			}
 			return err
 		}
-		rel, _ := filepath.Rel(s.Root, p)
+		rel, _ := filepath.Rel(s.Worktree, p)
 		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
 			if skip[rel] {

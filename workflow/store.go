@@ -35,14 +35,29 @@ type Store struct {
 // because a queue of many processes each committing with fsync takes time.
 const busyTimeout = 30 * time.Second
 
-// OpenStore opens (creating if needed) the store of the repository at root and
-// brings its schema up to date. The common case costs one PRAGMA read: the
-// migration machinery is only touched when the schema is behind.
-func OpenStore(ctx context.Context, root string) (*Store, error) {
-	path := filepath.Join(root, DBFile)
+// OpenStore opens the store of a layout and brings its schema up to date.
+// It never creates one: a command that finds no store, an empty one or one
+// that is not a database exits 2 naming the path (Layout.CheckStore), so a
+// lost store is noticed instead of silently replaced by an empty one whose
+// fencing tokens start again. The common case costs one stat, one header
+// read and one PRAGMA read.
+func OpenStore(ctx context.Context, l *Layout, signalsDir string) (*Store, error) {
+	if err := l.CheckStore(signalsDir); err != nil {
+		return nil, err
+	}
+	return openStore(ctx, l.DBPath())
+}
+
+// createStore opens the store at path, creating the file and its directory
+// if need be; only Init calls it.
+func createStore(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, Errorf(EINTERNAL, "create state directory: %v", err)
 	}
+	return openStore(ctx, path)
+}
+
+func openStore(ctx context.Context, path string) (*Store, error) {
 	dsn := path + "?_pragma=busy_timeout(" + strconv.Itoa(int(busyTimeout/time.Millisecond)) + ")" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=journal_size_limit(0)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)

@@ -27,19 +27,23 @@ func MustOpen(tb testing.TB) *Service {
 	ctx := context.Background()
 	root := tb.TempDir()
 	clock := FixedClock(testNow)
-	if _, err := Init(ctx, root, clock); err != nil {
+	if _, err := Init(ctx, root, true, clock); err != nil {
 		tb.Fatalf("init %s: %v", root, err)
 	}
 	cfg, err := LoadConfig(root)
 	if err != nil {
 		tb.Fatalf("load config: %v", err)
 	}
-	store, err := OpenStore(ctx, root)
+	l, err := Discover(root)
+	if err != nil {
+		tb.Fatalf("discover: %v", err)
+	}
+	store, err := OpenStore(ctx, l, cfg.Signals.Dir)
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}
 	tb.Cleanup(func() { store.Close() })
-	return NewService(root, cfg, store, clock)
+	return NewService(l, cfg, store, clock)
 }
 
 // TestMustOpenUsesInjectedClock checks the helper itself: writes take their

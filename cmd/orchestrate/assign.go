@@ -33,6 +33,7 @@ func (c *AssignCmd) Run(env *cli.Env) error {
 	if res.Council != 0 {
 		env.Warnf("council_call %d used: %s goes over the attention budget of %s", res.Council, res.Item.ID, res.Item.Domain)
 	}
+	res.Capsule.Path = svc.Shown(res.Capsule.Path)
 	return env.Output(map[string]any{"item": res.Item, "capsule": res.Capsule}, func() {
 		env.Printf("%s\n", res.Capsule.Path)
 	})

@@ -19,8 +19,10 @@ func (c *AuditReportCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
+	// --json prints the report document exactly as its .json file holds
+	// it; text names the file so that it opens from this worktree.
 	text := func() {
-		env.Printf("%s\n", r.Path)
+		env.Printf("%s\n", svc.Shown(r.Path))
 		for _, f := range r.Findings {
 			env.Printf("  - %s\n", f)
 		}
@@ -29,7 +31,7 @@ func (c *AuditReportCmd) Run(env *cli.Env) error {
 		}
 	}
 	if c.FailOnFindings && len(r.Findings) > 0 {
-		return env.Finding(workflow.Errorf(workflow.EDENIED, "the audit report has %d finding(s): %s", len(r.Findings), r.Path), r, text)
+		return env.Finding(workflow.Errorf(workflow.EDENIED, "the audit report has %d finding(s): %s", len(r.Findings), svc.Shown(r.Path)), r, text)
 	}
 	return env.Output(r, text)
 }

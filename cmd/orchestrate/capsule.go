@@ -31,6 +31,7 @@ func (c *CapsuleRegenerateCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
+	capsule.Path = svc.Shown(capsule.Path)
 	return env.Output(map[string]any{"capsule": capsule, "new_generation": created}, func() {
 		env.Printf("%s\n", capsule.Path)
 		if !created {

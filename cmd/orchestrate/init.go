@@ -23,7 +23,7 @@ func (c *InitCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	res, err := workflow.Init(env.Ctx, dir, clock)
+	res, err := workflow.Init(env.Ctx, dir, env.Globals.Root != "", clock)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ type CLI struct {
 	cli.Globals
 
 	Init     InitCmd     `cmd:"" help:"Set up .substrate/ (config, store, .gitignore) here or in --root."`
+	Where    WhereCmd    `cmd:"" help:"Print the repository root, this worktree, the shared store and its schema version."`
 	Add      AddCmd      `cmd:"" help:"Add a work item."`
 	Import   ImportCmd   `cmd:"" help:"Upsert the items of a plan registry file, all or nothing."`
 	List     ListCmd     `cmd:"" help:"List work items."`

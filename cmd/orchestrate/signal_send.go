@@ -32,5 +32,6 @@ func (c *SignalSendCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
+	sig.File = svc.Shown(sig.File)
 	return env.Output(sig, func() { env.Printf("signal %d: %s\n", sig.ID, sig.File) })
 }

@@ -18,5 +18,6 @@ func (c *SignalShowCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
+	sig.File = svc.Shown(sig.File)
 	return env.Output(sig, func() { printSignal(env, sig) })
 }

@@ -40,45 +40,45 @@ type Env struct {
 	store *workflow.Store
 }
 
-// RootDir finds the repository root: --root or OXYGEN_ROOT if given, else the
-// nearest .substrate/ above the working directory.
-func (e *Env) RootDir() (string, error) {
-	if e.Globals.Root != "" {
-		return workflow.CheckRoot(e.Globals.Root)
-	}
+// Layout finds the repository: --root or OXYGEN_ROOT names it if given,
+// else the working directory's; the worktree is always the working
+// directory's.
+func (e *Env) Layout() (*workflow.Layout, error) {
 	wd, err := os.Getwd()
 	if err != nil {
-		return "", workflow.Errorf(workflow.EINTERNAL, "working directory: %v", err)
+		return nil, workflow.Errorf(workflow.EINTERNAL, "working directory: %v", err)
 	}
-	return workflow.FindRoot(wd)
+	if e.Globals.Root != "" {
+		return workflow.DiscoverRoot(e.Globals.Root, wd)
+	}
+	return workflow.Discover(wd)
 }
 
-// Service loads the config and opens the store, once per process.
+// Service loads the config and opens the store, once per process. It never
+// creates a store: only init does.
 func (e *Env) Service() (*workflow.Service, error) {
 	if e.svc != nil {
 		return e.svc, nil
 	}
-	root, err := e.RootDir()
+	l, err := e.Layout()
 	if err != nil {
 		return nil, err
-	}
-	cfg, err := workflow.LoadConfig(root)
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range cfg.Warnings {
-		e.Warnf("%s", w)
 	}
 	clock, err := workflow.ClockFromEnv()
 	if err != nil {
 		return nil, err
 	}
-	store, err := workflow.OpenStore(e.Ctx, root)
+	svc, err := workflow.OpenService(e.Ctx, l, clock)
 	if err != nil {
 		return nil, err
 	}
-	e.store = store
-	e.svc = workflow.NewService(root, cfg, store, clock)
+	for _, w := range svc.Config.Warnings {
+		e.Warnf("%s", w)
+	}
+	if w := workflow.PolicyDrift(l, svc.Config); w != "" {
+		e.Warnf("%s", w)
+	}
+	e.store, e.svc = svc.Store, svc
 	return e.svc, nil
 }
 
