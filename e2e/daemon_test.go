@@ -139,7 +139,7 @@ func dmnWaitRunning(t *testing.T, r *repo, p *dmnProc) {
 // dmnExec runs a statement against the repository's store.
 func dmnExec(t *testing.T, r *repo, q string, args ...any) {
 	t.Helper()
-	db, err := sql.Open("sqlite", filepath.Join(r.dir, ".substrate/state/oxygen.db")+"?_pragma=busy_timeout(5000)")
+	db, err := sql.Open("sqlite", r.dbPath()+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}

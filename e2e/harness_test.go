@@ -245,6 +245,16 @@ func newRepo(t testing.TB) *repo {
 	return r
 }
 
+// dbPath is the store the tools find from r.dir.
+func (r *repo) dbPath() string {
+	r.t.Helper()
+	l, err := workflow.Discover(r.dir)
+	if err != nil {
+		r.t.Fatalf("discover %s: %v", r.dir, err)
+	}
+	return l.DBPath()
+}
+
 // tok is the n-th fencing token this repository's store issues (n from 1):
 // a new store's first token is seeded from the time it was created.
 func (r *repo) tok(n int64) string {
@@ -301,7 +311,7 @@ func (r *repo) mustRun(name string, args ...string) result {
 
 func (r *repo) query(q string) string {
 	r.t.Helper()
-	out, err := queryRows(filepath.Join(r.dir, ".substrate/state/oxygen.db"), q)
+	out, err := queryRows(r.dbPath(), q)
 	if err != nil {
 		r.t.Fatal(err)
 	}

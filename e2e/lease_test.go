@@ -403,7 +403,7 @@ func TestLeaseQueueTicketLiveness(t *testing.T) {
 // sqlExec runs a statement against the repository's store.
 func (r *repo) sqlExec(q string) {
 	r.t.Helper()
-	if _, err := queryRows(r.dir+"/.substrate/state/oxygen.db", q); err != nil {
+	if _, err := queryRows(r.dbPath(), q); err != nil {
 		r.t.Fatalf("%s: %v", q, err)
 	}
 }
@@ -448,7 +448,7 @@ func TestLeaseDeadWaiterDoesNotBlock(t *testing.T) {
 func TestLeaseWaitGivesUp(t *testing.T) {
 	r := newRepo(t)
 	r.mustRun("oxygen", "claim", "storage", "--owner", "holder", "--domain", "builder")
-	before, err := DumpDB(r.dir + "/.substrate/state/oxygen.db")
+	before, err := DumpDB(r.dbPath())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,7 +462,7 @@ func TestLeaseWaitGivesUp(t *testing.T) {
 	if got := r.query(`SELECT count(*) FROM lease_waiters`); got != "0\n" {
 		t.Fatalf("lease_waiters rows after giving up: %s", got)
 	}
-	after, err := DumpDB(r.dir + "/.substrate/state/oxygen.db")
+	after, err := DumpDB(r.dbPath())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,6 +69,9 @@ func (s *Service) Health(ctx context.Context) (*Health, error) {
 			h.yellow("%s's capsule has drifted (orchestrate capsule verify %s)", c.Item, c.Item)
 		}
 	}
+	if drift := PolicyDrift(s.Layout, s.Config); drift != "" {
+		h.yellow("%s", drift)
+	}
 	return h, nil
 }
 

@@ -436,3 +436,17 @@ func (s *Service) Where(ctx context.Context) (*Where, error) {
 	}
 	return w, nil
 }
+
+// StrayStore names a store of the previous layout left in a linked
+// worktree (each worktree used to get its own): it is no longer read, and
+// its rows are not in the shared store. "" when there is none.
+func StrayStore(l *Layout) string {
+	if l.Worktree == l.Root || l.GitCommon == "" {
+		return ""
+	}
+	stray := filepath.Join(l.Worktree, SubstrateDir, "state", "oxygen.db")
+	if _, err := os.Stat(stray); err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%s is a store of the previous layout and is no longer used; the shared store is %s (copy what you need, then remove it)", stray, l.DBPath())
+}

@@ -129,15 +129,23 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 		return nil, err
 	}
 	r.OverlappingGlobs = append([]string{}, s.Config.Warnings...)
-	snap, err := s.takeSnapshot()
-	if err != nil {
-		return nil, err
+	var snaps []*fingerprintSnapshot
+	for _, dir := range s.worktrees() {
+		snap, err := s.snapshotWorktree(s.worktreeKey(dir), dir)
+		if err != nil {
+			return nil, err
+		}
+		snaps = append(snaps, snap)
 	}
 	// 3. One transaction records it all.
 	err = s.write(ctx, func(tx *Tx) error {
-		found, err := s.detectShadowEdits(ctx, tx, snap, actor)
-		if err != nil {
-			return err
+		found := 0
+		for _, snap := range snaps {
+			edits, err := s.detectShadowEdits(ctx, tx, snap, actor)
+			if err != nil {
+				return err
+			}
+			found += len(edits)
 		}
 		if r.ShadowEdits, err = tx.shadowEdits(ctx, `status = 'open' ORDER BY id`); err != nil {
 			return err
@@ -172,7 +180,7 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 			return err
 		}
 		return tx.audit(ctx, actor, "audit.report", "report:"+r.Path, map[string]any{
-			"findings": len(r.Findings), "head": r.ChainHead, "shadow_edits_found": len(found), "signal": r.Signal})
+			"findings": len(r.Findings), "head": r.ChainHead, "shadow_edits_found": found, "signal": r.Signal})
 	})
 	if err != nil {
 		return nil, err

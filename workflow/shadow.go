@@ -56,6 +56,7 @@ type PathChange struct {
 type ShadowEdit struct {
 	ID         int64        `json:"id"`
 	Resource   string       `json:"resource"`
+	Worktree   string       `json:"worktree"` // '' for the main worktree
 	Paths      []PathChange `json:"paths"`
 	OldBlob    string       `json:"old_blob"`
 	NewBlob    string       `json:"new_blob"`
@@ -75,23 +76,23 @@ func (s *Service) skipDirs() map[string]bool {
 	}
 }
 
-// fingerprintAll stores every resource-covered file as a blob and returns
-// one manifest per resource, keyed by resource id.
-func (s *Service) fingerprintAll() (map[string]*Manifest, error) {
+// fingerprintAll stores every resource-covered file of the worktree at dir
+// as a blob and returns one manifest per resource, keyed by resource id.
+func (s *Service) fingerprintAll(dir string) (map[string]*Manifest, error) {
 	out := map[string]*Manifest{}
 	for _, r := range s.Config.Resources {
 		out[r.ID] = &Manifest{Resource: r.ID, Files: []ManifestEntry{}}
 	}
 	blobs := s.blobs()
 	skip := s.skipDirs()
-	err := filepath.WalkDir(s.Worktree, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
 			}
 			return err
 		}
-		rel, _ := filepath.Rel(s.Worktree, p)
+		rel, _ := filepath.Rel(dir, p)
 		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
 			if skip[rel] {
@@ -201,10 +202,10 @@ type fingerprint struct {
 	takenAt  time.Time
 }
 
-func (tx *Tx) latestFingerprint(ctx context.Context, resource string) (*fingerprint, error) {
+func (tx *Tx) latestFingerprint(ctx context.Context, resource, worktree string) (*fingerprint, error) {
 	var f fingerprint
 	var at int64
-	err := tx.queryRow(ctx, `SELECT manifest, taken_at FROM fingerprints WHERE resource = ? ORDER BY id DESC LIMIT 1`, resource).Scan(&f.manifest, &at)
+	err := tx.queryRow(ctx, `SELECT manifest, taken_at FROM fingerprints WHERE resource = ? AND worktree = ? ORDER BY id DESC LIMIT 1`, resource, worktree).Scan(&f.manifest, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -215,9 +216,9 @@ func (tx *Tx) latestFingerprint(ctx context.Context, resource string) (*fingerpr
 	return &f, nil
 }
 
-func (tx *Tx) insertFingerprint(ctx context.Context, resource, manifest string, files int, reason string) error {
-	_, err := tx.exec(ctx, `INSERT INTO fingerprints (resource, manifest, files, taken_at, reason) VALUES (?, ?, ?, ?, ?)`,
-		resource, manifest, files, ms(tx.now), reason)
+func (tx *Tx) insertFingerprint(ctx context.Context, resource, worktree, manifest string, files int, reason string) error {
+	_, err := tx.exec(ctx, `INSERT INTO fingerprints (resource, worktree, manifest, files, taken_at, reason) VALUES (?, ?, ?, ?, ?, ?)`,
+		resource, worktree, manifest, files, ms(tx.now), reason)
 	return err
 }
 
@@ -233,18 +234,25 @@ func (tx *Tx) leaseActiveBetween(ctx context.Context, resource string, from, to 
 	return n > 0, nil
 }
 
-// fingerprintSnapshot is what the audit job measured before its transaction.
+// fingerprintSnapshot is what the audit job measured, in one worktree,
+// before its transaction.
 type fingerprintSnapshot struct {
+	worktree  string // the worktree key: '' for the main one
 	manifests map[string]*Manifest
 	hashes    map[string]string
 }
 
+// takeSnapshot fingerprints the worktree the command runs in.
 func (s *Service) takeSnapshot() (*fingerprintSnapshot, error) {
-	manifests, err := s.fingerprintAll()
+	return s.snapshotWorktree(s.worktreeKey(s.Worktree), s.Worktree)
+}
+
+func (s *Service) snapshotWorktree(key, dir string) (*fingerprintSnapshot, error) {
+	manifests, err := s.fingerprintAll(dir)
 	if err != nil {
 		return nil, Errorf(EINTERNAL, "fingerprint resources: %v", err)
 	}
-	snap := &fingerprintSnapshot{manifests: manifests, hashes: map[string]string{}}
+	snap := &fingerprintSnapshot{worktree: key, manifests: manifests, hashes: map[string]string{}}
 	for id, m := range manifests {
 		h, err := s.storeManifest(m)
 		if err != nil {
@@ -262,11 +270,11 @@ func (s *Service) detectShadowEdits(ctx context.Context, tx *Tx, snap *fingerpri
 	var found []*ShadowEdit
 	for _, r := range s.Config.Resources {
 		cur := snap.hashes[r.ID]
-		prev, err := tx.latestFingerprint(ctx, r.ID)
+		prev, err := tx.latestFingerprint(ctx, r.ID, snap.worktree)
 		if err != nil {
 			return nil, err
 		}
-		if err := tx.insertFingerprint(ctx, r.ID, cur, len(snap.manifests[r.ID].Files), "audit"); err != nil {
+		if err := tx.insertFingerprint(ctx, r.ID, snap.worktree, cur, len(snap.manifests[r.ID].Files), "audit"); err != nil {
 			return nil, err
 		}
 		if prev == nil || prev.manifest == cur {
@@ -287,7 +295,7 @@ func (s *Service) detectShadowEdits(ctx context.Context, tx *Tx, snap *fingerpri
 		if len(changes) == 0 {
 			continue
 		}
-		edit, err := s.recordShadowEdit(ctx, tx, r, prev, cur, changes, actor)
+		edit, err := s.recordShadowEdit(ctx, tx, r, snap.worktree, prev, cur, changes, actor)
 		if err != nil {
 			return nil, err
 		}
@@ -296,10 +304,10 @@ func (s *Service) detectShadowEdits(ctx context.Context, tx *Tx, snap *fingerpri
 	return found, nil
 }
 
-func (s *Service) recordShadowEdit(ctx context.Context, tx *Tx, r Resource, prev *fingerprint, cur string, changes []PathChange, actor string) (*ShadowEdit, error) {
+func (s *Service) recordShadowEdit(ctx context.Context, tx *Tx, r Resource, worktree string, prev *fingerprint, cur string, changes []PathChange, actor string) (*ShadowEdit, error) {
 	paths, _ := json.Marshal(changes)
-	res, err := tx.exec(ctx, `INSERT INTO shadow_edits (resource, paths, old_blob, new_blob, detected_at) VALUES (?, ?, ?, ?, ?)`,
-		r.ID, string(paths), prev.manifest, cur, ms(tx.now))
+	res, err := tx.exec(ctx, `INSERT INTO shadow_edits (resource, worktree, paths, old_blob, new_blob, detected_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		r.ID, worktree, string(paths), prev.manifest, cur, ms(tx.now))
 	if err != nil {
 		return nil, err
 	}
@@ -308,9 +316,13 @@ func (s *Service) recordShadowEdit(ctx context.Context, tx *Tx, r Resource, prev
 	for _, c := range changes {
 		list = append(list, c.Path+" ("+c.Change+")")
 	}
-	body := fmt.Sprintf("Shadow edit %d: %s (%s) changed while nobody held a lease on it (no lease active since the fingerprint of %s): %s. "+
+	where := ""
+	if worktree != "" {
+		where = " in the worktree " + worktree
+	}
+	body := fmt.Sprintf("Shadow edit %d: %s (%s) changed%s while nobody held a lease on it (no lease active since the fingerprint of %s): %s. "+
 		"Both versions are in the blob store. Undo it with `oxygen shadow restore %d` (holding a lease on %s), or acknowledge it with `oxygen shadow accept %d --reason \"...\"`.",
-		id, r.ID, r.Domain, Time{prev.takenAt}, strings.Join(list, ", "), id, r.ID, id)
+		id, r.ID, r.Domain, where, Time{prev.takenAt}, strings.Join(list, ", "), id, r.ID, id)
 	refs := make([]string, 0, len(changes)+2)
 	refs = append(refs, capsules.RelPath(prev.manifest), capsules.RelPath(cur))
 	for _, c := range changes {
@@ -326,19 +338,19 @@ func (s *Service) recordShadowEdit(ctx context.Context, tx *Tx, r Resource, prev
 		return nil, err
 	}
 	if err := tx.audit(ctx, actor, "shadow.detect", fmt.Sprintf("shadow:%d", id), map[string]any{
-		"resource": r.ID, "paths": changes, "old_blob": prev.manifest, "new_blob": cur, "signal": sig.ID}); err != nil {
+		"resource": r.ID, "worktree": worktree, "paths": changes, "old_blob": prev.manifest, "new_blob": cur, "signal": sig.ID}); err != nil {
 		return nil, err
 	}
-	return &ShadowEdit{ID: id, Resource: r.ID, Paths: changes, OldBlob: prev.manifest, NewBlob: cur, DetectedAt: Time{tx.now}, Status: "open", Signal: sig.ID}, nil
+	return &ShadowEdit{ID: id, Resource: r.ID, Worktree: worktree, Paths: changes, OldBlob: prev.manifest, NewBlob: cur, DetectedAt: Time{tx.now}, Status: "open", Signal: sig.ID}, nil
 }
 
-const shadowColumns = `id, resource, paths, old_blob, new_blob, detected_at, status, COALESCE(resolved_at, 0), COALESCE(resolved_by, ''), COALESCE(reason, ''), COALESCE(signal_id, 0)`
+const shadowColumns = `id, resource, worktree, paths, old_blob, new_blob, detected_at, status, COALESCE(resolved_at, 0), COALESCE(resolved_by, ''), COALESCE(reason, ''), COALESCE(signal_id, 0)`
 
 func scanShadow(sc interface{ Scan(...any) error }) (*ShadowEdit, error) {
 	var e ShadowEdit
 	var paths string
 	var detected, resolved int64
-	if err := sc.Scan(&e.ID, &e.Resource, &paths, &e.OldBlob, &e.NewBlob, &detected, &e.Status, &resolved, &e.ResolvedBy, &e.Reason, &e.Signal); err != nil {
+	if err := sc.Scan(&e.ID, &e.Resource, &e.Worktree, &paths, &e.OldBlob, &e.NewBlob, &detected, &e.Status, &resolved, &e.ResolvedBy, &e.Reason, &e.Signal); err != nil {
 		return nil, err
 	}
 	e.DetectedAt, e.ResolvedAt = fromMS(detected), fromMS(resolved)
@@ -414,6 +426,10 @@ func (s *Service) RestoreShadow(ctx context.Context, id int64, actor Actor) (*Re
 		if edit.Status != "open" {
 			return Errorf(ECONFLICT, "shadow edit %d is already %s", id, edit.Status)
 		}
+		if here := s.worktreeKey(s.Worktree); edit.Worktree != here {
+			return Errorf(EINVALID, "shadow edit %d was made in the worktree %s: run the restore there (cd %s && oxygen shadow restore %d)",
+				id, s.worktreeDir(edit.Worktree), s.worktreeDir(edit.Worktree), id)
+		}
 		return tx.requireLease(ctx, edit.Resource, actor, "restore shadow edit "+itoa(id))
 	})
 	if err != nil {
@@ -466,7 +482,7 @@ func (s *Service) RestoreShadow(ctx context.Context, id int64, actor Actor) (*Re
 			ms(tx.now), actor.Owner, id); err != nil {
 			return err
 		}
-		if err := tx.insertFingerprint(ctx, e.Resource, snap.hashes[e.Resource], len(snap.manifests[e.Resource].Files), "restore"); err != nil {
+		if err := tx.insertFingerprint(ctx, e.Resource, snap.worktree, snap.hashes[e.Resource], len(snap.manifests[e.Resource].Files), "restore"); err != nil {
 			return err
 		}
 		if err := tx.audit(ctx, actor.Owner, "shadow.restore", fmt.Sprintf("shadow:%d", id), map[string]any{
@@ -574,7 +590,7 @@ func (s *Service) AcceptShadow(ctx context.Context, id int64, actor Actor, reaso
 		if err != nil {
 			return err
 		}
-		if err := tx.insertFingerprint(ctx, e.Resource, e.NewBlob, len(m.Files), "accept"); err != nil {
+		if err := tx.insertFingerprint(ctx, e.Resource, e.Worktree, e.NewBlob, len(m.Files), "accept"); err != nil {
 			return err
 		}
 		if err := tx.audit(ctx, actor.Owner, "shadow.accept", fmt.Sprintf("shadow:%d", id), map[string]any{
@@ -585,4 +601,49 @@ func (s *Service) AcceptShadow(ctx context.Context, id int64, actor Actor, reaso
 		return err
 	})
 	return out, err
+}
+
+// worktreeKey names a worktree in fingerprints and shadow edits: '' for the
+// main one, so that stores from before worktrees were told apart need no
+// rewrite, else its absolute path.
+func (s *Service) worktreeKey(dir string) string {
+	if dir == s.Root {
+		return ""
+	}
+	return dir
+}
+
+func (s *Service) worktreeDir(key string) string {
+	if key == "" {
+		return s.Root
+	}
+	return key
+}
+
+// worktrees lists the oxygen root of every worktree of the repository: the
+// main one, then each linked one git lists under <common>/worktrees. The
+// audit job fingerprints them all, since each has files of its own.
+func (s *Service) worktrees() []string {
+	dirs := []string{s.Root}
+	l := s.Layout
+	if l.GitCommon == "" {
+		return dirs
+	}
+	prefix := ""
+	if top := filepath.Dir(l.GitCommon); filepath.Base(l.GitCommon) == ".git" && within(top, s.Root) {
+		prefix, _ = filepath.Rel(top, s.Root)
+	}
+	entries, _ := os.ReadDir(filepath.Join(l.GitCommon, "worktrees"))
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(l.GitCommon, "worktrees", e.Name(), "gitdir"))
+		if err != nil {
+			continue
+		}
+		top := filepath.Dir(strings.TrimSpace(string(data)))
+		dir := filepath.Join(top, prefix)
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() && dir != s.Root {
+			dirs = append(dirs, dir)
+		}
+	}
+	return dirs
 }

@@ -75,8 +75,10 @@ func (e *Env) Service() (*workflow.Service, error) {
 	for _, w := range svc.Config.Warnings {
 		e.Warnf("%s", w)
 	}
-	if w := workflow.PolicyDrift(l, svc.Config); w != "" {
-		e.Warnf("%s", w)
+	for _, w := range []string{workflow.PolicyDrift(l, svc.Config), workflow.StrayStore(l)} {
+		if w != "" {
+			e.Warnf("%s", w)
+		}
 	}
 	e.store, e.svc = svc.Store, svc
 	return e.svc, nil
