@@ -603,7 +603,7 @@ func (s *Service) AcceptShadow(ctx context.Context, id int64, actor Actor, reaso
 	return out, err
 }
 
-// worktreeKey names a worktree in fingerprints and shadow edits: ” for the
+// worktreeKey names a worktree in fingerprints and shadow edits: "" for the
 // main one, so that stores from before worktrees were told apart need no
 // rewrite, else its absolute path.
 func (s *Service) worktreeKey(dir string) string {
