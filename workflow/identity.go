@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"context"
 	"strings"
 )
 
@@ -56,4 +57,16 @@ func checkOwnerName(flag, owner string) error {
 		return Errorf(EINVALID, "%s %q: use letters, digits and . _ @ + - (at most 64)", flag, owner)
 	}
 	return nil
+}
+
+// ConfiguredOwner is the repository's default identity, `git config
+// oxygen.owner` as the worktree sees it (so it may be set per worktree with
+// extensions.worktreeConfig): "" when unset or outside git. It spawns git,
+// so it is read only when neither a flag nor OXYGEN_OWNER names someone.
+func (s *Service) ConfiguredOwner() string {
+	out, err := s.git(context.Background(), "config", "--get", "oxygen.owner")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }

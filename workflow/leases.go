@@ -404,18 +404,22 @@ func (s *Service) Release(ctx context.Context, req ReleaseRequest) (*Lease, erro
 		if err != nil {
 			return err
 		}
-		reason := "released"
-		if req.Reason != "" {
-			reason = req.Reason
-		}
-		if err := tx.endLease(ctx, l, LeaseReleased, reason, req.Actor.Owner, tx.now); err != nil {
-			return err
-		}
 		out = l
-		return tx.audit(ctx, req.Actor.Owner, "lease.release", "resource:"+l.Resource, map[string]any{
-			"owner": l.Owner, "token": l.Token, "held_ms": tx.now.Sub(l.CreatedAt.Time).Milliseconds()})
+		return tx.releaseLease(ctx, l, req.Actor.Owner, req.Reason)
 	})
 	return out, err
+}
+
+// releaseLease ends a lease its holder gives up, with its audit event.
+func (tx *Tx) releaseLease(ctx context.Context, l *Lease, by, reason string) error {
+	if reason == "" {
+		reason = "released"
+	}
+	if err := tx.endLease(ctx, l, LeaseReleased, reason, by, tx.now); err != nil {
+		return err
+	}
+	return tx.audit(ctx, by, "lease.release", "resource:"+l.Resource, map[string]any{
+		"owner": l.Owner, "token": l.Token, "held_ms": tx.now.Sub(l.CreatedAt.Time).Milliseconds()})
 }
 
 func (s *Service) revoke(ctx context.Context, tx *Tx, l *Lease, req ReleaseRequest) error {

@@ -6,25 +6,54 @@ import (
 	"strings"
 )
 
-// MoveRequest is a status change on one item. By is the actor; when empty
-// the item's owner acts. ByDomain, when known, is the actor's domain and is
-// used as the sender of any signal the move emits.
+// MoveRequest is a status change on one item. By is the actor, required:
+// the item's owner or a member of its domain. Domain is an explicit
+// --domain for By and EnvDomain OXYGEN_DOMAIN when By came from
+// OXYGEN_OWNER; both are checked against the config.
 type MoveRequest struct {
-	ID       string
-	By       string
-	ByDomain string
-	Reason   string
-	Council  int64
+	ID        string
+	By        string
+	Domain    string
+	EnvDomain string
+	Reason    string
+	Council   int64
+}
+
+// moveActor checks who makes a move and returns the domain they act for.
+// The item's owner may always move it; anyone else must belong to the
+// item's domain. A domain that does not exist or contradicts the agents
+// map is invalid input, whoever gives it.
+func (s *Service) moveActor(req MoveRequest, it *Item, command string) (string, error) {
+	if req.By == it.Owner && req.Domain == "" && req.EnvDomain == "" {
+		return it.Domain, nil
+	}
+	domain, err := s.Config.ResolveDomain(req.By, req.Domain, req.EnvDomain)
+	if req.By == it.Owner && err != nil && req.Domain == "" {
+		return it.Domain, nil // the owner's own item; OXYGEN_DOMAIN may be another owner's
+	}
+	if err != nil {
+		return "", err
+	}
+	if req.By != it.Owner && domain != it.Domain {
+		who := "a member of " + it.Domain
+		if it.Owner != "" {
+			who = "its owner " + it.Owner + " or " + who
+		}
+		return "", Errorf(EDENIED, "%s acts for %s, but %s belongs to %s: only %s may %s it (hand it over with a missive: orchestrate signal send --kind missive --to %s --item %s --body \"...\")",
+			req.By, domain, it.ID, it.Domain, who, command, it.Domain, it.ID)
+	}
+	return domain, nil
 }
 
 // AssignRequest starts an item: open -> in_progress, owned by Owner.
 type AssignRequest struct {
-	ID      string
-	Owner   string
-	Domain  string // explicit --domain for Owner
-	By      string // who runs the command; Owner when empty
-	Council int64
-	Reason  string
+	ID          string
+	Owner       string
+	Domain      string // explicit --domain for Owner
+	By          string // who runs the command; Owner when empty
+	ByEnvDomain string // OXYGEN_DOMAIN, when By came from OXYGEN_OWNER
+	Council     int64
+	Reason      string
 }
 
 // AssignResult is what assign did: the item, and the council_call it used.
@@ -77,6 +106,11 @@ func (s *Service) Assign(ctx context.Context, req AssignRequest) (*AssignResult,
 		if ownerDomain != it.Domain {
 			return Errorf(EDENIED, "%s acts for %s, but %s belongs to %s: domains own their items (assign someone from %s, or hand it over with a missive)",
 				req.Owner, ownerDomain, it.ID, it.Domain, it.Domain)
+		}
+		if actor != req.Owner {
+			if _, err := s.moveActor(MoveRequest{By: actor, EnvDomain: req.ByEnvDomain}, it, "assign"); err != nil {
+				return err
+			}
 		}
 		if err := tx.admit(ctx, s.Config, it, actor, req.Owner, council, "assign"); err != nil {
 			return err
@@ -183,10 +217,12 @@ func (tx *Tx) admit(ctx context.Context, cfg *Config, it *Item, actor, owner str
 	return nil
 }
 
-// Moved is an item after a transition, with the status it left.
+// Moved is an item after a transition, with the status it left and the
+// leases the move released.
 type Moved struct {
 	*Item
-	From Status `json:"-"`
+	From     Status   `json:"-"`
+	Released []*Lease `json:"released_leases"`
 }
 
 // moveOptions carry what only some moves record: how a completion was
@@ -197,7 +233,7 @@ type moveOptions struct {
 }
 
 // moveItem runs one command's transition: load, check, move.
-func (s *Service) moveItem(ctx context.Context, req MoveRequest, command string, reasonRequired bool, after func(tx *Tx, it *Item, actor string) error, opts ...moveOptions) (*Moved, error) {
+func (s *Service) moveItem(ctx context.Context, req MoveRequest, command string, reasonRequired bool, after func(tx *Tx, it *Item, actor Actor) error, opts ...moveOptions) (*Moved, error) {
 	var opt moveOptions
 	if len(opts) > 0 {
 		opt = opts[0]
@@ -212,8 +248,15 @@ func (s *Service) moveItem(ctx context.Context, req MoveRequest, command string,
 	if req.Council < 0 {
 		return nil, Errorf(EINVALID, "--council %d is not a signal id", req.Council)
 	}
-	if req.By != "" {
-		if err := checkOwnerName("--by", req.By); err != nil {
+	if req.By == "" {
+		return nil, Errorf(EINVALID, "who is acting? pass --by, set OXYGEN_OWNER, or set a default with git config oxygen.owner NAME")
+	}
+	if err := checkOwnerName("--by", req.By); err != nil {
+		return nil, err
+	}
+	if req.Domain != "" {
+		// An explicit domain is input: check it before anything is read.
+		if _, err := s.Config.ResolveDomain(req.By, req.Domain, ""); err != nil {
 			return nil, err
 		}
 	}
@@ -232,13 +275,11 @@ func (s *Service) moveItem(ctx context.Context, req MoveRequest, command string,
 			return Errorf(EINVALID, "--council only applies to moves into in_progress")
 		}
 		actor := req.By
-		if actor == "" {
-			actor = it.Owner
-		}
-		if actor == "" {
-			return Errorf(EINVALID, "who is acting? %s has no owner: pass --by or set OXYGEN_OWNER", it.ID)
-		}
 		if _, err := CheckMove(command, it.ID, it.Status); err != nil {
+			return err
+		}
+		actorDomain, err := s.moveActor(req, it, command)
+		if err != nil {
 			return err
 		}
 		out = &Moved{From: it.Status}
@@ -258,8 +299,13 @@ func (s *Service) moveItem(ctx context.Context, req MoveRequest, command string,
 		if err := tx.move(ctx, it, to, owner, actor, req.Reason, councilID, opt); err != nil {
 			return err
 		}
+		// Leases taken for the item end with its work: left active they
+		// would only expire later and read as hoarding.
+		if out.Released, err = tx.releaseItemLeases(ctx, it, actor, out.From); err != nil {
+			return err
+		}
 		if after != nil {
-			if err := after(tx, it, actor); err != nil {
+			if err := after(tx, it, Actor{Owner: actor, Domain: actorDomain}); err != nil {
 				return err
 			}
 		}
@@ -270,6 +316,26 @@ func (s *Service) moveItem(ctx context.Context, req MoveRequest, command string,
 		return nil, err
 	}
 	return out, nil
+}
+
+// releaseItemLeases ends the leases actor holds for an item leaving
+// in_progress (taken with --item), each audited like a release.
+func (tx *Tx) releaseItemLeases(ctx context.Context, it *Item, actor string, from Status) ([]*Lease, error) {
+	released := []*Lease{}
+	if from != StatusInProgress || it.Status == StatusInProgress {
+		return released, nil
+	}
+	held, err := tx.leases(ctx, `state = 'active' AND item_id = ? AND owner = ? AND expires_at > ?`, it.ID, actor, ms(tx.now))
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range held {
+		if err := tx.releaseLease(ctx, l, actor, it.ID+" left in_progress"); err != nil {
+			return nil, err
+		}
+		released = append(released, l)
+	}
+	return released, nil
 }
 
 // Unassign returns an item in progress to open, clearing its owner.
@@ -295,12 +361,8 @@ func (s *Service) Reopen(ctx context.Context, req MoveRequest) (*Moved, error) {
 
 // DeadEnd abandons an item and emits a dead_end signal holding the reason.
 func (s *Service) DeadEnd(ctx context.Context, req MoveRequest) (*Moved, error) {
-	return s.moveItem(ctx, req, "dead-end", true, func(tx *Tx, it *Item, actor string) error {
-		from := req.ByDomain
-		if from == "" {
-			from = it.Domain
-		}
-		_, err := tx.emit(ctx, s.Config, s.Root, SignalSpec{Kind: KindDeadEnd, Topic: it.ID, From: actor, FromDomain: from,
+	return s.moveItem(ctx, req, "dead-end", true, func(tx *Tx, it *Item, actor Actor) error {
+		_, err := tx.emit(ctx, s.Config, s.Root, SignalSpec{Kind: KindDeadEnd, Topic: it.ID, From: actor.Owner, FromDomain: actor.Domain,
 			To: it.Domain, Item: it.ID, Body: req.Reason})
 		return err
 	})

@@ -29,10 +29,11 @@ const (
 // Report is one audit report: the state of the repository and everything
 // that needs someone's attention (the findings).
 type Report struct {
-	GeneratedAt Time      `json:"generated_at"`
-	Since       Time      `json:"since"` // the previous report, or null
-	Path        string    `json:"path"`  // the .md file; the .json sits next to it
-	ChainHead   ChainHead `json:"chain_head"`
+	maxHold     time.Duration // the config's, to tell hoarding from expiry
+	GeneratedAt Time          `json:"generated_at"`
+	Since       Time          `json:"since"` // the previous report, or null
+	Path        string        `json:"path"`  // the .md file; the .json sits next to it
+	ChainHead   ChainHead     `json:"chain_head"`
 
 	Leases  []*Lease `json:"leases"`
 	Budgets []Budget `json:"budgets"`
@@ -41,6 +42,7 @@ type Report struct {
 		ExpiredUnreleased []*Lease        `json:"expired_unreleased"`
 		RepeatOffenders   []RepeatOffense `json:"repeat_offenders"`
 		NearMaxHold       []LongHold      `json:"near_max_hold"`
+		Revoked           []*Lease        `json:"revoked"`
 	} `json:"hoarding"`
 
 	CouncilOverrides []*CouncilCall `json:"council_overrides"`
@@ -105,6 +107,7 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 		actor = SystemActor.Owner
 	}
 	r := newReport()
+	r.maxHold = s.Config.Leases.MaxHold
 	// 1. What the store says, in one snapshot.
 	err := s.read(ctx, func(tx *Tx) error { return s.gatherReport(ctx, tx, r) })
 	if err != nil {
@@ -194,6 +197,7 @@ func newReport() *Report {
 	r := &Report{Leases: []*Lease{}, Budgets: []Budget{}, CouncilOverrides: []*CouncilCall{}, PendingCouncil: []*CouncilCall{},
 		ShadowEdits: []*ShadowEdit{}, AmbiguousOwnership: []AmbiguousPath{}, OverlappingGlobs: []string{}, Findings: []string{}}
 	r.Hoarding.ExpiredUnreleased, r.Hoarding.RepeatOffenders, r.Hoarding.NearMaxHold = []*Lease{}, []RepeatOffense{}, []LongHold{}
+	r.Hoarding.Revoked = []*Lease{}
 	r.Items.Stale, r.Items.Blocked, r.Items.WithoutCapsule = []StaleItem{}, []*Item{}, []string{}
 	r.Items.CapsuleDrift, r.Items.Unverified = []*CapsuleDrift{}, []UnverifiedDone{}
 	return r
@@ -231,6 +235,9 @@ func (s *Service) gatherReport(ctx context.Context, tx *Tx, r *Report) error {
 	}
 	for _, l := range expired {
 		r.Hoarding.ExpiredUnreleased = append(r.Hoarding.ExpiredUnreleased, l.effective(now))
+	}
+	if r.Hoarding.Revoked, err = tx.leases(ctx, `state = 'revoked' AND ended_at > ? ORDER BY ended_at, id`, since); err != nil {
+		return err
 	}
 	rows, err := tx.query(ctx, `SELECT owner, count(*) FROM leases WHERE ((state = 'expired') OR (state = 'active' AND expires_at <= ?)) AND expires_at > ?
 		GROUP BY owner HAVING count(*) >= ? ORDER BY count(*) DESC, owner`, ms(now), ms(now.Add(-repeatWindow)), repeatExpiries)
@@ -339,11 +346,20 @@ func (s *Service) ambiguousOwnership(ctx context.Context) ([]AmbiguousPath, erro
 func (r *Report) findings() {
 	f := []string{}
 	add := func(format string, args ...any) { f = append(f, fmt.Sprintf(format, args...)) }
+	// Hoarding is holding on past the rules: to max_hold, or until someone
+	// had to force the lease away. A lease that merely lapsed is an expiry.
 	for _, l := range r.Hoarding.ExpiredUnreleased {
-		add("lease hoarding: %s's lease on %s (token %d) expired at %s without being released", l.Owner, l.Resource, l.Token, l.ExpiresAt)
+		if r.maxHold > 0 && !l.ExpiresAt.Before(l.CreatedAt.Add(r.maxHold)) {
+			add("lease hoarding: %s held %s (token %d) until max_hold ran out at %s", l.Owner, l.Resource, l.Token, l.ExpiresAt)
+			continue
+		}
+		add("lease expired: %s's lease on %s (token %d) expired at %s without being released", l.Owner, l.Resource, l.Token, l.ExpiresAt)
+	}
+	for _, l := range r.Hoarding.Revoked {
+		add("lease hoarding: %s's lease on %s (token %d) was force-released by %s: %s", l.Owner, l.Resource, l.Token, l.EndedBy, l.EndReason)
 	}
 	for _, o := range r.Hoarding.RepeatOffenders {
-		add("lease hoarding: %s let %d leases expire in the last %s", o.Owner, o.Expiries, FormatDuration(repeatWindow))
+		add("leases expired: %s let %d leases expire in the last %s", o.Owner, o.Expiries, FormatDuration(repeatWindow))
 	}
 	for _, h := range r.Hoarding.NearMaxHold {
 		add("lease hoarding: %s has held %s for %s; max_hold ends it at %s", h.Owner, h.Resource, h.HeldFor, h.Limit)

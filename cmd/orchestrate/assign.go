@@ -22,7 +22,8 @@ func (c *AssignCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	res, err := svc.Assign(env.Ctx, workflow.AssignRequest{ID: c.ID, Owner: c.Owner, Domain: c.Domain, By: cli.ActorName(c.By), Council: c.Council, Reason: c.Reason})
+	by, _, envDomain := cli.MoveActor(svc, c.By, "")
+	res, err := svc.Assign(env.Ctx, workflow.AssignRequest{ID: c.ID, Owner: c.Owner, Domain: c.Domain, By: by, ByEnvDomain: envDomain, Council: c.Council, Reason: c.Reason})
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ func (c *CouncilCallCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	from, err := cli.Identity{Owner: c.From, Domain: c.Domain, Flag: "--from"}.Resolve(svc.Config)
+	from, err := cli.Identity{Owner: c.From, Domain: c.Domain, Flag: "--from"}.Resolve(svc)
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (c *CouncilApproveCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	by, err := cli.Identity{Owner: c.By, Domain: c.Domain, Flag: "--by"}.Resolve(svc.Config)
+	by, err := cli.Identity{Owner: c.By, Domain: c.Domain, Flag: "--by"}.Resolve(svc)
 	if err != nil {
 		return err
 	}

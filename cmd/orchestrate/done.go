@@ -42,5 +42,6 @@ func (c *DoneCmd) Run(env *cli.Env) error {
 	}
 	return env.Output(res, func() {
 		env.Printf("%s: %s -> %s (verification: %s)\n", res.ID, res.From, res.Status, res.Verification.Status)
+		printReleased(env, res.Released)
 	})
 }

@@ -23,7 +23,7 @@ func (c *SignalSendCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	from, err := cli.Identity{Owner: c.From, Domain: c.Domain, Flag: "--from"}.Resolve(svc.Config)
+	from, err := cli.Identity{Owner: c.From, Domain: c.Domain, Flag: "--from"}.Resolve(svc)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func (c *CheckCmd) Run(env *cli.Env) error {
 			return err
 		}
 	} else {
-		if actor, err = c.Identity.Resolve(svc.Config); err != nil {
+		if actor, err = c.Identity.Resolve(svc); err != nil {
 			return err
 		}
 		paths := c.Paths

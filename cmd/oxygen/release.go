@@ -21,7 +21,7 @@ func (c *ReleaseCmd) Run(env *cli.Env) error {
 	if c.Force && c.Reason == "" {
 		return workflow.Errorf(workflow.EINVALID, "--force needs --reason: a forced release is explained to the holder")
 	}
-	actor, err := c.Identity.Resolve(svc.Config)
+	actor, err := c.Identity.Resolve(svc)
 	if err != nil {
 		return err
 	}

@@ -342,18 +342,23 @@ type Identity struct {
 	Flag string `kong:"-"`
 }
 
-// Resolve returns the acting owner and domain.
-func (id Identity) Resolve(cfg *workflow.Config) (workflow.Actor, error) {
+// Resolve returns the acting owner and domain: the flag, else OXYGEN_OWNER,
+// else the repository's default (git config oxygen.owner).
+func (id Identity) Resolve(svc *workflow.Service) (workflow.Actor, error) {
+	cfg := svc.Config
 	owner := id.Owner
 	if owner == "" {
 		owner = os.Getenv("OXYGEN_OWNER")
+	}
+	if owner == "" {
+		owner = svc.ConfiguredOwner()
 	}
 	if owner == "" {
 		flag := id.Flag
 		if flag == "" {
 			flag = "--owner"
 		}
-		return workflow.Actor{}, workflow.Errorf(workflow.EINVALID, "no owner: pass %s or set OXYGEN_OWNER (domains: %s)", flag, strings.Join(cfg.DomainNames(), ", "))
+		return workflow.Actor{}, workflow.Errorf(workflow.EINVALID, "no owner: pass %s, set OXYGEN_OWNER, or set a default with git config oxygen.owner NAME (domains: %s)", flag, strings.Join(cfg.DomainNames(), ", "))
 	}
 	domain, err := cfg.ResolveDomain(owner, id.Domain, os.Getenv("OXYGEN_DOMAIN"))
 	if err != nil {
@@ -368,7 +373,7 @@ func (e *Env) ServiceAs(id Identity) (*workflow.Service, workflow.Actor, error) 
 	if err != nil {
 		return nil, workflow.Actor{}, err
 	}
-	actor, err := id.Resolve(svc.Config)
+	actor, err := id.Resolve(svc)
 	return svc, actor, err
 }
 
@@ -380,15 +385,20 @@ func ActorName(by string) string {
 	return os.Getenv("OXYGEN_OWNER")
 }
 
-// ActorDomain resolves by's domain when it can; "" when it cannot.
-func ActorDomain(cfg *workflow.Config, by, explicit string) string {
-	env := ""
-	if by == os.Getenv("OXYGEN_OWNER") {
+// MoveActor is who makes an item move: --by, else OXYGEN_OWNER, else the
+// repository's default (git config oxygen.owner), with --domain and, when
+// the actor came from OXYGEN_OWNER, OXYGEN_DOMAIN for the workflow to
+// resolve and check.
+func MoveActor(svc *workflow.Service, by, domain string) (owner, explicit, env string) {
+	owner = by
+	if owner == "" {
+		owner = os.Getenv("OXYGEN_OWNER")
+	}
+	if owner != "" && owner == os.Getenv("OXYGEN_OWNER") {
 		env = os.Getenv("OXYGEN_DOMAIN")
 	}
-	d, err := cfg.ResolveDomain(by, explicit, env)
-	if err != nil {
-		return ""
+	if owner == "" {
+		owner = svc.ConfiguredOwner()
 	}
-	return d
+	return owner, domain, env
 }
