@@ -83,6 +83,9 @@ type LeaseConfig struct {
 	MaxTTL       time.Duration
 	MaxHold      time.Duration
 	HandshakeTTL time.Duration
+	// Cooldown is how soon after releasing a resource a new claim by the
+	// same owner still counts as the same hold for max_hold.
+	Cooldown time.Duration
 }
 
 type CapsuleConfig struct {
@@ -337,6 +340,7 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 				"max_ttl":       func(n *yaml.Node, p string) { mark(n, p); c.Leases.MaxTTL = d.duration(n, p) },
 				"max_hold":      func(n *yaml.Node, p string) { mark(n, p); c.Leases.MaxHold = d.duration(n, p) },
 				"handshake_ttl": func(n *yaml.Node, p string) { mark(n, p); c.Leases.HandshakeTTL = d.duration(n, p) },
+				"cooldown":      func(n *yaml.Node, p string) { mark(n, p); c.Leases.Cooldown = d.duration(n, p) },
 			})
 		},
 		"capsules": func(n *yaml.Node, p string) {
@@ -501,6 +505,7 @@ func (c *Config) fillDefaults(present map[string]bool) error {
 	fill("leases.max_ttl", func() { c.Leases.MaxTTL = 4 * time.Hour })
 	fill("leases.max_hold", func() { c.Leases.MaxHold = 8 * time.Hour })
 	fill("leases.handshake_ttl", func() { c.Leases.HandshakeTTL = 24 * time.Hour })
+	fill("leases.cooldown", func() { c.Leases.Cooldown = 5 * time.Minute })
 	fill("capsules.dir", func() { c.Capsules.Dir = ".substrate/capsules" })
 	fill("capsules.max_files", func() { c.Capsules.MaxFiles = 5 })
 	fill("capsules.max_file_bytes", func() { c.Capsules.MaxFileBytes = 65536 })

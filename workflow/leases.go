@@ -37,6 +37,9 @@ type Lease struct {
 	EndReason string `json:"end_reason"`
 	EndedBy   string `json:"ended_by"`
 	State     string `json:"state"`
+	// HoldSince starts the max_hold clock: CreatedAt, or an earlier lease's
+	// when the owner claimed again within leases.cooldown.
+	HoldSince Time `json:"-"`
 }
 
 // liveAt reports whether the lease is active and unexpired at t. A lease past
@@ -56,15 +59,15 @@ func (l *Lease) effective(t time.Time) *Lease {
 	return &c
 }
 
-const leaseColumns = `id, resource, owner, domain, token, COALESCE(item_id, ''), reason, created_at, expires_at, COALESCE(ended_at, 0), COALESCE(end_reason, ''), COALESCE(ended_by, ''), state`
+const leaseColumns = `id, resource, owner, domain, token, COALESCE(item_id, ''), reason, created_at, expires_at, COALESCE(ended_at, 0), COALESCE(end_reason, ''), COALESCE(ended_by, ''), state, COALESCE(hold_since, created_at)`
 
 func scanLease(sc interface{ Scan(...any) error }) (*Lease, error) {
 	var l Lease
-	var created, expires, ended int64
-	if err := sc.Scan(&l.ID, &l.Resource, &l.Owner, &l.Domain, &l.Token, &l.Item, &l.Reason, &created, &expires, &ended, &l.EndReason, &l.EndedBy, &l.State); err != nil {
+	var created, expires, ended, holdSince int64
+	if err := sc.Scan(&l.ID, &l.Resource, &l.Owner, &l.Domain, &l.Token, &l.Item, &l.Reason, &created, &expires, &ended, &l.EndReason, &l.EndedBy, &l.State, &holdSince); err != nil {
 		return nil, err
 	}
-	l.CreatedAt, l.ExpiresAt, l.EndedAt = fromMS(created), fromMS(expires), fromMS(ended)
+	l.CreatedAt, l.ExpiresAt, l.EndedAt, l.HoldSince = fromMS(created), fromMS(expires), fromMS(ended), fromMS(holdSince)
 	return &l, nil
 }
 
@@ -255,12 +258,24 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 		return nil, Errorf(EDENIED, "change budget: %s already holds %d of %d leases (%s); release one first",
 			req.Actor.Domain, len(held), dom.MaxLeases, strings.Join(names, "; "))
 	}
+	holdSince, err := tx.holdSince(ctx, res.ID, req.Actor.Owner, now, s.Config.Leases.Cooldown)
+	if err != nil {
+		return nil, err
+	}
+	if limit := holdSince.Add(s.Config.Leases.MaxHold); now.Add(req.ttl).After(limit) {
+		if !now.Before(limit) {
+			return nil, Errorf(EDENIED, "max_hold: %s has held %s since %s, with less than leases.cooldown (%s) between releasing and claiming again, and max_hold (%s) ended that hold at %s; let it rest for %s, or let someone else take it",
+				req.Actor.Owner, res.ID, Time{holdSince}, FormatDuration(s.Config.Leases.Cooldown), FormatDuration(s.Config.Leases.MaxHold), Time{limit}, FormatDuration(s.Config.Leases.Cooldown))
+		}
+		return nil, Errorf(EDENIED, "max_hold: %s has held %s since %s (claimed again within leases.cooldown %s, so the hold goes on) and may hold it until %s; claim with --ttl %s or less",
+			req.Actor.Owner, res.ID, Time{holdSince}, FormatDuration(s.Config.Leases.Cooldown), Time{limit}, FormatDuration(limit.Sub(now).Truncate(time.Second)))
+	}
 	var token int64
 	if err := tx.queryRow(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'lease_token' RETURNING value`).Scan(&token); err != nil {
 		return nil, storeErr("take fencing token", err)
 	}
-	r, err := tx.exec(ctx, `INSERT INTO leases (resource, owner, domain, token, item_id, reason, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')`,
-		res.ID, req.Actor.Owner, req.Actor.Domain, token, nullable(req.Item), req.Reason, ms(now), ms(now.Add(req.ttl)))
+	r, err := tx.exec(ctx, `INSERT INTO leases (resource, owner, domain, token, item_id, reason, created_at, expires_at, state, hold_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)`,
+		res.ID, req.Actor.Owner, req.Actor.Domain, token, nullable(req.Item), req.Reason, ms(now), ms(now.Add(req.ttl)), ms(holdSince))
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +291,25 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 		return nil, err
 	}
 	return &ClaimResult{Lease: &Lease{ID: id, Resource: res.ID, Owner: req.Actor.Owner, Domain: req.Actor.Domain, Token: token, Item: req.Item,
-		Reason: req.Reason, CreatedAt: Time{now}, ExpiresAt: Time{now.Add(req.ttl)}, State: LeaseActive}}, nil
+		Reason: req.Reason, CreatedAt: Time{now}, ExpiresAt: Time{now.Add(req.ttl)}, State: LeaseActive, HoldSince: Time{holdSince}}}, nil
+}
+
+// holdSince is when owner's hold on resource began for max_hold: now, or
+// the start of their previous hold if it ended less than cooldown ago.
+// Without it, releasing and claiming again would restart the clock and
+// max_hold would bound nothing.
+func (tx *Tx) holdSince(ctx context.Context, resource, owner string, now time.Time, cooldown time.Duration) (time.Time, error) {
+	var since int64
+	err := tx.queryRow(ctx, `SELECT COALESCE(hold_since, created_at) FROM leases
+		WHERE resource = ? AND owner = ? AND state <> 'active' AND COALESCE(ended_at, expires_at) > ? ORDER BY id DESC LIMIT 1`,
+		resource, owner, ms(now.Add(-cooldown))).Scan(&since)
+	if errors.Is(err, sql.ErrNoRows) {
+		return now, nil
+	}
+	if err != nil {
+		return time.Time{}, storeErr("read leases", err)
+	}
+	return time.UnixMilli(since).UTC(), nil
 }
 
 // heldError marks a refusal that waiting could cure: the resource is held,
@@ -289,11 +322,11 @@ func (e *heldError) Unwrap() error { return e.err }
 // extend moves a held lease's expiry to now+ttl, within the hoarding guard.
 func (s *Service) extend(ctx context.Context, tx *Tx, l *Lease, ttl time.Duration, actor string, reclaim bool) (*ClaimResult, error) {
 	now := tx.now
-	limit := l.CreatedAt.Add(s.Config.Leases.MaxHold)
+	limit := l.HoldSince.Add(s.Config.Leases.MaxHold)
 	want := now.Add(ttl)
 	if want.After(limit) {
-		return nil, Errorf(EDENIED, "max_hold: %s was claimed at %s and may be held until %s (leases.max_hold %s); a %s extension would end at %s. Release it and claim again",
-			l.Resource, l.CreatedAt, Time{limit}, FormatDuration(s.Config.Leases.MaxHold), FormatDuration(ttl), Time{want})
+		return nil, Errorf(EDENIED, "max_hold: %s has been held since %s and may be held until %s (leases.max_hold %s); a %s extension would end at %s. Release it: after leases.cooldown (%s) it may be claimed again",
+			l.Resource, l.HoldSince, Time{limit}, FormatDuration(s.Config.Leases.MaxHold), FormatDuration(ttl), Time{want}, FormatDuration(s.Config.Leases.Cooldown))
 	}
 	if reclaim && !want.After(l.ExpiresAt.Time) {
 		return &ClaimResult{Lease: l, Renewed: true}, nil
