@@ -572,8 +572,8 @@ func (c *Config) overlapWarnings() []string {
 		pairs:
 			for _, pa := range a.patterns {
 				for _, pb := range b.patterns {
-					if pathspec.Overlap(pa, pb) {
-						out = append(out, fmt.Sprintf("resources %s (%s) and %s (%s) overlap: %q and %q can match the same path", a.ID, a.Domain, b.ID, b.Domain, pa.Source, pb.Source))
+					if w, ok := pathspec.Witness(pa, pb); ok {
+						out = append(out, fmt.Sprintf("resources %s (%s) and %s (%s) overlap: %q and %q can match the same path, such as %s", a.ID, a.Domain, b.ID, b.Domain, pa.Source, pb.Source, w))
 						break pairs
 					}
 				}
