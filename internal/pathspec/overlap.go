@@ -54,7 +54,7 @@ func (a *nfa) state() int {
 	return len(a.eps) - 1
 }
 
-func (a *nfa) epsilon(from, to int)             { a.eps[from] = append(a.eps[from], to) }
+func (a *nfa) epsilon(from, to int)            { a.eps[from] = append(a.eps[from], to) }
 func (a *nfa) step(from, to int, on predicate) { a.edges[from] = append(a.edges[from], edge{on, to}) }
 
 // loop adds "any number of characters matching on" between from and to.
