@@ -80,9 +80,9 @@ func (a *nfa) compileGlob(g string, start int, alphabet map[rune]bool) int {
 				next := a.state()
 				a.loop(cur, next, predicate{kind: 'a'})
 				cur = next
-			case j == len(g): // "dir/**": dir itself, or anything below it
-				// The '/' before it was already consumed; undo by making it
-				// optional is not possible here, so the caller strips it.
+			case j == len(g): // "x/**" inside braces: anything below x
+				// (a whole pattern ending in "/**" is handled by automaton,
+				// which also lets it match x itself)
 				next := a.state()
 				a.loop(cur, next, predicate{kind: 'a'})
 				cur = next
