@@ -618,3 +618,54 @@ func newRepoAt(t *testing.T, now string) *repo {
 	}
 	return r
 }
+
+// TestDaemonReloadsConfig: the daemon takes up a valid edited schedule,
+// keeps its schedule (and says why) when the config breaks, and jobs shows
+// what the daemon runs, not what the file says.
+func TestDaemonReloadsConfig(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	dmnSetJobs(t, r, "@every 1h", "@every 30s")
+	p := dmnStart(t, r, nil, "--log-format", "json")
+	dmnWaitRunning(t, r, p)
+	type jobs struct {
+		Jobs []struct {
+			Name, Schedule, Note string
+		}
+	}
+	schedule := func() map[string]string {
+		var j jobs
+		if err := json.Unmarshal([]byte(r.mustRun("orchestrate", "jobs", "--json").stdout), &j); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, x := range j.Jobs {
+			out[x.Name] = x.Schedule + "|" + x.Note
+		}
+		return out
+	}
+	dmnWaitFor(t, p, "the daemon records its schedule", func() bool { return schedule()["audit"] == "@every 30s|" })
+	dmnSetJobs(t, r, "@every 1h", "@every 15s")
+	dmnWaitFor(t, p, "the daemon reloads the new schedule", func() bool { return schedule()["audit"] == "@every 15s|" })
+	// A broken config: commands refuse it, the daemon keeps its schedule.
+	path := filepath.Join(r.dir, ".substrate/oxygen.yaml")
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(append([]byte{}, good...), "bogus: 1\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dmnWaitFor(t, p, "the daemon logs the bad config", func() bool {
+		return strings.Contains(p.stderr.String(), "config changed but does not load; keeping the running schedule")
+	})
+	if p.exited() {
+		t.Fatalf("the daemon stopped on a bad config")
+	}
+	if err := os.WriteFile(path, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := schedule()["audit"]; got != "@every 15s|" {
+		t.Fatalf("jobs shows %q, want the daemon's @every 15s", got)
+	}
+}

@@ -1,11 +1,14 @@
 package workflow
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,24 +26,36 @@ const (
 	DaemonHeartbeatTTL   = 20 * time.Second
 )
 
-// DaemonInfo is the daemon on record.
+// DaemonInfo is the daemon on record, with the schedule it is running.
 type DaemonInfo struct {
-	PID       int    `json:"pid"`
-	Host      string `json:"host"`
-	Since     Time   `json:"since"`
-	Heartbeat Time   `json:"heartbeat"`
-	Live      bool   `json:"live"`
+	PID       int            `json:"pid"`
+	Host      string         `json:"host"`
+	Since     Time           `json:"since"`
+	Heartbeat Time           `json:"heartbeat"`
+	Live      bool           `json:"live"`
+	Schedule  []ScheduledJob `json:"schedule"`
+}
+
+// ScheduledJob is one job as the running daemon has it scheduled.
+type ScheduledJob struct {
+	Name string `json:"name"`
+	Spec string `json:"spec"`
+	Next Time   `json:"next"`
 }
 
 func (tx *Tx) daemonInfo(ctx context.Context) (*DaemonInfo, error) {
 	var d DaemonInfo
 	var since, beat int64
-	err := tx.queryRow(ctx, `SELECT pid, host, started_at, heartbeat_at FROM daemon WHERE id = 1`).Scan(&d.PID, &d.Host, &since, &beat)
+	var schedule string
+	err := tx.queryRow(ctx, `SELECT pid, host, started_at, heartbeat_at, schedule FROM daemon WHERE id = 1`).Scan(&d.PID, &d.Host, &since, &beat, &schedule)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, storeErr("read daemon", err)
+	}
+	if err := json.Unmarshal([]byte(schedule), &d.Schedule); err != nil {
+		return nil, Errorf(EINTERNAL, "the daemon row's schedule is not valid JSON: %v", err)
 	}
 	d.Since, d.Heartbeat = fromMS(since), fromMS(beat)
 	d.Live = alive(d.PID, d.Host, d.Heartbeat.Time, tx.now, DaemonHeartbeatTTL)
@@ -72,10 +87,15 @@ func (s *Service) acquireDaemon(ctx context.Context) error {
 	})
 }
 
-// daemonHeartbeat refreshes the row; it fails if another daemon took over.
-func (s *Service) daemonHeartbeat(ctx context.Context) error {
+// daemonHeartbeat refreshes the row and the schedule on record; it fails if
+// another daemon took over.
+func (s *Service) daemonHeartbeat(ctx context.Context, schedule []ScheduledJob) error {
+	data, err := json.Marshal(schedule)
+	if err != nil {
+		return Errorf(EINTERNAL, "encode schedule: %v", err)
+	}
 	return s.write(ctx, func(tx *Tx) error {
-		res, err := tx.exec(ctx, `UPDATE daemon SET heartbeat_at = ? WHERE id = 1 AND pid = ? AND host = ?`, ms(tx.now), os.Getpid(), hostname())
+		res, err := tx.exec(ctx, `UPDATE daemon SET heartbeat_at = ?, schedule = ? WHERE id = 1 AND pid = ? AND host = ?`, ms(tx.now), string(data), os.Getpid(), hostname())
 		if err != nil {
 			return err
 		}
@@ -108,22 +128,70 @@ type Daemon struct {
 
 	running sync.Map // job name -> *atomic.Bool
 	wg      sync.WaitGroup
+
+	current   atomic.Pointer[Service] // Service, as the latest valid config has it
+	cron      *cron.Cron
+	entries   []scheduledEntry
+	configSrc []byte // the config text the schedule was built from
+	defaulted bool   // Jobs came from Service.JobFuncs and follow reloads
+}
+
+type scheduledEntry struct {
+	name, spec string
+	id         cron.EntryID
 }
 
 // Run holds the daemon row, schedules the jobs and blocks until ctx is
 // cancelled; it then lets a running job finish before it returns.
 func (d *Daemon) Run(ctx context.Context) error {
 	s := d.Service
+	d.current.Store(s)
 	if d.Jobs == nil {
-		d.Jobs = s.JobFuncs()
+		d.Jobs, d.defaulted = s.JobFuncs(), true
 	}
 	if err := s.acquireDaemon(ctx); err != nil {
 		return err
 	}
 	defer s.releaseDaemon(context.WithoutCancel(ctx))
-	sched := cron.New(cron.WithLocation(time.UTC), cron.WithParser(CronParser))
-	scheduled := 0
-	for _, j := range s.Config.Jobs {
+	d.configSrc, _ = os.ReadFile(filepath.Join(s.Root, ConfigFile))
+	d.schedule(ctx, s.Config)
+	d.Logger.Info("daemon started", "pid", os.Getpid(), "host", hostname(), "jobs", len(d.entries))
+	beat := time.NewTicker(DaemonHeartbeatEvery)
+	defer beat.Stop()
+	var runErr error
+	if err := s.daemonHeartbeat(context.WithoutCancel(ctx), d.scheduled()); err != nil {
+		runErr = err
+	}
+loop:
+	for runErr == nil {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-beat.C:
+			d.reload(ctx)
+			if err := s.daemonHeartbeat(context.WithoutCancel(ctx), d.scheduled()); err != nil {
+				d.Logger.Error("heartbeat failed; stopping", "error", ErrorMessage(err))
+				runErr = err
+				break loop
+			}
+		}
+	}
+	d.Logger.Info("daemon stopping; waiting for running jobs")
+	<-d.cron.Stop().Done()
+	d.wg.Wait()
+	d.Logger.Info("daemon stopped")
+	return runErr
+}
+
+// schedule replaces the running schedule with cfg's jobs. A job already
+// running finishes; the busy flags keep it from being started twice.
+func (d *Daemon) schedule(ctx context.Context, cfg *Config) {
+	if d.cron != nil {
+		d.cron.Stop()
+	}
+	d.cron = cron.New(cron.WithLocation(time.UTC), cron.WithParser(CronParser))
+	d.entries = nil
+	for _, j := range cfg.Jobs {
 		if j.Schedule == nil {
 			d.Logger.Info("job disabled", "job", j.Name)
 			continue
@@ -133,33 +201,45 @@ func (d *Daemon) Run(ctx context.Context) error {
 			continue
 		}
 		name := j.Name
-		sched.Schedule(j.Schedule, cron.FuncJob(func() { d.runScheduled(ctx, name, fn) }))
+		id := d.cron.Schedule(j.Schedule, cron.FuncJob(func() { d.runScheduled(ctx, name, fn) }))
+		d.entries = append(d.entries, scheduledEntry{name: name, spec: j.Spec, id: id})
 		d.Logger.Info("job scheduled", "job", name, "schedule", j.Spec, "next", FormatTime(j.Schedule.Next(time.Now())))
-		scheduled++
 	}
-	d.Logger.Info("daemon started", "pid", os.Getpid(), "host", hostname(), "jobs", scheduled)
-	sched.Start()
-	beat := time.NewTicker(DaemonHeartbeatEvery)
-	defer beat.Stop()
-	var runErr error
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			break loop
-		case <-beat.C:
-			if err := s.daemonHeartbeat(context.WithoutCancel(ctx)); err != nil {
-				d.Logger.Error("heartbeat failed; stopping", "error", ErrorMessage(err))
-				runErr = err
-				break loop
-			}
-		}
+	d.cron.Start()
+}
+
+// scheduled is the running schedule with each job's next run.
+func (d *Daemon) scheduled() []ScheduledJob {
+	out := []ScheduledJob{}
+	for _, e := range d.entries {
+		out = append(out, ScheduledJob{Name: e.name, Spec: e.spec, Next: Time{d.cron.Entry(e.id).Next.UTC().Truncate(time.Millisecond)}})
 	}
-	d.Logger.Info("daemon stopping; waiting for running jobs")
-	<-sched.Stop().Done()
-	d.wg.Wait()
-	d.Logger.Info("daemon stopped")
-	return runErr
+	return out
+}
+
+// reload follows edits to the config, as every command does: a valid new
+// config replaces the schedule (and the policy the jobs apply); an invalid
+// one is logged once and the running schedule kept.
+func (d *Daemon) reload(ctx context.Context) {
+	path := filepath.Join(d.current.Load().Root, ConfigFile)
+	src, err := os.ReadFile(path)
+	if err != nil || bytes.Equal(src, d.configSrc) {
+		return
+	}
+	d.configSrc = src
+	cfg, err := ParseConfig(path, src)
+	if err != nil {
+		d.Logger.Error("config changed but does not load; keeping the running schedule", "error", ErrorMessage(err))
+		return
+	}
+	next := *d.current.Load()
+	next.Config = cfg
+	d.current.Store(&next)
+	if d.defaulted {
+		d.Jobs = next.JobFuncs()
+	}
+	d.Logger.Info("config changed; rescheduling")
+	d.schedule(ctx, cfg)
 }
 
 // runScheduled runs one scheduled job unless its previous run is still
@@ -169,7 +249,7 @@ func (d *Daemon) runScheduled(ctx context.Context, name string, fn JobFunc) {
 	busy := flag.(*atomic.Bool)
 	if !busy.CompareAndSwap(false, true) {
 		d.Logger.Warn("job skipped: previous run still running", "job", name)
-		if err := d.Service.recordSkip(context.WithoutCancel(ctx), name); err != nil {
+		if err := d.current.Load().recordSkip(context.WithoutCancel(ctx), name); err != nil {
 			d.Logger.Error("record skip", "job", name, "error", ErrorMessage(err))
 		}
 		return
@@ -179,7 +259,7 @@ func (d *Daemon) runScheduled(ctx context.Context, name string, fn JobFunc) {
 	defer busy.Store(false)
 	start := time.Now()
 	d.Logger.Info("job started", "job", name)
-	run, err := d.Service.RunJob(context.WithoutCancel(ctx), name, "schedule", fn)
+	run, err := d.current.Load().RunJob(context.WithoutCancel(ctx), name, "schedule", fn)
 	attrs := []any{"job", name, "duration", time.Since(start).Round(time.Millisecond).String()}
 	if run != nil {
 		attrs = append(attrs, "outcome", run.Outcome, "summary", run.Summary)

@@ -108,7 +108,7 @@ func (s *Service) attention(ctx context.Context, tx *Tx, h *Health) error {
 	for _, l := range unswept {
 		h.yellow("%s's lease on %s expired at %s and was not swept (oxygen expire, or run the daemon)", l.Owner, l.Resource, l.ExpiresAt)
 	}
-	jobs, err := s.jobStatuses(ctx, tx)
+	jobs, err := s.jobStatuses(ctx, tx, nil)
 	if err != nil {
 		return err
 	}

@@ -69,10 +69,19 @@ func (s *Service) RunJob(ctx context.Context, name, trigger string, fn JobFunc) 
 	case jobErr != nil:
 		run.Outcome, run.Summary = "error", ErrorMessage(jobErr)
 	}
-	err = s.write(context.WithoutCancel(ctx), func(tx *Tx) error {
+	// The outcome is recorded even when ctx was cancelled (Ctrl-C during
+	// jobs run), or the run would stay "running" for ever.
+	final := context.WithoutCancel(ctx)
+	err = s.write(final, func(tx *Tx) error {
 		run.FinishedAt = Time{tx.now}
-		_, err := tx.exec(ctx, `UPDATE job_runs SET finished_at = ?, outcome = ?, summary = ? WHERE id = ?`, ms(tx.now), run.Outcome, run.Summary, run.ID)
-		return err
+		res, err := tx.exec(final, `UPDATE job_runs SET finished_at = ?, outcome = ?, summary = ? WHERE id = ? AND outcome = 'running'`, ms(tx.now), run.Outcome, run.Summary, run.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return Errorf(EINTERNAL, "job run %d was no longer running when it finished", run.ID)
+		}
+		return nil
 	})
 	if err != nil {
 		return run, err
@@ -164,13 +173,15 @@ func (s *Service) Jobs(ctx context.Context) (*JobsStatus, error) {
 		if st.Daemon, err = tx.daemonInfo(ctx); err != nil {
 			return err
 		}
-		st.Jobs, err = s.jobStatuses(ctx, tx)
+		st.Jobs, err = s.jobStatuses(ctx, tx, st.Daemon)
 		return err
 	})
 	return st, err
 }
 
-func (s *Service) jobStatuses(ctx context.Context, tx *Tx) ([]JobStatus, error) {
+// jobStatuses describes each job. With a live daemon, the schedule and next
+// run are the daemon's, since it only takes up a config once it is valid.
+func (s *Service) jobStatuses(ctx context.Context, tx *Tx, daemon *DaemonInfo) ([]JobStatus, error) {
 	created, err := tx.storeCreated(ctx)
 	if err != nil {
 		return nil, err
@@ -202,6 +213,17 @@ func (s *Service) jobStatuses(ctx context.Context, tx *Tx) ([]JobStatus, error) 
 		next := cfg.Schedule.Next(tx.now)
 		js.NextRun = Time{next}
 		interval := cfg.Schedule.Next(next).Sub(next)
+		if daemon != nil && daemon.Live {
+			js.Note = "not scheduled by the running daemon"
+			for _, d := range daemon.Schedule {
+				if d.Name == name {
+					js.Schedule, js.NextRun, js.Note = d.Spec, d.Next, ""
+				}
+			}
+			if js.Schedule != cfg.Spec {
+				js.Note = fmt.Sprintf("the config says %q; the daemon runs the last valid config until it loads this one", cfg.Spec)
+			}
+		}
 		since := created
 		if !js.LastSuccess.IsZero() {
 			since = js.LastSuccess.Time
@@ -240,13 +262,16 @@ func (tx *Tx) lastRun(ctx context.Context, name string, okOnly bool) (*JobRun, e
 }
 
 // storeCreated is the time of the first audit event: when the store began.
+// The first by seq, read through the primary key: MIN(at) scanned the
+// whole log on every assign, jobs and health.
 func (tx *Tx) storeCreated(ctx context.Context) (time.Time, error) {
 	var at int64
-	if err := tx.queryRow(ctx, `SELECT COALESCE(MIN(at), 0) FROM audit_log`).Scan(&at); err != nil {
-		return time.Time{}, storeErr("read audit log", err)
-	}
-	if at == 0 {
+	err := tx.queryRow(ctx, `SELECT at FROM audit_log ORDER BY seq LIMIT 1`).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, storeErr("read audit log", err)
 	}
 	return time.UnixMilli(at).UTC(), nil
 }

@@ -1,0 +1,9 @@
+-- What the running daemon has scheduled: `orchestrate jobs` shows this, not
+-- what the config says now, since the daemon reloads a changed config only
+-- when it is valid. A JSON list of {name, spec, next}.
+
+-- +goose Up
+ALTER TABLE daemon ADD COLUMN schedule TEXT NOT NULL DEFAULT '[]';
+
+-- +goose Down
+ALTER TABLE daemon DROP COLUMN schedule;
