@@ -9,8 +9,8 @@ import (
 
 // TestClockThatGoesBackStandsStill: a transaction whose clock reads earlier
 // than the newest audit event runs at that event's time, so the log stays in
-// time order, a lease is granted for its whole TTL from then, and verify
-// finds nothing wrong.
+// time order, a lease is granted for its whole TTL from then, health says
+// why time stands still, and verify finds nothing wrong.
 func TestClockThatGoesBackStandsStill(t *testing.T) {
 	ctx := context.Background()
 	svc := MustOpen(t)
@@ -32,6 +32,15 @@ func TestClockThatGoesBackStandsStill(t *testing.T) {
 		if !e.At.Equal(testNow) {
 			t.Fatalf("event %d %s at %s, want %s", e.Seq, e.Action, e.At, testNow)
 		}
+	}
+	// Health says why time stands still.
+	h, err := svc.Health(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "yellow: the clock reads 1h behind the newest audit event (2026-01-30T04:46:11Z): the store's time stands still until it catches up, so no lease expires meanwhile"
+	if h.Status != HealthYellow || len(h.Reasons) != 1 || h.Reasons[0] != want {
+		t.Fatalf("health %s %q, want yellow %q", h.Status, h.Reasons, want)
 	}
 	// A clock that moves on again is used as it reads.
 	later := testNow.Add(time.Minute)

@@ -38,3 +38,23 @@ func BenchmarkClaimRelease(b *testing.B) {
 		b.Fatalf("%d leases still active after the loop", active)
 	}
 }
+
+// BenchmarkReadClock measures what every transaction adds to read its time:
+// one lookup of the newest audit event (Tx.readClock).
+func BenchmarkReadClock(b *testing.B) {
+	ctx := context.Background()
+	svc := MustOpen(b)
+	b.ReportAllocs()
+	err := svc.read(ctx, func(tx *Tx) error {
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := tx.readClock(ctx, svc.Clock); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}

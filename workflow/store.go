@@ -218,6 +218,9 @@ func (l *fileLocker) Unlock(context.Context, *sql.DB) error {
 type Tx struct {
 	tx  *sql.Tx
 	now time.Time
+	// behind is how far the clock read behind the newest audit event (see
+	// readClock); health reports it.
+	behind time.Duration
 	// undo runs if the transaction does not commit: it removes files that
 	// were created for rows that will never exist.
 	undo []func()
@@ -296,12 +299,13 @@ func (s *Store) read(ctx context.Context, clock Clock, fn func(*Tx) error) error
 
 // readClock sets the transaction's one reading of the clock, never earlier
 // than the newest audit event. Events are then in time order as well as in
-// sequence order, which audit verify checks. A clock that stepped back (NTP,
-// a VM resumed, an operator) stands still at the last event's time until it
-// catches up, instead of refusing every write meanwhile: leases last longer
-// than asked by at most the step, never shorter, so no lease is granted
-// twice, and a lease holder can still renew and release. The query is also
-// the transaction's first read, which is what takes a read snapshot.
+// sequence order, which audit verify checks. A clock that stepped back (an
+// NTP step, a clock set right after running ahead) makes the store's time
+// stand still at the last event's until it catches up, instead of refusing
+// every write meanwhile: leases last longer than asked by at most the step,
+// never shorter, so no lease is granted twice, and holders can still renew
+// and release. The query is also the transaction's first read, which is
+// what takes a read snapshot.
 func (tx *Tx) readClock(ctx context.Context, clock Clock) error {
 	var last int64
 	err := tx.queryRow(ctx, `SELECT at FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last)
@@ -310,6 +314,7 @@ func (tx *Tx) readClock(ctx context.Context, clock Clock) error {
 	}
 	tx.now = clock()
 	if ms(tx.now) < last {
+		tx.behind = fromMS(last).Sub(tx.now)
 		tx.now = fromMS(last).Time
 	}
 	return nil
