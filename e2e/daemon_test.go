@@ -387,18 +387,20 @@ func TestDaemonSingleInstance(t *testing.T) {
 	}
 
 	// Another host: its pid cannot be checked, so only the heartbeat TTL
-	// (20s) counts. The clock of the new daemon is pinned with OXYGEN_NOW.
-	beat := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	// (20s) counts. The clock of the new daemon is pinned with OXYGEN_NOW,
+	// after the events the daemons above wrote in real time (a transaction's
+	// time never goes back before the newest event's).
+	beat := time.Now().UTC().Add(time.Hour).Truncate(time.Second)
 	dmnExec(t, r, `UPDATE daemon SET pid = 4242, host = 'elsewhere.example', started_at = ?, heartbeat_at = ?`,
 		beat.Add(-time.Hour).UnixMilli(), beat.UnixMilli())
-	fresh := r.runEnv([]string{"OXYGEN_NOW=2026-03-01T12:00:19Z"}, "orchestrate", "daemon")
+	fresh := r.runEnv([]string{"OXYGEN_NOW=" + beat.Add(19*time.Second).Format(time.RFC3339)}, "orchestrate", "daemon")
 	if fresh.code != 3 {
 		t.Fatalf("daemon while another host's heartbeat is 19s old: exit %d, want 3\n%s", fresh.code, fresh.stderr)
 	}
-	if want := "pid 4242 on elsewhere.example since 2026-03-01T11:00:00Z"; !strings.Contains(fresh.stderr, want) {
+	if want := "pid 4242 on elsewhere.example since " + beat.Add(-time.Hour).Format(time.RFC3339); !strings.Contains(fresh.stderr, want) {
 		t.Fatalf("refusal does not name the other daemon (%q):\n%s", want, fresh.stderr)
 	}
-	stale := dmnStart(t, r, []string{"OXYGEN_NOW=2026-03-01T12:00:21Z"})
+	stale := dmnStart(t, r, []string{"OXYGEN_NOW=" + beat.Add(21*time.Second).Format(time.RFC3339)})
 	dmnWaitRunning(t, r, stale)
 	replaced = r.query(`SELECT json_extract(payload, '$.replaced.pid'), json_extract(payload, '$.replaced.host') FROM audit_log WHERE action = 'daemon.start' ORDER BY seq DESC LIMIT 1`)
 	if replaced != "4242\telsewhere.example\n" {
@@ -612,7 +614,7 @@ func TestJobsListAndRun(t *testing.T) {
 func newRepoAt(t *testing.T, now string) *repo {
 	t.Helper()
 	dir := t.TempDir()
-	r := &repo{t: t, dir: dir, env: []string{"PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + dir}}
+	r := &repo{t: t, dir: dir, env: toolEnv(dir)}
 	if res := r.runEnv([]string{"OXYGEN_NOW=" + now}, "orchestrate", "init"); res.code != 0 {
 		t.Fatalf("init: %s", res.stderr)
 	}

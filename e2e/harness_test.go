@@ -26,13 +26,28 @@ import (
 // binDir holds freshly built orchestrate and oxygen binaries.
 var binDir string
 
+// TestMain builds the binaries the tests run: the test build, whose clock
+// OXYGEN_NOW can pin (the oxygentest tag; installed builds have no such
+// override), instrumented with -cover. Every run of them leaves its coverage
+// in GOCOVERDIR: the directory that variable names if it is set (make cover
+// sets it, then reads it with go tool covdata), else one that is removed
+// with the binaries. It is always set, because a -cover binary run without
+// it prints a warning on stderr.
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "oxygen-e2e-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	build := exec.Command("go", "build", "-o", dir, "./cmd/orchestrate", "./cmd/oxygen")
+	if os.Getenv("GOCOVERDIR") == "" {
+		coverDir := filepath.Join(dir, "cover")
+		if err := os.Mkdir(coverDir, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Setenv("GOCOVERDIR", coverDir) // testscript passes it on to scripts
+	}
+	build := exec.Command("go", "build", "-tags", "oxygentest", "-cover", "-o", dir, "./cmd/orchestrate", "./cmd/oxygen")
 	build.Dir = ".."
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -240,7 +255,7 @@ type repo struct {
 func newRepo(t testing.TB) *repo {
 	t.Helper()
 	dir := t.TempDir()
-	r := &repo{t: t, dir: dir, env: []string{"PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + dir}}
+	r := &repo{t: t, dir: dir, env: toolEnv(dir)}
 	r.mustRun("orchestrate", "init")
 	return r
 }
@@ -264,6 +279,12 @@ func (r *repo) tok(n int64) string {
 		r.t.Fatalf("first token: %v", err)
 	}
 	return strconv.FormatInt(first+n-1, 10)
+}
+
+// toolEnv is the whole environment the tools run with in a scratch
+// repository whose home is dir.
+func toolEnv(dir string) []string {
+	return []string{"PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + dir, "GOCOVERDIR=" + os.Getenv("GOCOVERDIR")}
 }
 
 // result is one finished process.

@@ -26,13 +26,15 @@ const patience = 30 * time.Second
 
 // oxLease is the part of a lease that the tests read from --json output.
 type oxLease struct {
-	Resource  string `json:"resource"`
-	Owner     string `json:"owner"`
-	Domain    string `json:"domain"`
-	Token     int64  `json:"token"`
-	State     string `json:"state"`
-	EndReason string `json:"end_reason"`
-	EndedBy   string `json:"ended_by"`
+	Resource  string    `json:"resource"`
+	Owner     string    `json:"owner"`
+	Domain    string    `json:"domain"`
+	Token     int64     `json:"token"`
+	State     string    `json:"state"`
+	EndReason string    `json:"end_reason"`
+	EndedBy   string    `json:"ended_by"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 func parseLease(t testing.TB, res result) oxLease {
@@ -172,7 +174,10 @@ func (r *repo) waiters(resource string) string {
 func TestLeaseTokensIncreaseAcrossProcesses(t *testing.T) {
 	r := newRepo(t)
 	resources := []string{"storage", "index", "deployment"}
-	past := []string{"OXYGEN_NOW=2020-01-01T00:00:00Z"}
+	// ranOut pins the clock at a lease's expiry: the lease has run out.
+	// (Pinning it in the past would not do: no transaction's time goes back
+	// before the newest audit event's.)
+	ranOut := func(l oxLease) []string { return []string{"OXYGEN_NOW=" + l.ExpiresAt.Format(time.RFC3339Nano)} }
 	var tokens []int64
 	grant := func(env []string, args ...string) oxLease {
 		t.Helper()
@@ -194,19 +199,19 @@ func TestLeaseTokensIncreaseAcrossProcesses(t *testing.T) {
 		case 0: // claim and release
 			grant(nil, res, "--owner", owner, "--domain", "builder")
 			r.mustRun("oxygen", "release", res, "--owner", owner, "--domain", "builder")
-		case 1: // a lease from the past, ended by the sweep
-			grant(past, res, "--owner", owner, "--domain", "builder", "--ttl", "1s")
-			if out := r.mustRun("oxygen", "expire").stdout; !strings.Contains(out, "expired "+res) {
-				t.Fatalf("expire did not expire %s: %s", res, out)
+		case 1: // a lease that ran out, ended by the sweep
+			l := grant(nil, res, "--owner", owner, "--domain", "builder", "--ttl", "1s")
+			if out := r.runEnv(ranOut(l), "oxygen", "expire"); out.code != 0 || !strings.Contains(out.stdout, "expired "+res) {
+				t.Fatalf("expire did not expire %s: exit %d\n%s%s", res, out.code, out.stdout, out.stderr)
 			}
 		case 2: // forced release
 			grant(nil, res, "--owner", owner, "--domain", "builder")
 			// --json: the text form of a forced release crashes (see
 			// TestReleaseForcePrintsRevokedLease).
 			r.mustRun("oxygen", "release", res, "--force", "--reason", "token test", "--owner", "guardian", "--json")
-		case 3: // a lease from the past, ended by the next claim
-			grant(past, res, "--owner", owner, "--domain", "builder", "--ttl", "1s")
-			grant(nil, res, "--owner", owner+"-next", "--domain", "builder")
+		case 3: // a lease that ran out, ended by the next claim
+			l := grant(nil, res, "--owner", owner, "--domain", "builder", "--ttl", "1s")
+			grant(ranOut(l), res, "--owner", owner+"-next", "--domain", "builder")
 			r.mustRun("oxygen", "release", res, "--owner", owner+"-next", "--domain", "builder")
 		}
 		// A refused claim takes no token.

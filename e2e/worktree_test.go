@@ -50,7 +50,7 @@ func newGitRepo(t *testing.T) *gitRepo {
 		t.Fatal(err)
 	}
 	git(t, mainDir, "init", "-q", "-b", "main")
-	r := &repo{t: t, dir: mainDir, env: []string{"PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + base}}
+	r := &repo{t: t, dir: mainDir, env: toolEnv(base)}
 	r.mustRun("orchestrate", "init")
 	if err := os.WriteFile(filepath.Join(mainDir, "src", "keep"), []byte("x\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$here/bin:$PATH"
 repo=$(mktemp -d "${TMPDIR:-/tmp}/oxygen-demo.XXXXXX")
-unset OXYGEN_ROOT OXYGEN_OWNER OXYGEN_DOMAIN OXYGEN_NOW OXYGEN_GUARD
+unset OXYGEN_ROOT OXYGEN_OWNER OXYGEN_DOMAIN OXYGEN_GUARD
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }

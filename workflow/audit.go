@@ -159,7 +159,7 @@ func (tx *Tx) verifyChain(ctx context.Context) (ChainCheck, error) {
 	defer rows.Close()
 	res := ChainCheck{OK: true}
 	prev := genesisHash
-	var expect int64 = 1
+	var expect, prevAt int64 = 1, 0
 	for rows.Next() {
 		var seq, at int64
 		var actor, action, subject, payload, prevHash, hash string
@@ -184,13 +184,18 @@ func (tx *Tx) verifyChain(ctx context.Context) (ChainCheck, error) {
 				fail("the payload is not valid JSON")
 			} else if want != hash {
 				fail("the event's content does not match its hash")
+			} else if at < prevAt {
+				// Every transaction's time is at least the newest event's
+				// (Tx.readClock), so an earlier time was written by a clock
+				// that went back or by hand.
+				fail(fmt.Sprintf("the event's time %s is earlier than the previous event's %s", fromMS(at), fromMS(prevAt)))
 			}
 		}
 		if !res.OK {
 			return res, nil
 		}
 		res.Head = ChainHead{Seq: seq, Hash: hash}
-		prev = hash
+		prev, prevAt = hash, at
 		expect++
 	}
 	return res, rows.Err()

@@ -2,44 +2,45 @@ package workflow
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Clock is the one source of time. Services read it once per transaction.
+// Clock is the one source of time. Services read it once per transaction,
+// once the transaction holds the write lock or its read snapshot.
 type Clock func() time.Time
 
 // SystemClock is wall-clock time truncated to the store's millisecond
 // resolution, so a value read back from the store equals the value written.
 func SystemClock() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
-// ClockFromEnv returns SystemClock unless OXYGEN_NOW pins the time. Pinning
-// makes capsules and golden outputs reproducible; it takes RFC 3339 or Unix
-// milliseconds.
-func ClockFromEnv() (Clock, error) {
-	v := os.Getenv("OXYGEN_NOW")
-	if v == "" {
-		return SystemClock, nil
-	}
-	t, err := ParseTime(v)
-	if err != nil {
-		return nil, Errorf(EINVALID, "OXYGEN_NOW: %v", err)
-	}
-	return func() time.Time { return t }, nil
-}
-
-// ParseTime accepts RFC 3339 or integer Unix milliseconds.
+// ParseTime accepts RFC 3339 or integer Unix milliseconds, from just after
+// the Unix epoch (0 is the store's "unset") to the end of year 9999, the last
+// instant RFC 3339 can print. Anything else would be stored, compared and
+// printed as nonsense, or overflow when a duration is added to it.
 func ParseTime(v string) (time.Time, error) {
-	if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return time.UnixMilli(ms).UTC(), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
+	var t time.Time
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 1 || n > lastMS {
+			return time.Time{}, timeOutOfRange(v)
+		}
+		t = time.UnixMilli(n)
+	} else if t, err = time.Parse(time.RFC3339Nano, v); err != nil {
 		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor Unix milliseconds", v)
 	}
-	return t.UTC().Truncate(time.Millisecond), nil
+	t = t.UTC().Truncate(time.Millisecond)
+	if n := ms(t); n < 1 || n > lastMS {
+		return time.Time{}, timeOutOfRange(v)
+	}
+	return t, nil
+}
+
+// lastMS is 9999-12-31T23:59:59.999Z in Unix milliseconds.
+const lastMS = 253402300799999
+
+func timeOutOfRange(v string) error {
+	return fmt.Errorf("%q is out of range: give a time after 1970-01-01T00:00:00Z and before year 10000", v)
 }
 
 // FormatTime prints t as RFC 3339 UTC, with milliseconds only when non-zero.

@@ -4,8 +4,9 @@
 // that holds them.
 //
 // Every state change is one Service method and one BEGIN IMMEDIATE
-// transaction. The clock is read once at the start of that transaction, so a
-// command sees one consistent "now" and tests control time completely. All SQL
+// transaction. The clock is read once, when that transaction holds the write
+// lock, so a command sees one consistent "now" that no earlier writer's wait
+// has spent, and tests control time completely through Service.Clock. All SQL
 // lives in this package, behind the Tx type, so that a second dialect only has
 // to be taught here.
 package workflow

@@ -94,6 +94,9 @@ func (s *Service) quickHealth(ctx context.Context, tx *Tx) (*Health, error) {
 // attention adds what the store alone tells, without re-hashing anything:
 // open shadow edits (red), and the yellow reasons.
 func (s *Service) attention(ctx context.Context, tx *Tx, h *Health) error {
+	if tx.behind > time.Second {
+		h.yellow("the clock reads %s behind the newest audit event (%s): the store's time stands still until it catches up, so no lease expires meanwhile", FormatDuration(tx.behind), Time{tx.now})
+	}
 	open, err := tx.shadowEdits(ctx, `status = 'open' ORDER BY id`)
 	if err != nil {
 		return err

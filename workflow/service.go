@@ -29,11 +29,11 @@ func NewService(l *Layout, cfg *Config, store *Store, clock Clock) *Service {
 }
 
 func (s *Service) write(ctx context.Context, fn func(*Tx) error) error {
-	return s.Store.write(ctx, s.Clock(), fn)
+	return s.Store.write(ctx, s.Clock, fn)
 }
 
 func (s *Service) read(ctx context.Context, fn func(*Tx) error) error {
-	return s.Store.read(ctx, s.Clock(), fn)
+	return s.Store.read(ctx, s.Clock, fn)
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }

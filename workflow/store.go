@@ -218,12 +218,16 @@ func (l *fileLocker) Unlock(context.Context, *sql.DB) error {
 type Tx struct {
 	tx  *sql.Tx
 	now time.Time
+	// behind is how far the clock read behind the newest audit event (see
+	// readClock); health reports it.
+	behind time.Duration
 	// undo runs if the transaction does not commit: it removes files that
 	// were created for rows that will never exist.
 	undo []func()
 }
 
-// Now is the transaction's single reading of the clock.
+// Now is the transaction's single reading of the clock, taken once the
+// transaction holds its lock or snapshot (see readClock).
 func (tx *Tx) Now() time.Time { return tx.now }
 
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -248,12 +252,15 @@ func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 
 // write runs fn in one BEGIN IMMEDIATE transaction and commits when fn
 // returns nil. Anything else rolls back, so a refused command changes nothing.
-func (s *Store) write(ctx context.Context, now time.Time, fn func(*Tx) error) (err error) {
+// The clock is read once the write lock is held: a command that queued behind
+// other writers must not grant a lease, or record an event, at the instant it
+// started waiting.
+func (s *Store) write(ctx context.Context, clock Clock, fn func(*Tx) error) (err error) {
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return storeErr("begin", err)
 	}
-	tx := &Tx{tx: sqlTx, now: now}
+	tx := &Tx{tx: sqlTx}
 	defer func() {
 		if err != nil {
 			sqlTx.Rollback()
@@ -262,6 +269,9 @@ func (s *Store) write(ctx context.Context, now time.Time, fn func(*Tx) error) (e
 			}
 		}
 	}()
+	if err = tx.readClock(ctx, clock); err != nil {
+		return err
+	}
 	if err = fn(tx); err != nil {
 		return err
 	}
@@ -272,14 +282,42 @@ func (s *Store) write(ctx context.Context, now time.Time, fn func(*Tx) error) (e
 }
 
 // read runs fn in a deferred (read-only) transaction: a consistent snapshot
-// that never blocks writers.
-func (s *Store) read(ctx context.Context, now time.Time, fn func(*Tx) error) error {
+// that never blocks writers. Its time is read once the snapshot is taken, by
+// the same rule as a write's.
+func (s *Store) read(ctx context.Context, clock Clock, fn func(*Tx) error) error {
 	sqlTx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return storeErr("begin", err)
 	}
 	defer sqlTx.Rollback()
-	return fn(&Tx{tx: sqlTx, now: now})
+	tx := &Tx{tx: sqlTx}
+	if err := tx.readClock(ctx, clock); err != nil {
+		return err
+	}
+	return fn(tx)
+}
+
+// readClock sets the transaction's one reading of the clock, never earlier
+// than the newest audit event. Events are then in time order as well as in
+// sequence order, which audit verify checks. A clock that stepped back (an
+// NTP step, a clock set right after running ahead) makes the store's time
+// stand still at the last event's until it catches up, instead of refusing
+// every write meanwhile: leases last longer than asked by at most the step,
+// never shorter, so no lease is granted twice, and holders can still renew
+// and release. The query is also the transaction's first read, which is
+// what takes a read snapshot.
+func (tx *Tx) readClock(ctx context.Context, clock Clock) error {
+	var last int64
+	err := tx.queryRow(ctx, `SELECT at FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return storeErr("read audit head", err)
+	}
+	tx.now = clock()
+	if ms(tx.now) < last {
+		tx.behind = fromMS(last).Sub(tx.now)
+		tx.now = fromMS(last).Time
+	}
+	return nil
 }
 
 // storeErr wraps a database error. A lock that outlived busy_timeout is a

@@ -19,7 +19,7 @@ func (c *InitCmd) Run(env *cli.Env) error {
 		}
 		dir = wd
 	}
-	clock, err := workflow.ClockFromEnv()
+	clock, err := cli.Clock()
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,7 @@ func (e *Env) Service() (*workflow.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	clock, err := workflow.ClockFromEnv()
+	clock, err := Clock()
 	if err != nil {
 		return nil, err
 	}
