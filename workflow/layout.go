@@ -37,6 +37,11 @@ type Layout struct {
 	Home     string `json:"home"`
 	// GitCommon is the git common directory, "" outside git.
 	GitCommon string `json:"git_common_dir,omitempty"`
+	// GitTop is the top directory of the worktree the command runs in, ""
+	// outside git. Worktree is at or below it: an oxygen root may sit in a
+	// subdirectory of the repository (svc/ holding .substrate/), while git
+	// runs at the top and names every path from there.
+	GitTop string `json:"git_top,omitempty"`
 	// Explicit is set when Home came from OXYGEN_STORE or store.path.
 	Explicit string `json:"explicit,omitempty"`
 	// legacyHome is Root/.substrate, where stores lived before Home moved
@@ -171,7 +176,7 @@ func Discover(dir string) (*Layout, error) {
 	if cfgDir != "" {
 		prefix, _ = filepath.Rel(repo.top, cfgDir)
 	}
-	l := &Layout{GitCommon: repo.common}
+	l := &Layout{GitCommon: repo.common, GitTop: repo.top}
 	l.Home = filepath.Join(repo.common, "oxygen")
 	if prefix != "" && prefix != "." {
 		// Two oxygen roots in one repository keep two stores.
@@ -225,7 +230,7 @@ func DiscoverRoot(root, cwd string) (*Layout, error) {
 		return l, nil
 	}
 	if here, err := Discover(cwd); err == nil && here.GitCommon == l.GitCommon && here.Home == l.Home {
-		l.Worktree = here.Worktree
+		l.Worktree, l.GitTop = here.Worktree, here.GitTop
 	}
 	return l, nil
 }

@@ -598,9 +598,9 @@ func (s *Service) Resources(ctx context.Context) ([]ResourceView, error) {
 func (s *Service) holders(ctx context.Context) (map[string]*Holder, error) {
 	out := map[string]*Holder{}
 	err := s.read(ctx, func(tx *Tx) error {
-		live, err := tx.leases(ctx, `state = 'active' AND expires_at > ?`, ms(tx.now))
-		for _, l := range live {
-			out[l.Resource] = &Holder{Owner: l.Owner, Domain: l.Domain, Token: l.Token, ExpiresAt: l.ExpiresAt}
+		live, err := tx.liveLeases(ctx)
+		for r, l := range live {
+			out[r] = &Holder{Owner: l.Owner, Domain: l.Domain, Token: l.Token, ExpiresAt: l.ExpiresAt}
 		}
 		return err
 	})
