@@ -64,7 +64,10 @@ func (s *Service) gitPrefix() string {
 // Every path read from git goes through here, once.
 func fromGit(prefix, p string) (rel string, ok bool) {
 	rest, ok := strings.CutPrefix(p, prefix)
-	return rest, ok && rest != ""
+	if !ok || rest == "" {
+		return "", false
+	}
+	return rest, true
 }
 
 // isGitRepo reports whether the root is inside a git work tree.
@@ -192,12 +195,10 @@ func (s *Service) changes(ctx context.Context, commit string, parents []string) 
 // HEAD and, while a merge is concluded, against the commits being merged.
 func (s *Service) StagedChanges(ctx context.Context) ([]Change, error) {
 	parents := []string{"HEAD"}
-	out, err := s.git(ctx, "rev-parse", "--path-format=absolute", "--git-path", "MERGE_HEAD")
-	if err != nil {
-		return nil, err
-	}
-	if data, err := os.ReadFile(strings.TrimSpace(string(out))); err == nil {
-		parents = append(parents, strings.Fields(string(data))...)
+	if s.Layout != nil && s.Layout.GitDir != "" {
+		if data, err := os.ReadFile(filepath.Join(s.Layout.GitDir, "MERGE_HEAD")); err == nil {
+			parents = append(parents, strings.Fields(string(data))...)
+		}
 	}
 	return s.changes(ctx, "", parents)
 }

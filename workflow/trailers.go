@@ -40,36 +40,47 @@ func parseLeaseTrailer(value string) (LeaseTrailer, bool) {
 	return LeaseTrailer{Resource: f[0], Token: token, Owner: f[2]}, true
 }
 
-// WriteCommitTrailers adds trailers (full "Key: value" lines) to the commit
-// message in file, where git keeps trailers. A line already there is not
-// added again, so an amended commit keeps the leases it was first made
-// under and gains the new ones. An empty message is left alone, so that git
-// still aborts the commit instead of committing a message that holds only
-// trailers.
-func (s *Service) WriteCommitTrailers(ctx context.Context, file string, trailers []string) error {
-	if len(trailers) == 0 {
-		return nil
-	}
+// CommitMessage is the message file of a commit being made, as git hands
+// it to the commit-msg hook.
+type CommitMessage struct {
+	path string
+	// Empty is set when nothing but comments and blank lines is left: git
+	// will abort the commit, so nothing is proved and no trailer added (a
+	// message of trailers alone would commit).
+	Empty bool
+}
+
+// ReadCommitMessage reads the message file, before anything is recorded
+// for the commit.
+func (s *Service) ReadCommitMessage(ctx context.Context, file string) (*CommitMessage, error) {
 	abs, err := filepath.Abs(file)
 	if err != nil {
-		return Errorf(EINVALID, "commit message file %s: %v", file, err)
+		return nil, Errorf(EINVALID, "commit message file %s: %v", file, err)
 	}
 	msg, err := os.ReadFile(abs)
 	if err != nil {
-		return Errorf(EINVALID, "read the commit message: %v", err)
+		return nil, Errorf(EINVALID, "read the commit message: %v", unwrapPathError(err))
 	}
 	kept, err := s.gitWithInput(ctx, beforeScissors(msg), "stripspace", "--strip-comments")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if len(bytes.TrimSpace(kept)) == 0 {
+	return &CommitMessage{path: abs, Empty: len(bytes.TrimSpace(kept)) == 0}, nil
+}
+
+// AddTrailers adds trailers (full "Key: value" lines) to the message, where
+// git keeps trailers. A line already there is not added again, so an
+// amended commit keeps the leases it was first made under and gains the
+// new ones.
+func (s *Service) AddTrailers(ctx context.Context, m *CommitMessage, trailers []string) error {
+	if len(trailers) == 0 || m.Empty {
 		return nil
 	}
 	args := []string{"-c", "trailer." + LeaseTrailerKey + ".ifexists=addIfDifferent", "interpret-trailers", "--in-place"}
 	for _, t := range trailers {
 		args = append(args, "--trailer", t)
 	}
-	_, err = s.git(ctx, append(args, abs)...)
+	_, err := s.git(ctx, append(args, m.path)...)
 	return err
 }
 

@@ -151,6 +151,10 @@ func (c *HookCommitMsgCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
+	msg, err := svc.ReadCommitMessage(env.Ctx, c.File)
+	if err != nil || msg.Empty {
+		return err
+	}
 	changes, err := svc.StagedChanges(env.Ctx)
 	if err != nil {
 		return err
@@ -162,5 +166,5 @@ func (c *HookCommitMsgCmd) Run(env *cli.Env) error {
 	if err := guardVerdict(env, svc, mode, "OXYGEN_GUARD=warn (commit-msg)", actor.Owner, res, func() { printViolations(env, res) }); err != nil {
 		return err
 	}
-	return svc.WriteCommitTrailers(env.Ctx, c.File, res.Trailers)
+	return svc.AddTrailers(env.Ctx, msg, res.Trailers)
 }
