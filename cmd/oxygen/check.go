@@ -26,11 +26,7 @@ func (c *CheckCmd) Run(env *cli.Env) error {
 	if modes != 1 {
 		return workflow.Errorf(workflow.EINVALID, "check one thing: --staged, --range A..B, or PATH...")
 	}
-	mode, err := guardMode()
-	if err != nil {
-		return err
-	}
-	svc, err := env.Service()
+	svc, mode, err := openGuard(env)
 	if err != nil {
 		return err
 	}
@@ -71,14 +67,16 @@ func (c *CheckCmd) Run(env *cli.Env) error {
 	})
 }
 
-// guardMode reads OXYGEN_GUARD: unset or "enforce" refuses unleased changes,
-// "warn" lets them through and records that in the audit log.
-func guardMode() (string, error) {
+// openGuard opens the service for a guard command and reads OXYGEN_GUARD,
+// first: unset or "enforce" refuses unleased changes, "warn" lets them
+// through and records that in the audit log.
+func openGuard(env *cli.Env) (*workflow.Service, string, error) {
 	mode := os.Getenv("OXYGEN_GUARD")
 	if mode != "" && mode != "warn" && mode != "enforce" {
-		return "", workflow.Errorf(workflow.EINVALID, "OXYGEN_GUARD=%q: use warn or enforce", mode)
+		return nil, "", workflow.Errorf(workflow.EINVALID, "OXYGEN_GUARD=%q: use warn or enforce", mode)
 	}
-	return mode, nil
+	svc, err := env.Service()
+	return svc, mode, err
 }
 
 // guardVerdict ends a guard command: all covered; unleased changes let

@@ -143,11 +143,7 @@ type HookCommitMsgCmd struct {
 }
 
 func (c *HookCommitMsgCmd) Run(env *cli.Env) error {
-	mode, err := guardMode()
-	if err != nil {
-		return err
-	}
-	svc, err := env.Service()
+	svc, mode, err := openGuard(env)
 	if err != nil {
 		return err
 	}
