@@ -71,6 +71,10 @@ type Resource struct {
 // Covers reports whether the root-relative path falls under the resource.
 func (r Resource) Covers(rel string) bool { return r.patterns.Match(rel) }
 
+// CoversDir reports whether the resource covers the root-relative directory
+// as a whole, whatever files it holds.
+func (r Resource) CoversDir(rel string) bool { return r.patterns.MatchDir(rel) }
+
 // StoreConfig says where the store is when it is not in the repository.
 type StoreConfig struct {
 	// Path is a store directory shared by several clones on one machine,

@@ -37,6 +37,14 @@ type Layout struct {
 	Home     string `json:"home"`
 	// GitCommon is the git common directory, "" outside git.
 	GitCommon string `json:"git_common_dir,omitempty"`
+	// GitTop is the top directory of the worktree the command runs in, ""
+	// outside git. Worktree is at or below it: an oxygen root may sit in a
+	// subdirectory of the repository (svc/ holding .substrate/), while git
+	// runs at the top and names every path from there.
+	GitTop string `json:"git_top,omitempty"`
+	// GitDir is that worktree's own git directory, where git keeps the
+	// state of a merge being concluded.
+	GitDir string `json:"git_dir,omitempty"`
 	// Explicit is set when Home came from OXYGEN_STORE or store.path.
 	Explicit string `json:"explicit,omitempty"`
 	// legacyHome is Root/.substrate, where stores lived before Home moved
@@ -75,6 +83,7 @@ func (l *Layout) Found() bool {
 // gitRepo is what the .git entry of a worktree top says.
 type gitRepo struct {
 	top    string // the worktree's top directory
+	dir    string // the worktree's own git directory (index, HEAD, MERGE_HEAD)
 	common string // the common directory shared by every worktree
 	linked bool   // top is a linked worktree (git worktree add)
 }
@@ -112,7 +121,7 @@ func readGitEntry(dir string) *gitRepo {
 		return nil
 	}
 	if fi.IsDir() {
-		return &gitRepo{top: dir, common: entry}
+		return &gitRepo{top: dir, dir: entry, common: entry}
 	}
 	if !fi.Mode().IsRegular() {
 		return nil
@@ -137,7 +146,7 @@ func readGitEntry(dir string) *gitRepo {
 		}
 		common = filepath.Clean(c)
 	}
-	return &gitRepo{top: dir, common: common, linked: common != filepath.Clean(gitdir)}
+	return &gitRepo{top: dir, dir: filepath.Clean(gitdir), common: common, linked: common != filepath.Clean(gitdir)}
 }
 
 // within reports whether p is dir or below it.
@@ -171,7 +180,7 @@ func Discover(dir string) (*Layout, error) {
 	if cfgDir != "" {
 		prefix, _ = filepath.Rel(repo.top, cfgDir)
 	}
-	l := &Layout{GitCommon: repo.common}
+	l := &Layout{GitCommon: repo.common, GitTop: repo.top, GitDir: repo.dir}
 	l.Home = filepath.Join(repo.common, "oxygen")
 	if prefix != "" && prefix != "." {
 		// Two oxygen roots in one repository keep two stores.
@@ -225,7 +234,7 @@ func DiscoverRoot(root, cwd string) (*Layout, error) {
 		return l, nil
 	}
 	if here, err := Discover(cwd); err == nil && here.GitCommon == l.GitCommon && here.Home == l.Home {
-		l.Worktree = here.Worktree
+		l.Worktree, l.GitTop, l.GitDir = here.Worktree, here.GitTop, here.GitDir
 	}
 	return l, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -597,50 +598,82 @@ func (s *Service) Resources(ctx context.Context) ([]ResourceView, error) {
 func (s *Service) holders(ctx context.Context) (map[string]*Holder, error) {
 	out := map[string]*Holder{}
 	err := s.read(ctx, func(tx *Tx) error {
-		live, err := tx.leases(ctx, `state = 'active' AND expires_at > ?`, ms(tx.now))
-		for _, l := range live {
-			out[l.Resource] = &Holder{Owner: l.Owner, Domain: l.Domain, Token: l.Token, ExpiresAt: l.ExpiresAt}
+		live, err := tx.liveLeases(ctx)
+		for r, l := range live {
+			out[r] = &Holder{Owner: l.Owner, Domain: l.Domain, Token: l.Token, ExpiresAt: l.ExpiresAt}
 		}
 		return err
 	})
 	return out, err
 }
 
-// PathOwnership is which resources a path falls under.
+// PathOwnership is which resources a path falls under; for a directory,
+// the resources that cover it or any file below it.
 type PathOwnership struct {
 	Path      string         `json:"path"`
+	Directory bool           `json:"directory,omitempty"`
 	Resources []ResourceView `json:"resources"`
 }
 
 // CleanPaths turns command-line paths (relative to the working directory,
-// or absolute) into root-relative ones.
+// or absolute) into root-relative files: a directory stands for every file
+// below it.
 func (s *Service) CleanPaths(paths []string) ([]string, error) {
-	clean := make([]string, len(paths))
-	for i, p := range paths {
-		c, err := cleanUserPath(s.Worktree, p)
+	var files []string
+	for _, p := range paths {
+		rel, dir, err := cleanUserPath(s.Worktree, p)
 		if err != nil {
 			return nil, err
 		}
-		clean[i] = c
+		if !dir {
+			files = append(files, rel)
+			continue
+		}
+		below, err := s.filesBelow(rel)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, below...)
 	}
-	return clean, nil
+	return files, nil
 }
 
 // Which maps paths to the resources covering them and their holders.
 func (s *Service) Which(ctx context.Context, paths []string) ([]PathOwnership, error) {
-	clean, err := s.CleanPaths(paths)
-	if err != nil {
-		return nil, err
+	type target struct {
+		rel    string
+		dir    bool
+		covers func(Resource) bool
+	}
+	targets := make([]target, 0, len(paths))
+	for _, p := range paths {
+		rel, dir, err := cleanUserPath(s.Worktree, p)
+		if err != nil {
+			return nil, err
+		}
+		t := target{rel: rel, dir: dir, covers: func(r Resource) bool { return r.Covers(rel) }}
+		if dir {
+			files, err := s.filesBelow(rel)
+			if err != nil {
+				return nil, err
+			}
+			t.covers = func(r Resource) bool {
+				return r.CoversDir(rel) || slices.ContainsFunc(files, r.Covers)
+			}
+		}
+		targets = append(targets, t)
 	}
 	holders, err := s.holders(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]PathOwnership, 0, len(clean))
-	for _, p := range clean {
-		po := PathOwnership{Path: p, Resources: []ResourceView{}}
-		for _, r := range s.Config.ResourcesFor(p) {
-			po.Resources = append(po.Resources, ResourceView{ID: r.ID, Domain: r.Domain, Description: r.Description, Paths: r.Paths, Holder: holders[r.ID]})
+	out := make([]PathOwnership, 0, len(targets))
+	for _, t := range targets {
+		po := PathOwnership{Path: t.rel, Directory: t.dir, Resources: []ResourceView{}}
+		for _, r := range s.Config.Resources {
+			if t.covers(r) {
+				po.Resources = append(po.Resources, ResourceView{ID: r.ID, Domain: r.Domain, Description: r.Description, Paths: r.Paths, Holder: holders[r.ID]})
+			}
 		}
 		out = append(out, po)
 	}

@@ -22,7 +22,8 @@ type CLI struct {
 	Run       RunCmd       `cmd:"" help:"Claim, run a command with OXYGEN_TOKEN set, renew while it runs, release when it exits."`
 	Expire    ExpireCmd    `cmd:"" help:"Mark every lease past its expiry as expired (commands already treat them as free)."`
 	Check     CheckCmd     `cmd:"" help:"Refuse changes to shared resources made without a lease (--staged, --range A..B, or PATH...)."`
-	Hook      HookCmd      `cmd:"" help:"Install the git pre-commit hook that runs oxygen check --staged."`
+	Trailer   TrailerCmd   `cmd:"" help:"Print the Oxygen-Lease trailers that prove a commit's changes were made under leases (to add to a commit made without them)."`
+	Hook      HookCmd      `cmd:"" help:"Git hooks: pre-commit runs the guard, commit-msg adds the Oxygen-Lease trailers that prove a commit."`
 	Shadow    ShadowCmd    `cmd:"" help:"Shadow edits: changes made without a lease, found by the audit job."`
 }
 

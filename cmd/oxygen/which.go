@@ -6,7 +6,7 @@ import (
 
 // WhichCmd maps paths to resources.
 type WhichCmd struct {
-	Paths []string `arg:"" name:"path" help:"Paths, relative to the working directory or absolute."`
+	Paths []string `arg:"" name:"path" help:"Paths, relative to the working directory or absolute; a directory lists the resources that cover anything below it."`
 }
 
 func (c *WhichCmd) Run(env *cli.Env) error {
@@ -20,12 +20,16 @@ func (c *WhichCmd) Run(env *cli.Env) error {
 	}
 	return env.Output(res, func() {
 		for _, p := range res {
+			name := p.Path
+			if p.Directory {
+				name += "/"
+			}
 			if len(p.Resources) == 0 {
-				env.Printf("%s: no resource\n", p.Path)
+				env.Printf("%s: no resource\n", name)
 				continue
 			}
 			for _, r := range p.Resources {
-				env.Printf("%s: %s (%s), held by %s\n", p.Path, r.ID, r.Domain, holderText(r.Holder))
+				env.Printf("%s: %s (%s), held by %s\n", name, r.ID, r.Domain, holderText(r.Holder))
 			}
 		}
 	})

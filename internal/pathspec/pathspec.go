@@ -66,7 +66,13 @@ func (p Pattern) Match(rel string) bool {
 	if !p.dirOnly && doublestar.MatchUnvalidated(p.glob, rel) {
 		return true
 	}
-	for dir := path.Dir(rel); dir != "." && dir != "/"; dir = path.Dir(dir) {
+	return p.MatchDir(path.Dir(rel))
+}
+
+// MatchDir reports whether the pattern covers the directory rel as a whole,
+// everything beneath it included: it matches rel or one of its parents.
+func (p Pattern) MatchDir(rel string) bool {
+	for dir := rel; dir != "." && dir != "/"; dir = path.Dir(dir) {
 		if doublestar.MatchUnvalidated(p.glob, dir) {
 			return true
 		}
@@ -94,6 +100,17 @@ func CompileSet(srcs []string) (Set, error) {
 func (s Set) Match(rel string) bool {
 	for _, p := range s {
 		if p.Match(rel) {
+			return true
+		}
+	}
+	return false
+}
+
+// MatchDir reports whether any pattern in the set covers the directory rel
+// as a whole.
+func (s Set) MatchDir(rel string) bool {
+	for _, p := range s {
+		if p.MatchDir(rel) {
 			return true
 		}
 	}

@@ -50,6 +50,33 @@ func TestGitignoreStyleMatching(t *testing.T) {
 	}
 }
 
+// TestMatchDir: a pattern covers a directory as a whole when it matches the
+// directory or one of its parents, whatever files it holds.
+func TestMatchDir(t *testing.T) {
+	cases := []struct {
+		pattern string
+		dir     string
+		want    bool
+	}{
+		{"deploy/", "deploy", true},
+		{"deploy/", "deploy/lib", true},
+		{"deploy", "deploy", true},
+		{"store/blobs/", "store", false}, // only part of store/ is covered
+		{"*.go", "cmd", false},           // files below may match, the directory is not covered
+		{"scripts/install*", "scripts/installers", true},
+		{"tools/plan-registry/schema.yaml", "tools/plan-registry", false},
+	}
+	for _, c := range cases {
+		p, err := Compile(c.pattern)
+		if err != nil {
+			t.Fatalf("Compile(%q): %v", c.pattern, err)
+		}
+		if got := p.MatchDir(c.dir); got != c.want {
+			t.Errorf("%q covers directory %q = %v, want %v", c.pattern, c.dir, got, c.want)
+		}
+	}
+}
+
 func TestBadPatterns(t *testing.T) {
 	for _, p := range []string{"", "   ", "!keep.txt", "/", "a/../b", "./x", "[unclosed"} {
 		if _, err := Compile(p); err == nil {
