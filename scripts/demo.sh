@@ -29,7 +29,7 @@ show orchestrate ready
 
 step "Assign work; each assignment writes a context capsule"
 show orchestrate assign OXYGEN-001 --owner ada
-sed -n '1,12p' .substrate/capsules/OXYGEN-001.md
+orchestrate capsule show OXYGEN-001 | sed -n '1,12p'
 echo "..."
 show orchestrate assign WORK-002 --owner bo
 
@@ -42,7 +42,7 @@ echo "council_call $call recorded"
 refused orchestrate council approve "$call" --by ada
 show orchestrate council approve "$call" --by sam
 show orchestrate assign WORK-003 --owner cy --council "$call"
-show orchestrate unassign WORK-003 --reason "demo: give the slot back"
+show orchestrate unassign WORK-003 --by cy --reason "demo: give the slot back"
 refused orchestrate assign WORK-003 --owner cy --council "$call"
 
 step "Leases: claim before you change; another domain's resource needs a handshake"
@@ -65,7 +65,6 @@ show oxygen release storage
 
 step "Risk budget: done runs the item's commands first"
 show orchestrate done OXYGEN-001
-show oxygen release coordination
 unset OXYGEN_OWNER
 
 step "A shadow edit: a change with no lease held, caught by the audit job"
