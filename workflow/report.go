@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -165,11 +166,17 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 		if err != nil {
 			return err
 		}
-		if len(r.Findings) > 0 {
+		body := fmt.Sprintf("Audit report: %d finding(s).\n- %s", len(r.Findings), strings.Join(r.Findings, "\n- "))
+		changed, err := tx.findingsChanged(ctx, body)
+		if err != nil {
+			return err
+		}
+		// An hourly job repeating the same findings to everyone is noise:
+		// proclaim only what is new since the last proclamation.
+		if len(r.Findings) > 0 && changed {
 			sig, err := tx.emit(ctx, s.Config, s.Root, SignalSpec{Kind: KindProclamation, Topic: reportTopicAudit,
 				From: SystemActor.Owner, FromDomain: SystemActor.Domain, To: ToAll,
-				Body: fmt.Sprintf("Audit report: %d finding(s).\n- %s", len(r.Findings), strings.Join(r.Findings, "\n- ")),
-				Refs: []string{r.Path, strings.TrimSuffix(r.Path, ".md") + ".json"}})
+				Body: body, Refs: []string{r.Path, strings.TrimSuffix(r.Path, ".md") + ".json"}})
 			if err != nil {
 				return err
 			}
@@ -556,4 +563,18 @@ func (s *Service) checkReportHeads(ctx context.Context, tx *Tx, res *ChainCheck)
 		}
 	}
 	return nil
+}
+
+// findingsChanged reports whether body differs from the last audit
+// proclamation's.
+func (tx *Tx) findingsChanged(ctx context.Context, body string) (bool, error) {
+	var last string
+	err := tx.queryRow(ctx, `SELECT body FROM signals WHERE kind = 'proclamation' AND topic = ? ORDER BY id DESC LIMIT 1`, reportTopicAudit).Scan(&last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, nil
+	}
+	if err != nil {
+		return false, storeErr("read signals", err)
+	}
+	return last != body, nil
 }
