@@ -154,8 +154,9 @@ type pendingExport struct {
 }
 
 // takeOverExports handles the pending exports of processes that are gone:
-// an intact file drops the row; a missing or damaged one becomes this
-// process's to write. Exports of live processes are theirs to finish.
+// their temporary file is removed, then an intact file drops the row and a
+// missing or damaged one becomes this process's to write. Exports of live
+// processes are theirs to finish.
 func (s *Service) takeOverExports(ctx context.Context, tx *Tx, rs roots, own map[string]bool) ([]export, error) {
 	rows, err := tx.query(ctx, `SELECT path, source, pid, host FROM pending_exports`)
 	if err != nil {
@@ -176,7 +177,7 @@ func (s *Service) takeOverExports(ctx context.Context, tx *Tx, rs roots, own map
 	}
 	var taken []export
 	for _, p := range pending {
-		if own[p.path] || p.host != hostname() {
+		if p.host != hostname() {
 			continue
 		}
 		if p.pid == os.Getpid() {
@@ -192,6 +193,9 @@ func (s *Service) takeOverExports(ctx context.Context, tx *Tx, rs roots, own map
 			continue
 		}
 		r.Remove(safefs.TempName(rel, tempTag(p.pid)))
+		if own[p.path] {
+			continue // this transaction's export replaces it
+		}
 		e := export{path: p.path, source: p.source}
 		if id, ok := strings.CutPrefix(p.source, "signal:"); ok {
 			n, _ := strconv.ParseInt(id, 10, 64)

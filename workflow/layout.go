@@ -379,11 +379,11 @@ func PolicyDrift(l *Layout, governing *Config) string {
 		return ""
 	}
 	here := filepath.Join(l.Worktree, ConfigFile)
-	src, err := os.ReadFile(here)
+	src, err := readConfigFile(l.Worktree)
 	if err != nil {
 		return ""
 	}
-	if main, err := os.ReadFile(filepath.Join(l.Root, ConfigFile)); err == nil && bytes.Equal(src, main) {
+	if main, err := readConfigFile(l.Root); err == nil && bytes.Equal(src, main) {
 		return ""
 	}
 	local, err := ParseConfig(here, src)
