@@ -156,12 +156,17 @@ func (b *BlobStore) open() (*safefs.Root, error) {
 	return r, nil
 }
 
-// Get reads a blob and checks that its bytes still hash to its name.
-func (b *BlobStore) Get(h string) ([]byte, error) {
+// openBlob checks that h can name a blob and opens the store.
+func (b *BlobStore) openBlob(h string) (*safefs.Root, error) {
 	if !ValidHash(h) {
 		return nil, fmt.Errorf("%q is not a sha256 blob name", h)
 	}
-	r, err := b.open()
+	return b.open()
+}
+
+// Get reads a blob and checks that its bytes still hash to its name.
+func (b *BlobStore) Get(h string) ([]byte, error) {
+	r, err := b.openBlob(h)
 	if err != nil {
 		return nil, err
 	}
@@ -189,10 +194,7 @@ func (b *BlobStore) Has(h string) bool {
 
 // Stat describes the blob named h.
 func (b *BlobStore) Stat(h string) (fs.FileInfo, error) {
-	if !ValidHash(h) {
-		return nil, fmt.Errorf("%q is not a sha256 blob name", h)
-	}
-	r, err := b.open()
+	r, err := b.openBlob(h)
 	if err != nil {
 		return nil, err
 	}
