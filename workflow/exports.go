@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"strconv"
@@ -196,14 +197,9 @@ func (s *Service) takeOverExports(ctx context.Context, tx *Tx, rs roots, own map
 		if own[p.path] {
 			continue // this transaction's export replaces it
 		}
-		e := export{path: p.path, source: p.source}
-		if id, ok := strings.CutPrefix(p.source, "signal:"); ok {
-			n, _ := strconv.ParseInt(id, 10, 64)
-			sig, err := tx.getSignal(ctx, n)
-			if err != nil {
-				continue
-			}
-			e.content = sig.exportJSON()
+		e, err := tx.exportOf(ctx, p.path, p.source)
+		if err != nil {
+			continue
 		}
 		if s.exportIntact(r, rel, e) {
 			if _, err := tx.exec(ctx, `DELETE FROM pending_exports WHERE path = ?`, p.path); err != nil {
@@ -217,6 +213,75 @@ func (s *Service) takeOverExports(ctx context.Context, tx *Tx, rs roots, own map
 		taken = append(taken, e)
 	}
 	return taken, nil
+}
+
+// exportOf is the export of path from source: a signal's JSON is rendered
+// from its row; a blob is read after the commit.
+func (tx *Tx) exportOf(ctx context.Context, logical, source string) (export, error) {
+	e := export{path: logical, source: source}
+	if id, ok := strings.CutPrefix(source, "signal:"); ok {
+		n, _ := strconv.ParseInt(id, 10, 64)
+		sig, err := tx.getSignal(ctx, n)
+		if err != nil {
+			return e, err
+		}
+		e.content = sig.exportJSON()
+	}
+	return e, nil
+}
+
+// missingExports lists the signal and report files that are absent though
+// their row exists (deleted by hand, or lost with the disk cache before a
+// later command saw them). The audit job writes them again. Only the store
+// and directory entries are read, outside any lock.
+func (s *Service) missingExports(ctx context.Context) ([]export, error) {
+	var all []export
+	err := s.read(ctx, func(tx *Tx) error {
+		rows, err := tx.query(ctx, `SELECT id, file FROM signals ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			var file string
+			if err := rows.Scan(&id, &file); err != nil {
+				rows.Close()
+				return storeErr("read signals", err)
+			}
+			all = append(all, export{path: file, source: signalSource(id)})
+		}
+		rows.Close()
+		rows, err = tx.query(ctx, `SELECT path, md_blob, json_blob FROM reports WHERE md_blob <> '' ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var md, mdBlob, jsBlob string
+			if err := rows.Scan(&md, &mdBlob, &jsBlob); err != nil {
+				return storeErr("read reports", err)
+			}
+			all = append(all, export{path: md, source: mdBlob}, export{path: strings.TrimSuffix(md, ".md") + ".json", source: jsBlob})
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	rs := roots{}
+	defer rs.close()
+	var missing []export
+	for _, e := range all {
+		dir, rel := s.Layout.stateRoot(e.path)
+		r, err := rs.open(dir)
+		if err != nil {
+			continue
+		}
+		if _, err := r.Lstat(rel); errors.Is(err, fs.ErrNotExist) {
+			missing = append(missing, e)
+		}
+	}
+	return missing, nil
 }
 
 // exportIntact reports whether the file already holds the export's

@@ -64,6 +64,10 @@ type Report struct {
 		BlobStore  StoreCheck `json:"blob_store"`
 	} `json:"integrity"`
 
+	// RewrittenExports are signal and report files that were missing
+	// though their row exists, written again by this report.
+	RewrittenExports []string `json:"rewritten_exports"`
+
 	AmbiguousOwnership []AmbiguousPath `json:"ambiguous_ownership"`
 	OverlappingGlobs   []string        `json:"overlapping_globs"`
 
@@ -133,6 +137,10 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 		return nil, err
 	}
 	r.OverlappingGlobs = append([]string{}, s.Config.Warnings...)
+	missing, err := s.missingExports(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var snaps []*fingerprintSnapshot
 	for _, dir := range s.worktrees() {
 		snap, err := s.snapshotWorktree(s.worktreeKey(dir), dir)
@@ -153,6 +161,14 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 		}
 		if r.ShadowEdits, err = tx.shadowEdits(ctx, `status = 'open' ORDER BY id`); err != nil {
 			return err
+		}
+		for _, m := range missing {
+			e, err := tx.exportOf(ctx, m.path, m.source)
+			if err != nil {
+				return err
+			}
+			tx.export(e.path, e.source, e.content)
+			r.RewrittenExports = append(r.RewrittenExports, e.path)
 		}
 		r.GeneratedAt = Time{tx.now}
 		r.findings()
@@ -196,7 +212,7 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 // nothing is found, so consumers can iterate them unconditionally.
 func newReport() *Report {
 	r := &Report{Leases: []*Lease{}, Budgets: []Budget{}, CouncilOverrides: []*CouncilCall{}, PendingCouncil: []*CouncilCall{},
-		ShadowEdits: []*ShadowEdit{}, AmbiguousOwnership: []AmbiguousPath{}, OverlappingGlobs: []string{}, Findings: []string{}}
+		ShadowEdits: []*ShadowEdit{}, AmbiguousOwnership: []AmbiguousPath{}, OverlappingGlobs: []string{}, RewrittenExports: []string{}, Findings: []string{}}
 	r.Hoarding.ExpiredUnreleased, r.Hoarding.RepeatOffenders, r.Hoarding.NearMaxHold = []*Lease{}, []RepeatOffense{}, []LongHold{}
 	r.Hoarding.Revoked = []*Lease{}
 	r.Items.Stale, r.Items.Blocked, r.Items.WithoutCapsule = []StaleItem{}, []*Item{}, []string{}
@@ -411,6 +427,9 @@ func (r *Report) findings() {
 	}
 	for _, w := range r.OverlappingGlobs {
 		add("ambiguous ownership: %s", w)
+	}
+	for _, p := range r.RewrittenExports {
+		add("export written again: %s was missing though its row exists", p)
 	}
 	r.Findings = f
 }
