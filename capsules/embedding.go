@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"unicode/utf8"
 
 	"github.com/oxygen-tools/oxygen/internal/pathspec"
@@ -136,30 +135,24 @@ func Inspect(r *safefs.Root, rel string, p Policy) (File, []byte) {
 	if realRel != clean && p.IsSecret != nil && p.IsSecret(realRel) {
 		return withhold("resolves to a path matching policy.secret_paths")
 	}
-	// O_NONBLOCK: opening a FIFO must not hang the command.
-	file, err := r.OpenFile(clean, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	file, info, err := r.OpenRegular(clean)
+	var esc *safefs.EscapeError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		f.Status, f.Note = Missing, "missing: the file does not exist (not an error)"
 		return f, nil
+	case errors.Is(err, safefs.ErrNotRegular) && info.IsDir():
+		return withhold("is a directory, not a file")
+	case errors.Is(err, safefs.ErrNotRegular):
+		return withhold("is not a regular file")
+	case errors.As(err, &esc) && !esc.Absolute():
+		return withhold("resolves outside the repository root")
 	case err != nil:
-		var esc *safefs.EscapeError
-		if errors.As(err, &esc) && !esc.Absolute() {
-			return withhold("resolves outside the repository root")
-		}
 		return withhold(err.Error())
 	}
 	defer file.Close()
-	info, err := file.Stat()
-	switch {
-	case err != nil:
-		return withhold(err.Error())
-	case info.IsDir():
-		return withhold("is a directory, not a file")
-	case !info.Mode().IsRegular():
-		return withhold("is not a regular file")
-	case safefs.Links(info) > 1:
-		return withhold(fmt.Sprintf("has %d hard links, so its content may belong to a file outside the repository", safefs.Links(info)))
+	if n := safefs.Links(info); n > 1 {
+		return withhold(fmt.Sprintf("has %d hard links, so its content may belong to a file outside the repository", n))
 	}
 	// The secret check judged realRel; make sure that is what was opened.
 	if realRel != clean {
@@ -202,7 +195,7 @@ func Inspect(r *safefs.Root, rel string, p Policy) (File, []byte) {
 
 // HashFile is the sha256 of name in r, read by streaming.
 func HashFile(r *safefs.Root, name string) (string, error) {
-	f, err := r.Open(name)
+	f, _, err := r.OpenRegular(name)
 	if err != nil {
 		return "", err
 	}

@@ -142,7 +142,7 @@ func snapshotFile(blobs *capsules.BlobStore, wt *safefs.Root, rel string) (*Mani
 			return nil, Errorf(EINTERNAL, "%v", err)
 		}
 	case info.Mode().IsRegular():
-		f, err := wt.Open(rel)
+		f, _, err := wt.OpenRegular(rel)
 		if err != nil {
 			return nil, nil
 		}
@@ -561,7 +561,7 @@ func sameContent(blobs *capsules.BlobStore, wt *safefs.Root, f ManifestEntry) (b
 			return false, err
 		}
 	case info.Mode().IsRegular():
-		file, err := wt.Open(f.Path)
+		file, _, err := wt.OpenRegular(f.Path)
 		if err != nil {
 			return false, err
 		}

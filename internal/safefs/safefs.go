@@ -119,6 +119,27 @@ func (r *Root) Open(name string) (*os.File, error) {
 	return f, r.explain(name, err)
 }
 
+// ErrNotRegular is an open refused because the name is not a regular file.
+var ErrNotRegular = errors.New("not a regular file")
+
+// OpenRegular opens name for reading if it is a regular file, and describes
+// it. O_NONBLOCK keeps a FIFO put in its place from hanging the command.
+func (r *Root) OpenRegular(name string) (*os.File, fs.FileInfo, error) {
+	f, err := r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = &fs.PathError{Op: "open", Path: name, Err: ErrNotRegular}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fi, err
+	}
+	return f, fi, nil
+}
+
 // OpenFile opens name with flag and perm.
 func (r *Root) OpenFile(name string, flag int, perm fs.FileMode) (*os.File, error) {
 	f, err := r.root.OpenFile(name, flag, perm)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -126,4 +127,23 @@ func TestLinksCountsHardLinks(t *testing.T) {
 	if _, err := r.ReadFile("missing", 3); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("ReadFile of a missing file: %v", err)
 	}
+}
+
+// A FIFO where a file was expected is refused at once: opening it for
+// reading would otherwise wait for a writer forever (capsule drift, the
+// audit's fingerprints).
+func TestOpenRegularRefusesAFIFOWithoutBlocking(t *testing.T) {
+	root, _ := tree(t)
+	if err := syscall.Mkfifo(filepath.Join(root, "pipe"), 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	r := open(t, root)
+	if _, _, err := r.OpenRegular("pipe"); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("OpenRegular(pipe): %v, want ErrNotRegular", err)
+	}
+	f, fi, err := r.OpenRegular("in/file")
+	if err != nil || fi.Size() != int64(len("inside")) {
+		t.Fatalf("OpenRegular(in/file): %v", err)
+	}
+	f.Close()
 }
