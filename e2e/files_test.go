@@ -113,17 +113,18 @@ func TestKilledCommandsLeaveNoPhantomExports(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(9, 9))
 	for i := range iterations {
-		var cmd = r.command("orchestrate", "signal", "send", "--kind", "missive", "--from", "builder", "--body", fmt.Sprintf("message %d", i))
+		// Kill anywhere in a command's life: from start-up to exit.
+		cmd, life := r.command("orchestrate", "signal", "send", "--kind", "missive", "--from", "builder", "--body", fmt.Sprintf("message %d", i)), 80
 		switch i % 3 {
 		case 1:
-			cmd = r.command("orchestrate", "assign", fmt.Sprintf("K-%d", i/3), "--owner", "builder")
+			cmd, life = r.command("orchestrate", "assign", fmt.Sprintf("K-%d", i/3), "--owner", "builder"), 100
 		case 2:
-			cmd = r.command("orchestrate", "audit", "report")
+			cmd, life = r.command("orchestrate", "audit", "report"), 250
 		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rng.IntN(80_000)) * time.Microsecond)
+		time.Sleep(time.Duration(rng.IntN(life*1000)) * time.Microsecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 	}
