@@ -34,6 +34,7 @@ demo: build
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./workflow/
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./capsules/
 	./scripts/bench-processes.sh
 
 install: build

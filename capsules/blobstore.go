@@ -1,31 +1,40 @@
 package capsules
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/oxygen-tools/oxygen/internal/safefs"
 )
 
-// BlobDir is where blobs live, relative to the repository root.
+// BlobDir is where blobs live, as a logical path: the state directory's
+// store/blobs/sha256.
 const BlobDir = ".substrate/store/blobs/sha256"
 
 // BlobStore is a content-addressed, write-once store: a blob's name is the
 // sha256 of its bytes, it is written atomically, made read-only, and never
-// overwritten or deleted.
+// overwritten or deleted. Every access is confined to Home.
 type BlobStore struct {
-	Dir string // .../blobs/sha256
+	Home string // the directory no access may leave
+	Dir  string // the blobs, relative to Home, slash-separated
 }
 
-// NewBlobStore returns the blob store of the repository at root.
+// NewBlobStore returns the blob store of a repository whose state lives in
+// root/.substrate.
 func NewBlobStore(root string) *BlobStore {
-	return &BlobStore{Dir: filepath.Join(root, filepath.FromSlash(BlobDir))}
+	return &BlobStore{Home: root, Dir: BlobDir}
 }
 
 // Hash is the sha256 of data in hex, the blob's name.
@@ -45,8 +54,10 @@ func ValidHash(h string) bool {
 
 // Path is where the blob named h lives: <dir>/<2 hex>/<62 hex>.
 func (b *BlobStore) Path(h string) string {
-	return filepath.Join(b.Dir, h[:2], h[2:])
+	return filepath.Join(b.Home, filepath.FromSlash(b.name(h)))
 }
+
+func (b *BlobStore) name(h string) string { return path.Join(b.Dir, h[:2], h[2:]) }
 
 // RelPath is Path relative to the repository root, slash-separated.
 func RelPath(h string) string {
@@ -54,60 +65,118 @@ func RelPath(h string) string {
 }
 
 // Put stores data and returns its hash. Storing bytes that are already
-// there is a no-op. The blob is written to a temporary file, fsynced, made
-// read-only and then hard-linked into place: link fails rather than replace
-// an existing name, so no blob is ever overwritten, even by a racing writer.
+// there is a no-op.
 func (b *BlobStore) Put(data []byte) (string, error) {
+	r, err := b.open()
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
 	h := Hash(data)
-	final := b.Path(h)
-	if _, err := os.Stat(final); err == nil {
+	if _, err := r.Lstat(b.name(h)); err == nil {
 		return h, nil
 	}
-	dir := filepath.Dir(final)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	return b.write(r, bytes.NewReader(data))
+}
+
+// PutStream stores what src holds, reading it twice (to hash, then to copy)
+// so that a large file costs no memory; bytes already stored are not copied.
+func (b *BlobStore) PutStream(src io.ReadSeeker) (string, error) {
+	r, err := b.open()
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	sum := sha256.New()
+	if _, err := io.Copy(sum, src); err != nil {
 		return "", fmt.Errorf("blob store: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if _, err := r.Lstat(b.name(hex.EncodeToString(sum.Sum(nil)))); err == nil {
+		return hex.EncodeToString(sum.Sum(nil)), nil
+	}
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return "", fmt.Errorf("blob store: %w", err)
+	}
+	return b.write(r, src)
+}
+
+// write copies src to a temporary file, fsyncs it, makes it read-only and
+// hard-links it into place under the hash of what was copied: link fails
+// rather than replace an existing name, so no blob is ever overwritten,
+// even by a racing writer.
+func (b *BlobStore) write(r *safefs.Root, src io.Reader) (string, error) {
+	if err := r.MkdirAll(b.Dir, 0o755); err != nil {
+		return "", fmt.Errorf("blob store: %w", err)
+	}
+	var tmp string
+	var f *os.File
+	for {
+		tmp = path.Join(b.Dir, ".tmp-"+strconv.FormatUint(rand.Uint64(), 36))
+		var err error
+		f, err = r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("blob store: %w", err)
+		}
+	}
+	defer r.Remove(tmp)
+	sum := sha256.New()
+	_, err := io.Copy(io.MultiWriter(f, sum), src)
+	if err == nil {
+		err = f.Chmod(0o444)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return "", fmt.Errorf("blob store: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
+	h := hex.EncodeToString(sum.Sum(nil))
+	final := b.name(h)
+	if err := r.MkdirAll(path.Dir(final), 0o755); err != nil {
 		return "", fmt.Errorf("blob store: %w", err)
 	}
-	if err := tmp.Chmod(0o444); err != nil {
-		tmp.Close()
+	if err := r.Link(tmp, final); err != nil && !errors.Is(err, fs.ErrExist) {
 		return "", fmt.Errorf("blob store: %w", err)
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("blob store: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("blob store: %w", err)
-	}
-	if err := os.Link(tmp.Name(), final); err != nil && !errors.Is(err, fs.ErrExist) {
-		return "", fmt.Errorf("blob store: %w", err)
-	}
-	syncDir(dir)
+	r.SyncDir(path.Dir(final))
 	return h, nil
 }
 
-// syncDir makes a new directory entry durable.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+func (b *BlobStore) open() (*safefs.Root, error) {
+	r, err := safefs.Open(b.Home)
+	if err != nil {
+		return nil, fmt.Errorf("blob store: %w", err)
 	}
+	return r, nil
+}
+
+// openBlob checks that h can name a blob and opens the store.
+func (b *BlobStore) openBlob(h string) (*safefs.Root, error) {
+	if !ValidHash(h) {
+		return nil, fmt.Errorf("%q is not a sha256 blob name", h)
+	}
+	return b.open()
 }
 
 // Get reads a blob and checks that its bytes still hash to its name.
 func (b *BlobStore) Get(h string) ([]byte, error) {
-	if !ValidHash(h) {
-		return nil, fmt.Errorf("%q is not a sha256 blob name", h)
+	r, err := b.openBlob(h)
+	if err != nil {
+		return nil, err
 	}
-	data, err := os.ReadFile(b.Path(h))
+	defer r.Close()
+	f, err := r.Open(b.name(h))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil, err
 	}
@@ -119,8 +188,18 @@ func (b *BlobStore) Get(h string) ([]byte, error) {
 
 // Has reports whether the blob exists.
 func (b *BlobStore) Has(h string) bool {
-	_, err := os.Stat(b.Path(h))
+	_, err := b.Stat(h)
 	return err == nil
+}
+
+// Stat describes the blob named h.
+func (b *BlobStore) Stat(h string) (fs.FileInfo, error) {
+	r, err := b.openBlob(h)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return r.Lstat(b.name(h))
 }
 
 // CorruptError is a blob whose bytes no longer match its name.
@@ -149,9 +228,14 @@ type VerifyResult struct {
 // not match its name or that sits at a malformed path.
 func (b *BlobStore) Verify() (VerifyResult, error) {
 	res := VerifyResult{Problems: []Problem{}}
-	err := filepath.WalkDir(b.Dir, func(path string, d fs.DirEntry, err error) error {
+	r, err := b.open()
+	if err != nil {
+		return res, err
+	}
+	defer r.Close()
+	err = fs.WalkDir(r.FS(), b.Dir, func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && path == b.Dir {
+			if errors.Is(err, fs.ErrNotExist) && name == b.Dir {
 				return fs.SkipDir
 			}
 			return err
@@ -159,36 +243,22 @@ func (b *BlobStore) Verify() (VerifyResult, error) {
 		if d.IsDir() || strings.HasPrefix(d.Name(), ".tmp-") {
 			return nil
 		}
-		rel, _ := filepath.Rel(b.Dir, path)
-		rel = filepath.ToSlash(rel)
+		rel := strings.TrimPrefix(name, b.Dir+"/")
 		shown := BlobDir + "/" + rel
 		res.Blobs++
-		name := strings.ReplaceAll(rel, "/", "")
-		if !ValidHash(name) || len(strings.Split(rel, "/")[0]) != 2 {
+		blob := strings.ReplaceAll(rel, "/", "")
+		if !ValidHash(blob) || len(strings.Split(rel, "/")[0]) != 2 {
 			res.Problems = append(res.Problems, Problem{Path: shown, Problem: "not a blob name"})
 			return nil
 		}
-		got, err := hashFile(path)
+		got, err := HashFile(r, name)
 		if err != nil {
 			res.Problems = append(res.Problems, Problem{Path: shown, Problem: err.Error()})
-		} else if got != name {
+		} else if got != blob {
 			res.Problems = append(res.Problems, Problem{Path: shown, Problem: "content hashes to " + got})
 		}
 		return nil
 	})
 	sort.Slice(res.Problems, func(i, j int) bool { return res.Problems[i].Path < res.Problems[j].Path })
 	return res, err
-}
-
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/oxygen-tools/oxygen/internal/pathspec"
+	"github.com/oxygen-tools/oxygen/internal/safefs"
 )
 
 // File states in a capsule.
@@ -53,84 +56,35 @@ func (f File) Embedded() bool { return f.Status == Embedded || f.Status == Trunc
 // Truncated reports whether the file was cut.
 func (f File) Truncated() bool { return f.Status == Truncated }
 
-// Collect applies the policy to the item's files, in order.
+// Collect applies the policy to the item's files, in order. Each file costs
+// at most MaxFileBytes of memory whatever its size: the rest is only hashed,
+// streaming, which takes time, so callers collect outside the write lock.
 func Collect(root string, files []string, p Policy) []File {
+	r, openErr := safefs.Open(root)
+	if openErr == nil {
+		defer r.Close()
+	}
 	out := make([]File, 0, len(files))
 	for i, rel := range files {
-		if i >= p.MaxFiles {
+		switch {
+		case i >= p.MaxFiles:
 			out = append(out, File{Path: rel, Status: OverLimit,
 				Note: fmt.Sprintf("not embedded: over the drift guard (at most %d files)", p.MaxFiles)})
-			continue
+		case openErr != nil:
+			out = append(out, File{Path: rel, Status: Withheld, Note: "withheld: " + openErr.Error()})
+		default:
+			out = append(out, collectOne(r, rel, p))
 		}
-		out = append(out, collectOne(root, rel, p))
 	}
 	return out
 }
 
-func collectOne(root, rel string, p Policy) File {
-	f := File{Path: rel}
-	withhold := func(why string) File {
-		f.Status, f.Note, f.Text, f.Fence = Withheld, "withheld: "+why, "", ""
+func collectOne(r *safefs.Root, rel string, p Policy) File {
+	f, head := Inspect(r, rel, p)
+	if !f.Embedded() {
 		return f
 	}
-	clean, err := pathspec.CleanRel(rel)
-	if err != nil {
-		return withhold(err.Error())
-	}
-	if p.IsSecret != nil && p.IsSecret(clean) {
-		return withhold("matches policy.secret_paths")
-	}
-	real, err := pathspec.Resolve(root, clean)
-	if err != nil {
-		if errors.Is(err, pathspec.ErrOutsideRoot) {
-			return withhold("resolves outside the repository root")
-		}
-		return withhold(err.Error())
-	}
-	// A symlink inside the repository may still point at a secret.
-	if realRoot, err := filepath.EvalSymlinks(root); err == nil {
-		if relReal, err := filepath.Rel(realRoot, real); err == nil && p.IsSecret != nil && p.IsSecret(filepath.ToSlash(relReal)) {
-			return withhold("resolves to a path matching policy.secret_paths")
-		}
-	}
-	info, err := os.Stat(real)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		f.Status, f.Note = Missing, "missing: the file does not exist (not an error)"
-		return f
-	case err != nil:
-		return withhold(err.Error())
-	case info.IsDir():
-		return withhold("is a directory, not a file")
-	case !info.Mode().IsRegular():
-		return withhold("is not a regular file")
-	}
-	data, err := os.ReadFile(real)
-	if err != nil {
-		return withhold(err.Error())
-	}
-	sum := sha256.Sum256(data)
-	f.Size, f.SHA256 = int64(len(data)), hex.EncodeToString(sum[:])
-	if hasPrivateKey(data) {
-		return withhold("holds a private key block")
-	}
-	if bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data) {
-		f.Status = Binary
-		f.Note = fmt.Sprintf("binary: %d bytes, sha256 %s (not embedded)", f.Size, f.SHA256)
-		return f
-	}
-	text := data
-	f.Status = Embedded
-	if len(text) > p.MaxFileBytes {
-		cut := p.MaxFileBytes
-		for cut > 0 && !utf8.RuneStart(text[cut]) {
-			cut--
-		}
-		text = text[:cut]
-		f.Status = Truncated
-		f.Note = fmt.Sprintf("truncated: the first %d of %d bytes are shown; sha256 of the whole file %s", cut, f.Size, f.SHA256)
-	}
-	f.Text = string(text)
+	f.Text = string(head)
 	if !strings.HasSuffix(f.Text, "\n") {
 		f.Text += "\n"
 		if f.Status == Embedded {
@@ -139,6 +93,130 @@ func collectOne(root, rel string, p Policy) File {
 	}
 	f.Fence = fenceFor(f.Text)
 	return f
+}
+
+// Inspect applies the policy to one file of r and returns what of it may be
+// embedded: its first MaxFileBytes (cut at a character boundary) when the
+// status is Embedded or Truncated, nothing otherwise. Size and SHA256
+// describe the whole file, hashed by streaming.
+//
+// Withheld: a secret path, or a symlink resolving to one; anything outside
+// the root (os.Root refuses it, even if a symlink is swapped mid-way); what
+// is not a regular file; a file with more than one hard link, since a link
+// can give another file's content (a key elsewhere on the disk) an innocent
+// name inside the repository; and a file holding a private key.
+func Inspect(r *safefs.Root, rel string, p Policy) (File, []byte) {
+	f := File{Path: rel}
+	withhold := func(why string) (File, []byte) {
+		f.Status, f.Note = Withheld, "withheld: "+why
+		return f, nil
+	}
+	clean, err := pathspec.CleanRel(rel)
+	if err != nil {
+		return withhold(err.Error())
+	}
+	if p.IsSecret != nil && p.IsSecret(clean) {
+		return withhold("matches policy.secret_paths")
+	}
+	real, err := pathspec.Resolve(r.Dir(), clean)
+	if err != nil {
+		if errors.Is(err, pathspec.ErrOutsideRoot) {
+			return withhold("resolves outside the repository root")
+		}
+		return withhold(err.Error())
+	}
+	// A symlink inside the repository may still point at a secret.
+	realRel := clean
+	if realRoot, err := filepath.EvalSymlinks(r.Dir()); err == nil {
+		if rr, err := filepath.Rel(realRoot, real); err == nil {
+			realRel = filepath.ToSlash(rr)
+		}
+	}
+	if realRel != clean && p.IsSecret != nil && p.IsSecret(realRel) {
+		return withhold("resolves to a path matching policy.secret_paths")
+	}
+	file, info, err := r.OpenRegular(clean)
+	var esc *safefs.EscapeError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		f.Status, f.Note = Missing, "missing: the file does not exist (not an error)"
+		return f, nil
+	case errors.Is(err, safefs.ErrNotRegular) && info.IsDir():
+		return withhold("is a directory, not a file")
+	case errors.Is(err, safefs.ErrNotRegular):
+		return withhold("is not a regular file")
+	case errors.As(err, &esc) && !esc.Absolute():
+		return withhold("resolves outside the repository root")
+	case err != nil:
+		return withhold(err.Error())
+	}
+	defer file.Close()
+	if n := safefs.Links(info); n > 1 {
+		return withhold(fmt.Sprintf("has %d hard links, so its content may belong to a file outside the repository", n))
+	}
+	// The secret check judged realRel; make sure that is what was opened.
+	if realRel != clean {
+		if at, err := r.Lstat(realRel); err != nil || !os.SameFile(info, at) {
+			return withhold("changed while it was being read")
+		}
+	}
+	head, err := io.ReadAll(io.LimitReader(file, int64(p.MaxFileBytes)+utf8.UTFMax))
+	if err != nil {
+		return withhold(err.Error())
+	}
+	h := sha256.New()
+	h.Write(head)
+	rest, err := hashCopy(h, file)
+	if err != nil {
+		return withhold(err.Error())
+	}
+	f.Size, f.SHA256 = int64(len(head))+rest, hex.EncodeToString(h.Sum(nil))
+	if hasPrivateKey(head) {
+		return withhold("holds a private key block")
+	}
+	text := head
+	f.Status = Embedded
+	if f.Size > int64(p.MaxFileBytes) {
+		cut := p.MaxFileBytes
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut]
+		f.Status = Truncated
+		f.Note = fmt.Sprintf("truncated: the first %d of %d bytes are shown; sha256 of the whole file %s", cut, f.Size, f.SHA256)
+	}
+	if bytes.IndexByte(text, 0) >= 0 || !utf8.Valid(text) {
+		f.Status = Binary
+		f.Note = fmt.Sprintf("binary: %d bytes, sha256 %s (not embedded)", f.Size, f.SHA256)
+		return f, nil
+	}
+	return f, text
+}
+
+// HashFile is the sha256 of name in r, read by streaming.
+func HashFile(r *safefs.Root, name string) (string, error) {
+	f, _, err := r.OpenRegular(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	return HashReader(f)
+}
+
+// HashReader is the sha256 of everything src holds, read by streaming.
+func HashReader(src io.Reader) (string, error) {
+	h := sha256.New()
+	if _, err := hashCopy(h, src); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hashCopy feeds src to h in 1 MiB reads rather than io.Copy's 32 KiB:
+// hashing a sparse gigabyte took a quarter less time. The wrapper hides
+// os.File's WriteTo, which would bring back the small buffer.
+func hashCopy(h hash.Hash, src io.Reader) (int64, error) {
+	return io.CopyBuffer(h, struct{ io.Reader }{src}, make([]byte, 1<<20))
 }
 
 // fenceFor returns a backtick fence longer than any backtick run in text, so

@@ -3,8 +3,10 @@ package capsules
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oxygen-tools/oxygen/internal/pathspec"
 )
@@ -164,4 +166,74 @@ func TestEmbeddedFileCannotBreakTheCapsule(t *testing.T) {
 	if len(f.Fence) <= 3 || strings.Contains(f.Text, f.Fence) {
 		t.Fatalf("fence %q appears inside the text", f.Fence)
 	}
+}
+
+// sparseFile makes a file of size zero bytes that takes no disk space.
+func sparseFile(t testing.TB, dir, name string, size int64) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A file far over max_file_bytes costs about max_file_bytes of memory, not
+// its size: the rest is hashed by streaming (issue 9, point 6). Size and
+// sha256 still describe the whole file.
+func TestLargeFileIsHashedNotLoaded(t *testing.T) {
+	root := t.TempDir()
+	const size = 64 << 20
+	sparseFile(t, root, "big.log", size)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f := collectOneFile(t, root, "big.log", testPolicy(t, 5, 64<<10))
+	runtime.ReadMemStats(&after)
+	if allocated := after.TotalAlloc - before.TotalAlloc; allocated > 4<<20 {
+		t.Errorf("collecting a %d-byte file allocated %d bytes; want about max_file_bytes plus a read buffer", size, allocated)
+	}
+	if f.Size != size || f.SHA256 != Hash(make([]byte, size)) {
+		t.Errorf("size %d sha256 %s: want the whole file's", f.Size, f.SHA256)
+	}
+	if f.Status != Binary {
+		t.Errorf("status %s, want binary (zeros)", f.Status)
+	}
+}
+
+// BenchmarkCollectLargeFile reports what embedding a 256 MiB file costs in
+// memory (B/op, and the peak heap) with the default max_file_bytes.
+func BenchmarkCollectLargeFile(b *testing.B) {
+	root := b.TempDir()
+	sparseFile(b, root, "big.log", 256<<20)
+	set, _ := pathspec.CompileSet([]string{".env"})
+	p := Policy{MaxFiles: 5, MaxFileBytes: 65536, IsSecret: set.Match}
+	var peak uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+				runtime.ReadMemStats(&m)
+				peak = max(peak, m.HeapAlloc)
+			}
+		}
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		Collect(root, []string{"big.log"}, p)
+	}
+	b.StopTimer()
+	close(stop)
+	<-sampled
+	b.ReportMetric(float64(peak), "peak-heap-B")
 }

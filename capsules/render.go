@@ -3,11 +3,11 @@ package capsules
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"strings"
 	"text/template"
 
+	"github.com/oxygen-tools/oxygen/internal/safefs"
 	"github.com/oxygen-tools/oxygen/templates"
 )
 
@@ -75,36 +75,58 @@ type Template struct {
 	Name   string // what errors call it: a root-relative path or the built-in name
 	Source string // "builtin" or the root-relative path
 	SHA256 string // of the template text
-	tmpl   *template.Template
+	// Withheld is the repository's template when the embedding policy kept
+	// it out (a symlink leading outside, a secret, a hard link, ...): the
+	// built-in template is used instead, and the capsule lists this entry.
+	Withheld *File
+	tmpl     *template.Template
 }
 
 // RepoTemplateFile is the override a repository may provide.
 const RepoTemplateFile = ".substrate/templates/capsule.md.tmpl"
 
 // LoadTemplate picks the template: configured (a root-relative path), else
-// the repository override if present, else the built-in one. A template that
-// does not parse is an error naming the file and line.
-func LoadTemplate(root, configured string) (*Template, error) {
+// the repository override if present, else the built-in one. The file is
+// read under the same policy as embedded files, since whatever it holds ends
+// up in every capsule; one the policy withholds is replaced by the built-in
+// template and reported in Withheld. A configured template that is missing,
+// or one that does not parse, is an error naming the file (and line).
+func LoadTemplate(root, configured string, p Policy) (*Template, error) {
 	name, text := templates.CapsuleName, templates.Capsule
 	source := "builtin"
 	rel := configured
 	if rel == "" {
-		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(RepoTemplateFile))); err == nil {
-			rel = RepoTemplateFile
-		}
+		rel = RepoTemplateFile
 	}
-	if rel != "" {
-		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
-		if err != nil {
-			return nil, &TemplateError{Name: rel, Err: err}
-		}
+	r, err := safefs.Open(root)
+	if err != nil {
+		return nil, &TemplateError{Name: rel, Err: err}
+	}
+	f, data := Inspect(r, rel, p)
+	r.Close()
+	var withheld *File
+	switch {
+	case f.Status == Missing && configured == "":
+	case f.Status == Missing:
+		return nil, &TemplateError{Name: rel, Err: fs.ErrNotExist}
+	case f.Status == Embedded:
 		name, text, source = rel, string(data), rel
+	default:
+		why := strings.TrimPrefix(f.Note, "withheld: ")
+		switch f.Status {
+		case Truncated:
+			why = fmt.Sprintf("is larger than capsules.max_file_bytes (%d bytes)", f.Size)
+		case Binary:
+			why = "is not text"
+		}
+		withheld = &File{Path: rel, Status: Withheld, Size: f.Size, SHA256: f.SHA256,
+			Note: "withheld: the capsule template " + why + "; the built-in template was used"}
 	}
 	t, err := template.New(name).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return nil, &TemplateError{Name: name, Err: err}
 	}
-	return &Template{Name: name, Source: source, SHA256: Hash([]byte(text)), tmpl: t}, nil
+	return &Template{Name: name, Source: source, SHA256: Hash([]byte(text)), Withheld: withheld, tmpl: t}, nil
 }
 
 // TemplateError is a template that cannot be read, parsed or executed. Go's

@@ -42,7 +42,7 @@ func TestGoldenCapsule(t *testing.T) {
 		"scripts/oxygen":          "#!/usr/bin/env bash\nexec oxygen \"$@\"",
 		".env":                    "SECRET=1\n",
 	})
-	tmpl, err := LoadTemplate(root, "")
+	tmpl, err := LoadTemplate(root, "", testPolicy(t, 5, 65536))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestGoldenCapsule(t *testing.T) {
 
 func TestSectionsFollowTheProtocolOrder(t *testing.T) {
 	root := repoWith(t, nil)
-	tmpl, _ := LoadTemplate(root, "")
+	tmpl, _ := LoadTemplate(root, "", testPolicy(t, 5, 65536))
 	out, err := tmpl.Render(sampleData(root))
 	if err != nil {
 		t.Fatal(err)
@@ -108,28 +108,28 @@ func TestTemplateOverrides(t *testing.T) {
 		"broken.tmpl":                          "line one\n{{.ID}\n",
 		"badfield.tmpl":                        "ok\n\n{{.Nope}}\n",
 	})
-	tmpl, err := LoadTemplate(root, "")
+	tmpl, err := LoadTemplate(root, "", testPolicy(t, 5, 65536))
 	if err != nil || tmpl.Source != RepoTemplateFile {
 		t.Fatalf("repository override not picked: %+v %v", tmpl, err)
 	}
 	if out, _ := tmpl.Render(Data{ID: "X"}); string(out) != "repo X\n" {
 		t.Errorf("render = %q", out)
 	}
-	if tmpl, err := LoadTemplate(root, "custom.tmpl"); err != nil || tmpl.Source != "custom.tmpl" {
+	if tmpl, err := LoadTemplate(root, "custom.tmpl", testPolicy(t, 5, 65536)); err != nil || tmpl.Source != "custom.tmpl" {
 		t.Fatalf("configured template not picked: %v", err)
 	}
-	_, err = LoadTemplate(root, "broken.tmpl")
+	_, err = LoadTemplate(root, "broken.tmpl", testPolicy(t, 5, 65536))
 	if err == nil || !strings.Contains(err.Error(), "broken.tmpl:2") {
 		t.Errorf("parse error does not name the file and line: %v", err)
 	}
-	tmpl, err = LoadTemplate(root, "badfield.tmpl")
+	tmpl, err = LoadTemplate(root, "badfield.tmpl", testPolicy(t, 5, 65536))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tmpl.Render(Data{}); err == nil || !strings.Contains(err.Error(), "badfield.tmpl:3") {
 		t.Errorf("execution error does not name the file and line: %v", err)
 	}
-	if _, err := LoadTemplate(root, "absent.tmpl"); err == nil || !strings.Contains(err.Error(), "absent.tmpl") {
+	if _, err := LoadTemplate(root, "absent.tmpl", testPolicy(t, 5, 65536)); err == nil || !strings.Contains(err.Error(), "absent.tmpl") {
 		t.Errorf("missing template: %v", err)
 	}
 }

@@ -5,12 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path"
-	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/oxygen-tools/oxygen/capsules"
+	"github.com/oxygen-tools/oxygen/internal/safefs"
 )
 
 // CapsuleFile is one linked file as a capsule generation recorded it.
@@ -51,7 +52,8 @@ func (c *Capsule) OverLimit() []string {
 }
 
 func (s *Service) blobs() *capsules.BlobStore {
-	return &capsules.BlobStore{Dir: s.Layout.StatePath(capsules.BlobDir)}
+	home, dir := s.Layout.stateRoot(capsules.BlobDir)
+	return &capsules.BlobStore{Home: home, Dir: dir}
 }
 
 func (s *Service) workingCopyPath(id string) string {
@@ -149,11 +151,83 @@ func (s *Service) capsuleData(ctx context.Context, tx *Tx, it *Item, files []cap
 	return d, nil
 }
 
-// collectFiles applies the embedding policy to the item's files.
-func (s *Service) collectFiles(it *Item) []capsules.File {
+// embedPolicy is the guardian's embedding policy, for item files and the
+// capsule template alike.
+func (s *Service) embedPolicy() capsules.Policy {
 	cfg := s.Config
-	return capsules.Collect(s.Worktree, it.Files, capsules.Policy{
-		MaxFiles: cfg.Capsules.MaxFiles, MaxFileBytes: cfg.Capsules.MaxFileBytes, IsSecret: cfg.Policy.IsSecret})
+	return capsules.Policy{MaxFiles: cfg.Capsules.MaxFiles, MaxFileBytes: cfg.Capsules.MaxFileBytes, IsSecret: cfg.Policy.IsSecret}
+}
+
+// capsuleInputs is what a capsule takes from files: the template and the
+// item's files. They are read and hashed before the write transaction,
+// since a linked file may be huge and nothing of unbounded size is read
+// while holding the write lock.
+type capsuleInputs struct {
+	tmpl  *capsules.Template
+	paths []string // the item's file list, as it was when collected
+	files []capsules.File
+}
+
+// errFilesChanged says the item's file list changed between gathering and
+// the write transaction.
+var errFilesChanged = errors.New("the item's files changed")
+
+// gatherCapsule reads item id's file list (one read transaction), then the
+// template and the files under the embedding policy, outside any lock. An
+// item that does not exist gathers nothing: the write transaction reports
+// it, in the protocol's order of checks.
+func (s *Service) gatherCapsule(ctx context.Context, id string) (*capsuleInputs, error) {
+	in := &capsuleInputs{}
+	err := s.read(ctx, func(tx *Tx) error {
+		it, err := tx.getItem(ctx, id)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil
+		}
+		if err == nil {
+			in.paths = it.Files
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if in.tmpl, err = s.loadTemplate(); err != nil {
+		return nil, err
+	}
+	in.files = capsules.Collect(s.Worktree, in.paths, s.embedPolicy())
+	return in, nil
+}
+
+// forItem returns what the capsule lists (the item's files, then the
+// template if the policy withheld it), or errFilesChanged if the item's
+// file list is no longer the one collected.
+func (in *capsuleInputs) forItem(it *Item) ([]capsules.File, error) {
+	if !slices.Equal(it.Files, in.paths) {
+		return nil, errFilesChanged
+	}
+	if in.tmpl.Withheld == nil {
+		return in.files, nil
+	}
+	return append(slices.Clip(in.files), *in.tmpl.Withheld), nil
+}
+
+// writeWithCapsule runs fn in a write transaction with the capsule inputs
+// of item id, gathered beforehand; if the item's file list changed in the
+// meantime it gathers them once more.
+func (s *Service) writeWithCapsule(ctx context.Context, id string, fn func(*Tx, *capsuleInputs) error) error {
+	for attempt := 1; ; attempt++ {
+		in, err := s.gatherCapsule(ctx, id)
+		if err != nil {
+			return err
+		}
+		err = s.write(ctx, func(tx *Tx) error { return fn(tx, in) })
+		if !errors.Is(err, errFilesChanged) {
+			return err
+		}
+		if attempt == 2 {
+			return Errorf(ECONFLICT, "the files linked on %s kept changing while its capsule was being made: run the command again", id)
+		}
+	}
 }
 
 // embeddedPaths lists the files whose bytes a capsule will hold.
@@ -184,7 +258,7 @@ func (s *Service) renderCapsule(ctx context.Context, tx *Tx, tmpl *capsules.Temp
 // loadTemplate picks the capsule template; one that does not parse is
 // invalid input.
 func (s *Service) loadTemplate() (*capsules.Template, error) {
-	tmpl, err := capsules.LoadTemplate(s.Worktree, s.Config.Capsules.Template)
+	tmpl, err := capsules.LoadTemplate(s.Worktree, s.Config.Capsules.Template, s.embedPolicy())
 	if err != nil {
 		return nil, Errorf(EINVALID, "%v", err)
 	}
@@ -193,9 +267,10 @@ func (s *Service) loadTemplate() (*capsules.Template, error) {
 
 // writeCapsule renders it and records a new generation. The blob is stored
 // before the transaction commits (content-addressed, so a blob of a rolled
-// back transaction is harmless); the working copy is written after commit.
+// back transaction is harmless); the working copy is exported after commit.
 // With onlyIfChanged, an unchanged capsule (apart from its generation time)
-// returns the latest generation instead of recording another.
+// returns the latest generation instead of recording another, and its
+// working copy is restored.
 func (s *Service) writeCapsule(ctx context.Context, tx *Tx, tmpl *capsules.Template, it *Item, files []capsules.File, actor string, onlyIfChanged bool) (*Capsule, bool, error) {
 	data, out, err := s.renderCapsule(ctx, tx, tmpl, it, files)
 	if err != nil {
@@ -206,6 +281,7 @@ func (s *Service) writeCapsule(ctx context.Context, tx *Tx, tmpl *capsules.Templ
 		return nil, false, err
 	}
 	if onlyIfChanged && latest != nil && latest.key == out.Key {
+		tx.export(latest.Path, latest.SHA256, nil)
 		return latest, false, nil
 	}
 	hash, err := s.blobs().Put(out.Content)
@@ -240,40 +316,8 @@ func (s *Service) writeCapsule(ctx context.Context, tx *Tx, tmpl *capsules.Templ
 		"generation": gen, "blob": hash, "path": c.Path, "template": tmpl.Source, "embedded": embeddedPaths(data.Embedded)}); err != nil {
 		return nil, false, err
 	}
+	tx.export(c.Path, hash, out.Content)
 	return c, true, nil
-}
-
-// writeWorkingCopy puts the capsule's bytes at <capsules.dir>/<ID>.md,
-// atomically, replacing an older copy.
-func (s *Service) writeWorkingCopy(c *Capsule) error {
-	content := c.content
-	if content == nil {
-		data, err := s.blobs().Get(c.SHA256)
-		if err != nil {
-			return Errorf(EINTERNAL, "read capsule blob: %v", err)
-		}
-		content = data
-	}
-	abs := s.Layout.StatePath(c.Path)
-	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
-		return Errorf(EINTERNAL, "write capsule: %v", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".*")
-	if err != nil {
-		return Errorf(EINTERNAL, "write capsule: %v", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(content); err != nil {
-		tmp.Close()
-		return Errorf(EINTERNAL, "write capsule: %v", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return Errorf(EINTERNAL, "write capsule: %v", err)
-	}
-	if err := os.Rename(tmp.Name(), abs); err != nil {
-		return Errorf(EINTERNAL, "write capsule: %v", err)
-	}
-	return nil
 }
 
 const capsuleColumns = `id, item_id, generation, blob, content_key, path, template, generated_at`
@@ -344,7 +388,7 @@ func (s *Service) RegenerateCapsule(ctx context.Context, id, actor string) (*Cap
 	}
 	var c *Capsule
 	var created bool
-	err := s.write(ctx, func(tx *Tx) error {
+	err := s.writeWithCapsule(ctx, id, func(tx *Tx, in *capsuleInputs) error {
 		it, err := tx.getItem(ctx, id)
 		if err != nil {
 			return err
@@ -355,17 +399,14 @@ func (s *Service) RegenerateCapsule(ctx context.Context, id, actor string) (*Cap
 		if actor == "" {
 			actor = it.Owner
 		}
-		tmpl, err := s.loadTemplate()
+		files, err := in.forItem(it)
 		if err != nil {
 			return err
 		}
-		c, created, err = s.writeCapsule(ctx, tx, tmpl, it, s.collectFiles(it), actor, true)
+		c, created, err = s.writeCapsule(ctx, tx, in.tmpl, it, files, actor, true)
 		return err
 	})
-	if err != nil {
-		return nil, false, err
-	}
-	return c, created, s.writeWorkingCopy(c)
+	return c, created, err
 }
 
 // CapsuleHistory lists an item's capsule generations, oldest first.
@@ -466,22 +507,22 @@ func (s *Service) VerifyCapsule(ctx context.Context, id string) (*CapsuleDrift, 
 
 func (s *Service) capsuleDrift(c *Capsule) *CapsuleDrift {
 	d := &CapsuleDrift{Item: c.Item, Generation: c.Generation, Path: c.Path, SHA256: c.SHA256, WorkingCopy: "ok", Files: []FileDrift{}}
-	switch data, err := os.ReadFile(s.Layout.StatePath(c.Path)); {
-	case errors.Is(err, os.ErrNotExist):
+	switch got, err := hashAt(s.Layout.stateRoot(c.Path)); {
+	case errors.Is(err, fs.ErrNotExist):
 		d.WorkingCopy, d.Drifted = "missing", true
-	case err != nil || capsules.Hash(data) != c.SHA256:
+	case err != nil || got != c.SHA256:
 		d.WorkingCopy, d.Drifted = "modified", true
 	}
 	for _, f := range c.Embedded {
 		fd := FileDrift{Path: f.Path, Was: f.SHA256}
-		data, err := os.ReadFile(s.absFile(f.Path))
+		got, err := hashAt(s.Worktree, f.Path)
 		switch {
-		case errors.Is(err, os.ErrNotExist):
+		case errors.Is(err, fs.ErrNotExist):
 			fd.Problem = "deleted since the capsule was generated"
 		case err != nil:
 			fd.Problem = err.Error()
 		default:
-			fd.Now = capsules.Hash(data)
+			fd.Now = got
 			if fd.Now != f.SHA256 {
 				fd.Problem = "changed since the capsule was generated"
 			}
@@ -492,6 +533,17 @@ func (s *Service) capsuleDrift(c *Capsule) *CapsuleDrift {
 		}
 	}
 	return d
+}
+
+// hashAt is the sha256 of rel below dir, read by streaming without leaving
+// dir.
+func hashAt(dir, rel string) (string, error) {
+	r, err := safefs.Open(dir)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	return capsules.HashFile(r, rel)
 }
 
 // StoreCheck is the result of re-hashing the blob store.

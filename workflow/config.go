@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/oxygen-tools/oxygen/internal/pathspec"
+	"github.com/oxygen-tools/oxygen/internal/safefs"
 	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
 )
@@ -192,7 +193,7 @@ func (c *Config) Job(name string) (JobConfig, bool) {
 // content, so that most commands skip YAML parsing altogether.
 func LoadConfig(root string) (*Config, error) {
 	file := filepath.Join(root, ConfigFile)
-	src, err := os.ReadFile(file)
+	src, err := readConfigFile(root)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, Errorf(EINVALID, "%s: missing (run orchestrate init)", file)
@@ -209,6 +210,21 @@ func LoadConfig(root string) (*Config, error) {
 	}
 	writeConfigCache(root, key, c)
 	return c, nil
+}
+
+// maxConfigBytes bounds what a command reads of a config file.
+const maxConfigBytes = 1 << 20
+
+// readConfigFile reads root's config without leaving root: a config
+// symlinked to a file elsewhere would otherwise have its lines quoted back
+// in parse errors.
+func readConfigFile(root string) ([]byte, error) {
+	r, err := safefs.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return r.ReadFile(ConfigFile, maxConfigBytes)
 }
 
 // compile rebuilds what the config derives from its text: glob matchers and

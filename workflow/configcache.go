@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
+	"path"
+
+	"github.com/oxygen-tools/oxygen/internal/safefs"
 )
 
 // Parsing the YAML config is the slowest step of a command's start-up, so
@@ -34,7 +36,12 @@ func configCacheKey(src []byte) string {
 }
 
 func readConfigCache(root, key string) *Config {
-	data, err := os.ReadFile(filepath.Join(root, StateDir, configCacheFile))
+	r, err := safefs.Open(root)
+	if err != nil {
+		return nil
+	}
+	defer r.Close()
+	data, err := r.ReadFile(path.Join(StateDir, configCacheFile), maxConfigBytes)
 	if err != nil {
 		return nil
 	}
@@ -51,24 +58,18 @@ func readConfigCache(root, key string) *Config {
 	return cache.Config
 }
 
-// writeConfigCache replaces the cache atomically; failing to write it only
-// costs the next command a parse.
+// writeConfigCache replaces the cache atomically, never through a symlink
+// leading out of root; failing to write it only costs the next command a
+// parse.
 func writeConfigCache(root, key string, c *Config) {
 	data, err := json.Marshal(configCache{Key: key, Config: c})
 	if err != nil {
 		return
 	}
-	dir := filepath.Join(root, StateDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return
-	}
-	tmp, err := os.CreateTemp(dir, configCacheFile+".*")
+	r, err := safefs.Open(root)
 	if err != nil {
 		return
 	}
-	_, werr := tmp.Write(data)
-	cerr := tmp.Close()
-	if werr != nil || cerr != nil || os.Rename(tmp.Name(), filepath.Join(dir, configCacheFile)) != nil {
-		os.Remove(tmp.Name())
-	}
+	defer r.Close()
+	r.WriteAtomic(path.Join(StateDir, configCacheFile), data, 0o644, tempTag(os.Getpid()))
 }

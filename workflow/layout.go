@@ -63,15 +63,22 @@ func (l *Layout) DBPath() string { return filepath.Join(l.Home, "state", "oxygen
 // StatePath maps a logical path such as .substrate/capsules/WORK-1.md onto
 // Home; any other root-relative path is under Root.
 func (l *Layout) StatePath(logical string) string {
+	dir, rel := l.stateRoot(logical)
+	return filepath.Join(dir, filepath.FromSlash(rel))
+}
+
+// stateRoot splits a logical path into the directory no access to it may
+// leave (Home for machine-local state, else Root) and its path below that.
+func (l *Layout) stateRoot(logical string) (dir, rel string) {
 	if rest, ok := strings.CutPrefix(logical, SubstrateDir+"/"); ok {
 		top, _, _ := strings.Cut(rest, "/")
 		for _, d := range machineLocal {
 			if top == d {
-				return filepath.Join(l.Home, filepath.FromSlash(rest))
+				return l.Home, rest
 			}
 		}
 	}
-	return filepath.Join(l.Root, filepath.FromSlash(logical))
+	return l.Root, logical
 }
 
 // Found reports whether Home holds a database file.
@@ -381,11 +388,11 @@ func PolicyDrift(l *Layout, governing *Config) string {
 		return ""
 	}
 	here := filepath.Join(l.Worktree, ConfigFile)
-	src, err := os.ReadFile(here)
+	src, err := readConfigFile(l.Worktree)
 	if err != nil {
 		return ""
 	}
-	if main, err := os.ReadFile(filepath.Join(l.Root, ConfigFile)); err == nil && bytes.Equal(src, main) {
+	if main, err := readConfigFile(l.Root); err == nil && bytes.Equal(src, main) {
 		return ""
 	}
 	local, err := ParseConfig(here, src)

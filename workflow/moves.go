@@ -83,12 +83,8 @@ func (s *Service) Assign(ctx context.Context, req AssignRequest) (*AssignResult,
 	if err := checkOwnerName("--by", actor); err != nil {
 		return nil, err
 	}
-	tmpl, err := s.loadTemplate()
-	if err != nil {
-		return nil, err
-	}
 	res := &AssignResult{}
-	err = s.write(ctx, func(tx *Tx) error {
+	err = s.writeWithCapsule(ctx, req.ID, func(tx *Tx, in *capsuleInputs) error {
 		it, err := tx.getItem(ctx, req.ID)
 		if err != nil {
 			return err
@@ -118,25 +114,28 @@ func (s *Service) Assign(ctx context.Context, req AssignRequest) (*AssignResult,
 		if council != nil {
 			res.Council = council.ID
 		}
+		files, err := in.forItem(it)
+		if err != nil {
+			return err
+		}
 		if err := tx.move(ctx, it, StatusInProgress, req.Owner, actor, req.Reason, res.Council, moveOptions{}); err != nil {
 			return err
 		}
 		res.Item = it
 		// The missive goes first, so the capsule lists it among the recent
 		// signals: regenerating right after assign then changes nothing.
-		files := s.collectFiles(it)
 		refs := append([]string{s.workingCopyPath(it.ID)}, embeddedPaths(files)...)
 		if _, err := tx.emit(ctx, s.Config, s.Root, SignalSpec{Kind: KindMissive, Topic: "assignment", From: actor, FromDomain: it.Domain,
 			To: it.Domain, Item: it.ID, Body: fmt.Sprintf("%s assigned to %s: %s", it.ID, req.Owner, it.Title), Refs: refs}); err != nil {
 			return err
 		}
-		res.Capsule, _, err = s.writeCapsule(ctx, tx, tmpl, it, files, actor, false)
+		res.Capsule, _, err = s.writeCapsule(ctx, tx, in.tmpl, it, files, actor, false)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return res, s.writeWorkingCopy(res.Capsule)
+	return res, nil
 }
 
 // councilArg looks up a --council signal, so that a missing one is reported

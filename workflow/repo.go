@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/oxygen-tools/oxygen/internal/safefs"
 )
 
 // ErrNotRepository is returned outside an initialised repository.
@@ -45,22 +47,25 @@ func Init(ctx context.Context, dir string, explicit bool, clock Clock) (*InitRes
 		}
 	}
 	res := &InitResult{Root: target, Created: []string{}}
-	if err := os.MkdirAll(filepath.Join(target, SubstrateDir), 0o755); err != nil {
-		return nil, Errorf(EINTERNAL, "create %s: %v", SubstrateDir, err)
-	}
-	created, err := createFile(filepath.Join(target, ConfigFile), defaultConfigYAML)
+	root, err := safefs.Open(target)
 	if err != nil {
-		return nil, err
+		return nil, Errorf(EINVALID, "%s: %v", target, err)
 	}
-	if created {
-		res.Created = append(res.Created, ConfigFile)
+	defer root.Close()
+	if err := root.MkdirAll(SubstrateDir, 0o755); err != nil {
+		return nil, Errorf(EINVALID, "create %s: %v", SubstrateDir, err)
 	}
-	created, err = createFile(filepath.Join(target, SubstrateDir, ".gitignore"), []byte(gitignore))
-	if err != nil {
-		return nil, err
-	}
-	if created {
-		res.Created = append(res.Created, SubstrateDir+"/.gitignore")
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{ConfigFile, defaultConfigYAML}, {SubstrateDir + "/.gitignore", []byte(gitignore)}} {
+		created, err := createFile(root, f.name, f.data)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			res.Created = append(res.Created, f.name)
+		}
 	}
 	l, err := Discover(target)
 	if err != nil {
@@ -135,21 +140,24 @@ func shownPath(root, p string) string {
 	return p
 }
 
-// createFile writes data to path unless it exists.
-func createFile(path string, data []byte) (bool, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+// createFile writes data to name in root unless it exists.
+func createFile(root *safefs.Root, name string, data []byte) (bool, error) {
+	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, os.ErrExist) {
 		return false, nil
 	}
+	if safefs.IsEscape(err) {
+		return false, Errorf(EINVALID, "refusing to create %s: %v (remove the symlink)", name, err)
+	}
 	if err != nil {
-		return false, Errorf(EINTERNAL, "create %s: %v", path, err)
+		return false, Errorf(EINTERNAL, "create %s: %v", name, err)
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return false, Errorf(EINTERNAL, "write %s: %v", path, err)
+		return false, Errorf(EINTERNAL, "write %s: %v", name, err)
 	}
 	if err := f.Close(); err != nil {
-		return false, Errorf(EINTERNAL, "write %s: %v", path, err)
+		return false, Errorf(EINTERNAL, "write %s: %v", name, err)
 	}
 	return true, nil
 }

@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/internal/safefs"
 )
 
 // ReportsDir holds the audit reports, root-relative.
@@ -63,6 +64,10 @@ type Report struct {
 		AuditChain ChainCheck `json:"audit_chain"`
 		BlobStore  StoreCheck `json:"blob_store"`
 	} `json:"integrity"`
+
+	// RewrittenExports are signal and report files that were missing
+	// though their row exists, written again by this report.
+	RewrittenExports []string `json:"rewritten_exports"`
 
 	AmbiguousOwnership []AmbiguousPath `json:"ambiguous_ownership"`
 	OverlappingGlobs   []string        `json:"overlapping_globs"`
@@ -133,6 +138,10 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 		return nil, err
 	}
 	r.OverlappingGlobs = append([]string{}, s.Config.Warnings...)
+	missing, err := s.missingExports(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var snaps []*fingerprintSnapshot
 	for _, dir := range s.worktrees() {
 		snap, err := s.snapshotWorktree(s.worktreeKey(dir), dir)
@@ -154,6 +163,14 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 		if r.ShadowEdits, err = tx.shadowEdits(ctx, `status = 'open' ORDER BY id`); err != nil {
 			return err
 		}
+		for _, m := range missing {
+			e, err := tx.exportOf(ctx, m.path, m.source)
+			if err != nil {
+				return err
+			}
+			tx.export(e.path, e.source, e.content)
+			r.RewrittenExports = append(r.RewrittenExports, e.path)
+		}
 		r.GeneratedAt = Time{tx.now}
 		r.findings()
 		if err := tx.recordChainCheck(ctx, actor, reportSource, r.Integrity.AuditChain); err != nil {
@@ -162,8 +179,7 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 		if err := tx.recordStoreCheck(ctx, actor, reportSource, &r.Integrity.BlobStore); err != nil {
 			return err
 		}
-		files, err := s.reserveReportFiles(tx, r)
-		if err != nil {
+		if r.Path, err = s.reportName(ctx, tx); err != nil {
 			return err
 		}
 		body := fmt.Sprintf("Audit report: %d finding(s).\n- %s", len(r.Findings), strings.Join(r.Findings, "\n- "))
@@ -182,11 +198,12 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 			}
 			r.Signal = sig.ID
 		}
-		if err := files.fill(r); err != nil {
+		md, js, err := s.exportReport(tx, r)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO reports (path, generated_at, head_seq, head_hash, findings) VALUES (?, ?, ?, ?, ?)`,
-			r.Path, ms(tx.now), r.ChainHead.Seq, r.ChainHead.Hash, len(r.Findings)); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO reports (path, generated_at, head_seq, head_hash, findings, md_blob, json_blob) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			r.Path, ms(tx.now), r.ChainHead.Seq, r.ChainHead.Hash, len(r.Findings), md, js); err != nil {
 			return err
 		}
 		return tx.audit(ctx, actor, "audit.report", "report:"+r.Path, map[string]any{
@@ -202,7 +219,7 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 // nothing is found, so consumers can iterate them unconditionally.
 func newReport() *Report {
 	r := &Report{Leases: []*Lease{}, Budgets: []Budget{}, CouncilOverrides: []*CouncilCall{}, PendingCouncil: []*CouncilCall{},
-		ShadowEdits: []*ShadowEdit{}, AmbiguousOwnership: []AmbiguousPath{}, OverlappingGlobs: []string{}, Findings: []string{}}
+		ShadowEdits: []*ShadowEdit{}, AmbiguousOwnership: []AmbiguousPath{}, OverlappingGlobs: []string{}, RewrittenExports: []string{}, Findings: []string{}}
 	r.Hoarding.ExpiredUnreleased, r.Hoarding.RepeatOffenders, r.Hoarding.NearMaxHold = []*Lease{}, []RepeatOffense{}, []LongHold{}
 	r.Hoarding.Revoked = []*Lease{}
 	r.Items.Stale, r.Items.Blocked, r.Items.WithoutCapsule = []StaleItem{}, []*Item{}, []string{}
@@ -418,58 +435,66 @@ func (r *Report) findings() {
 	for _, w := range r.OverlappingGlobs {
 		add("ambiguous ownership: %s", w)
 	}
+	for _, p := range r.RewrittenExports {
+		add("export written again: %s was missing though its row exists", p)
+	}
 	r.Findings = f
 }
 
-// reportFiles are a report's two files, created but not yet written.
-type reportFiles struct{ md, js *os.File }
-
-// reserveReportFiles creates audit-<stamp>.md and .json exclusively (with a
-// numeric suffix on a same-second clash) and sets r.Path. A rolled-back
-// transaction removes them; an existing report is never overwritten.
-func (s *Service) reserveReportFiles(tx *Tx, r *Report) (*reportFiles, error) {
-	dir := s.Layout.StatePath(ReportsDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, Errorf(EINTERNAL, "create %s: %v", ReportsDir, err)
+// reportName picks audit-<stamp>.md (with a numeric suffix on a
+// same-second clash) among names no report row and no file holds; the
+// caller holds the write lock. A reports directory that a symlink leads out
+// of the state directory is refused.
+func (s *Service) reportName(ctx context.Context, tx *Tx) (string, error) {
+	dir, rel := s.Layout.stateRoot(ReportsDir)
+	root, err := safefs.Open(dir)
+	if err != nil {
+		return "", Errorf(EINTERNAL, "write report: %v", err)
 	}
+	defer root.Close()
 	base := "audit-" + tx.now.UTC().Format("20060102-150405")
 	for n := 1; ; n++ {
 		name := base
 		if n > 1 {
 			name = fmt.Sprintf("%s-%d", base, n)
 		}
-		md, err := os.OpenFile(filepath.Join(dir, name+".md"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if errors.Is(err, os.ErrExist) {
-			continue
+		logical := path.Join(ReportsDir, name+".md")
+		var taken bool
+		if err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reports WHERE path = ?)`, logical).Scan(&taken); err != nil {
+			return "", storeErr("read reports", err)
 		}
-		if err != nil {
-			return nil, Errorf(EINTERNAL, "write report: %v", err)
-		}
-		js, err := os.OpenFile(filepath.Join(dir, name+".json"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err != nil {
-			md.Close()
-			os.Remove(md.Name())
-			if errors.Is(err, os.ErrExist) {
-				continue
+		for _, ext := range []string{".md", ".json"} {
+			_, err := root.Lstat(path.Join(rel, name+ext))
+			switch {
+			case err == nil:
+				taken = true
+			case !errors.Is(err, fs.ErrNotExist):
+				return "", refusedExport(path.Join(ReportsDir, name+ext), err)
 			}
-			return nil, Errorf(EINTERNAL, "write report: %v", err)
 		}
-		tx.undo = append(tx.undo, func() { md.Close(); js.Close(); os.Remove(md.Name()); os.Remove(js.Name()) })
-		r.Path = path.Join(ReportsDir, name+".md")
-		return &reportFiles{md: md, js: js}, nil
+		if !taken {
+			return logical, nil
+		}
 	}
 }
 
-// fill writes the finished report into its files.
-func (f *reportFiles) fill(r *Report) error {
-	data, _ := json.MarshalIndent(r, "", "  ")
-	_, err1 := f.js.Write(append(data, '\n'))
-	_, err2 := f.md.Write([]byte(r.Markdown()))
-	err3, err4 := f.js.Close(), f.md.Close()
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
-		return Errorf(EINTERNAL, "write report: %v", err)
+// exportReport stores the finished report's two files as blobs, which the
+// row names so that a crash before they are written cannot lose them, and
+// exports them after commit.
+func (s *Service) exportReport(tx *Tx, r *Report) (md, js string, err error) {
+	mdData := []byte(r.Markdown())
+	jsData, _ := json.MarshalIndent(r, "", "  ")
+	jsData = append(jsData, '\n')
+	blobs := s.blobs()
+	if md, err = blobs.Put(mdData); err != nil {
+		return "", "", Errorf(EINTERNAL, "%v", err)
 	}
-	return nil
+	if js, err = blobs.Put(jsData); err != nil {
+		return "", "", Errorf(EINTERNAL, "%v", err)
+	}
+	tx.export(r.Path, md, mdData)
+	tx.export(strings.TrimSuffix(r.Path, ".md")+".json", js, jsData)
+	return md, js, nil
 }
 
 // Markdown renders the report for people.
@@ -541,10 +566,16 @@ func (s *Service) checkReportHeads(ctx context.Context, tx *Tx, res *ChainCheck)
 	if !res.OK {
 		return nil
 	}
-	files, _ := filepath.Glob(filepath.Join(s.Layout.StatePath(ReportsDir), "audit-*.json"))
+	dir, rel := s.Layout.stateRoot(ReportsDir)
+	root, err := safefs.Open(dir)
+	if err != nil {
+		return nil
+	}
+	defer root.Close()
+	files, _ := fs.Glob(root.FS(), path.Join(rel, "audit-*.json"))
 	sort.Strings(files)
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := root.ReadFile(f, maxReportBytes)
 		if err != nil {
 			continue
 		}
@@ -558,7 +589,7 @@ func (s *Service) checkReportHeads(ctx context.Context, tx *Tx, res *ChainCheck)
 		err = tx.queryRow(ctx, `SELECT hash FROM audit_log WHERE seq = ?`, head.ChainHead.Seq).Scan(&hash)
 		if err != nil || hash != head.ChainHead.Hash {
 			res.OK, res.BrokenSeq = false, head.ChainHead.Seq
-			res.Problem = fmt.Sprintf("the head recorded in %s (seq %d) is gone or altered: events were cut or rewritten", filepath.Base(f), head.ChainHead.Seq)
+			res.Problem = fmt.Sprintf("the head recorded in %s (seq %d) is gone or altered: events were cut or rewritten", path.Base(f), head.ChainHead.Seq)
 			return nil
 		}
 	}
@@ -578,3 +609,6 @@ func (tx *Tx) findingsChanged(ctx context.Context, body string) (bool, error) {
 	}
 	return last != body, nil
 }
+
+// maxReportBytes bounds what verification reads of one report file.
+const maxReportBytes = 64 << 20

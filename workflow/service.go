@@ -28,8 +28,28 @@ func NewService(l *Layout, cfg *Config, store *Store, clock Clock) *Service {
 	return &Service{Root: l.Root, Worktree: l.Worktree, Layout: l, Config: cfg, Store: store, Clock: clock}
 }
 
+// write runs fn in one write transaction. The files that mirror its rows
+// (see exports.go) are staged at its end and written after it commits.
 func (s *Service) write(ctx context.Context, fn func(*Tx) error) error {
-	return s.Store.write(ctx, s.Clock, fn)
+	var exports []export
+	own := 0
+	err := s.Store.write(ctx, s.Clock, func(tx *Tx) error {
+		if err := fn(tx); err != nil || len(tx.exports) == 0 {
+			return err
+		}
+		staged, err := s.stageExports(ctx, tx)
+		if err != nil {
+			return err
+		}
+		exports, own = staged, len(tx.exports)
+		markExporting(exports)
+		return nil
+	})
+	defer doneExporting(exports)
+	if err != nil {
+		return err
+	}
+	return s.writeExports(exports, own)
 }
 
 func (s *Service) read(ctx context.Context, fn func(*Tx) error) error {

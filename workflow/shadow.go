@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/oxygen-tools/oxygen/capsules"
+	"github.com/oxygen-tools/oxygen/internal/safefs"
 )
 
 // Shadow edits are changes to a resource made while nobody held a lease on
@@ -85,18 +86,21 @@ func (s *Service) fingerprintAll(dir string) (map[string]*Manifest, error) {
 	}
 	blobs := s.blobs()
 	skip := s.skipDirs()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	wt, err := safefs.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer wt.Close()
+	err = fs.WalkDir(wt.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
 			}
 			return err
 		}
-		rel, _ := filepath.Rel(dir, p)
-		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
 			if skip[rel] {
-				return filepath.SkipDir
+				return fs.SkipDir
 			}
 			return nil
 		}
@@ -104,7 +108,7 @@ func (s *Service) fingerprintAll(dir string) (map[string]*Manifest, error) {
 		if len(owners) == 0 {
 			return nil
 		}
-		entry, err := snapshotFile(blobs, p, rel, d)
+		entry, err := snapshotFile(blobs, wt, rel)
 		if err != nil || entry == nil {
 			return err
 		}
@@ -116,34 +120,42 @@ func (s *Service) fingerprintAll(dir string) (map[string]*Manifest, error) {
 	return out, err
 }
 
-// snapshotFile stores one file (or symlink) and describes it.
-func snapshotFile(blobs *capsules.BlobStore, abs, rel string, d fs.DirEntry) (*ManifestEntry, error) {
-	info, err := d.Info()
+// snapshotFile stores one file (or symlink, as its target) and describes
+// it. A walk never descends through a symlink, and large files are
+// streamed into the blob store rather than held in memory.
+func snapshotFile(blobs *capsules.BlobStore, wt *safefs.Root, rel string) (*ManifestEntry, error) {
+	info, err := wt.Lstat(rel)
 	if err != nil {
 		return nil, nil // vanished while walking
 	}
-	var data []byte
+	var h string
 	mode := "file"
 	switch {
 	case info.Mode()&fs.ModeSymlink != 0:
-		target, err := os.Readlink(abs)
+		target, err := wt.Readlink(rel)
 		if err != nil {
 			return nil, nil
 		}
-		data, mode = []byte(target), "symlink"
+		mode = "symlink"
+		h, err = blobs.Put([]byte(target))
+		if err != nil {
+			return nil, Errorf(EINTERNAL, "%v", err)
+		}
 	case info.Mode().IsRegular():
-		if data, err = os.ReadFile(abs); err != nil {
+		f, _, err := wt.OpenRegular(rel)
+		if err != nil {
 			return nil, nil
+		}
+		h, err = blobs.PutStream(f)
+		f.Close()
+		if err != nil {
+			return nil, Errorf(EINTERNAL, "%v", err)
 		}
 		if info.Mode()&0o111 != 0 {
 			mode = "exec"
 		}
 	default:
 		return nil, nil
-	}
-	h, err := blobs.Put(data)
-	if err != nil {
-		return nil, Errorf(EINTERNAL, "%v", err)
 	}
 	return &ManifestEntry{Path: rel, Blob: h, Mode: mode}, nil
 }
@@ -451,15 +463,26 @@ func (s *Service) RestoreShadow(ctx context.Context, id int64, actor Actor) (*Re
 		}
 	}
 	blobs := s.blobs()
+	wt, err := safefs.Open(s.Worktree)
+	if err != nil {
+		return nil, Errorf(EINTERNAL, "open %s: %v", s.Worktree, err)
+	}
+	defer wt.Close()
+	// Read everything first: a path that a symlink leads out of the
+	// worktree refuses the whole restore before any file is written.
+	var stale []ManifestEntry
 	for _, f := range old.Files {
-		abs := s.absFile(f.Path)
-		if same, err := sameContent(blobs, abs, f); err != nil {
-			return nil, err
-		} else if same {
-			continue
+		same, err := sameContent(blobs, wt, f)
+		if err != nil {
+			return nil, restoreErr(id, f.Path, err)
 		}
-		if err := restoreFile(blobs, abs, f); err != nil {
-			return nil, Errorf(EINTERNAL, "restore %s: %v", f.Path, err)
+		if !same {
+			stale = append(stale, f)
+		}
+	}
+	for _, f := range stale {
+		if err := restoreFile(blobs, wt, f); err != nil {
+			return nil, restoreErr(id, f.Path, err)
 		}
 		res.Restored = append(res.Restored, f.Path)
 	}
@@ -507,64 +530,75 @@ func (tx *Tx) requireLease(ctx context.Context, resource string, actor Actor, wh
 	return err
 }
 
-func sameContent(blobs *capsules.BlobStore, abs string, f ManifestEntry) (bool, error) {
-	info, err := os.Lstat(abs)
+// restoreErr is a restore that stopped at path: exit 2 when a symlink
+// leads out of the worktree, else an internal error.
+func restoreErr(id int64, path string, err error) error {
+	if safefs.IsEscape(err) {
+		return Errorf(EINVALID, "shadow restore %d: refusing to touch %s: %v (remove the symlink, then restore again)", id, path, err)
+	}
+	return Errorf(EINTERNAL, "restore %s: %v", path, err)
+}
+
+// sameContent reports whether the worktree holds f as recorded, storing
+// whatever is there now as a blob first: automation never deletes
+// originals.
+func sameContent(blobs *capsules.BlobStore, wt *safefs.Root, f ManifestEntry) (bool, error) {
+	info, err := wt.Lstat(f.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, Errorf(EINTERNAL, "%v", err)
+		return false, err
 	}
-	var data []byte
+	var h string
 	switch {
 	case info.Mode()&fs.ModeSymlink != 0:
-		target, err := os.Readlink(abs)
+		target, err := wt.Readlink(f.Path)
 		if err != nil {
 			return false, nil
 		}
-		data = []byte(target)
+		if h, err = blobs.Put([]byte(target)); err != nil {
+			return false, err
+		}
 	case info.Mode().IsRegular():
-		if data, err = os.ReadFile(abs); err != nil {
-			return false, nil
+		file, _, err := wt.OpenRegular(f.Path)
+		if err != nil {
+			return false, err
+		}
+		h, err = blobs.PutStream(file)
+		file.Close()
+		if err != nil {
+			return false, err
 		}
 	default:
 		return false, nil
 	}
-	// Keep the version being replaced: automation never deletes originals.
-	if _, err := blobs.Put(data); err != nil {
-		return false, Errorf(EINTERNAL, "%v", err)
-	}
-	return capsules.Hash(data) == f.Blob && (f.Mode == "symlink") == (info.Mode()&fs.ModeSymlink != 0), nil
+	return h == f.Blob && (f.Mode == "symlink") == (info.Mode()&fs.ModeSymlink != 0), nil
 }
 
-// restoreFile writes a manifest entry back to disk atomically.
-func restoreFile(blobs *capsules.BlobStore, abs string, f ManifestEntry) error {
+// restoreFile writes a manifest entry back into the worktree atomically.
+func restoreFile(blobs *capsules.BlobStore, wt *safefs.Root, f ManifestEntry) error {
 	data, err := blobs.Get(f.Blob)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
-		return err
-	}
-	tmp := filepath.Join(filepath.Dir(abs), "."+path.Base(filepath.ToSlash(abs))+".oxygen-restore")
-	os.Remove(tmp)
-	if f.Mode == "symlink" {
-		if err := os.Symlink(string(data), tmp); err != nil {
-			return err
-		}
-	} else {
-		perm := os.FileMode(0o644)
+	tag := "oxygen-restore"
+	if f.Mode != "symlink" {
+		perm := fs.FileMode(0o644)
 		if f.Mode == "exec" {
 			perm = 0o755
 		}
-		if err := os.WriteFile(tmp, data, perm); err != nil {
-			return err
-		}
-		if err := os.Chmod(tmp, perm); err != nil {
-			return err
-		}
+		return wt.WriteAtomic(f.Path, data, perm, tag)
 	}
-	return os.Rename(tmp, abs)
+	if err := wt.MkdirAll(path.Dir(f.Path), 0o755); err != nil {
+		return err
+	}
+	tmp := safefs.TempName(f.Path, tag)
+	wt.Remove(tmp)
+	if err := wt.Symlink(string(data), tmp); err != nil {
+		return err
+	}
+	return wt.Rename(tmp, f.Path)
 }
 
 // AcceptShadow acknowledges a shadow edit: its content becomes the resource's

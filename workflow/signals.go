@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/oxygen-tools/oxygen/internal/pathspec"
+	"github.com/oxygen-tools/oxygen/internal/safefs"
 )
 
 // Signal kinds, as the protocol names them.
@@ -122,9 +122,8 @@ func (s *Service) SendSignal(ctx context.Context, spec SignalSpec) (*Signal, err
 	return sig, err
 }
 
-// emit stores a signal, exports it as a JSON file and audits it, inside the
-// caller's transaction. The export file is created exclusively before the
-// row is committed; if the transaction rolls back, the file goes with it.
+// emit stores a signal and audits it inside the caller's transaction; its
+// JSON export is written once the transaction commits (see exports.go).
 func (tx *Tx) emit(ctx context.Context, cfg *Config, root string, spec SignalSpec) (*Signal, error) {
 	if err := spec.validate(cfg); err != nil {
 		return nil, err
@@ -141,12 +140,10 @@ func (tx *Tx) emit(ctx context.Context, cfg *Config, root string, spec SignalSpe
 			return nil, unknownResource(cfg, spec.Resource)
 		}
 	}
-	rel, f, err := createExport(root, cfg.Signals.Dir, tx.now, spec.Kind, spec.Topic)
+	rel, err := tx.signalFileName(ctx, root, cfg.Signals.Dir, spec.Kind, spec.Topic)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	tx.undo = append(tx.undo, func() { os.Remove(filepath.Join(root, filepath.FromSlash(rel))) })
 	res, err := tx.exec(ctx, `INSERT INTO signals (kind, topic, from_owner, from_domain, to_target, item_id, resource, body, refs, created_at, file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		spec.Kind, spec.Topic, spec.From, spec.FromDomain, spec.To, nullable(spec.Item), nullable(spec.Resource), spec.Body, encodeList(spec.Refs), ms(tx.now), rel)
 	if err != nil {
@@ -161,13 +158,7 @@ func (tx *Tx) emit(ctx context.Context, cfg *Config, root string, spec SignalSpe
 	if sig.Refs == nil {
 		sig.Refs = []string{}
 	}
-	body, _ := json.MarshalIndent(sig, "", "  ")
-	if _, err := f.Write(append(body, '\n')); err != nil {
-		return nil, Errorf(EINTERNAL, "export signal to %s: %v", rel, err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, Errorf(EINTERNAL, "export signal to %s: %v", rel, err)
-	}
+	tx.export(rel, signalSource(id), sig.exportJSON())
 	if err := tx.audit(ctx, spec.From, "signal.send", fmt.Sprintf("signal:%d", id), map[string]any{
 		"kind": sig.Kind, "topic": sig.Topic, "from_domain": sig.FromDomain, "to": sig.To, "item": sig.Item,
 		"resource": sig.Resource, "body": sig.Body, "refs": sig.Refs, "file": rel}); err != nil {
@@ -176,25 +167,43 @@ func (tx *Tx) emit(ctx context.Context, cfg *Config, root string, spec SignalSpe
 	return sig, nil
 }
 
-// createExport creates <dir>/<YYYYMMDD-HHMMSS>_<kind>_<topic>.json
-// exclusively, adding -2, -3, ... when signals land in the same second.
-func createExport(root, dir string, now time.Time, kind, topic string) (string, *os.File, error) {
-	abs := filepath.Join(root, filepath.FromSlash(dir))
-	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return "", nil, Errorf(EINTERNAL, "create %s: %v", dir, err)
+// exportJSON is the content of a signal's export file: the row as JSON.
+func (sig *Signal) exportJSON() []byte {
+	body, _ := json.MarshalIndent(sig, "", "  ")
+	return append(body, '\n')
+}
+
+// signalFileName picks <dir>/<YYYYMMDD-HHMMSS>_<kind>_<topic>.json, adding
+// -2, -3, ... when the name is taken, by a row (whose file may not be
+// written yet) or by a file. The caller holds the write lock, so no other
+// command picks a name meanwhile. A directory that a symlink leads out of
+// the repository is refused.
+func (tx *Tx) signalFileName(ctx context.Context, root, dir string, kind, topic string) (string, error) {
+	r, err := safefs.Open(root)
+	if err != nil {
+		return "", Errorf(EINTERNAL, "export signal: %v", err)
 	}
-	base := fmt.Sprintf("%s_%s_%s", now.UTC().Format("20060102-150405"), kind, topic)
+	defer r.Close()
+	base := fmt.Sprintf("%s_%s_%s", tx.now.UTC().Format("20060102-150405"), kind, topic)
 	for n := 1; ; n++ {
 		name := base + ".json"
 		if n > 1 {
 			name = fmt.Sprintf("%s-%d.json", base, n)
 		}
-		f, err := os.OpenFile(filepath.Join(abs, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err == nil {
-			return path.Join(dir, name), f, nil
+		rel := path.Join(dir, name)
+		var taken bool
+		if err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM signals WHERE file = ?)`, rel).Scan(&taken); err != nil {
+			return "", storeErr("read signals", err)
 		}
-		if !errors.Is(err, os.ErrExist) {
-			return "", nil, Errorf(EINTERNAL, "export signal: %v", err)
+		if taken {
+			continue
+		}
+		_, err := r.Lstat(rel)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return rel, nil
+		case err != nil:
+			return "", refusedExport(rel, err)
 		}
 	}
 }

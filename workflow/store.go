@@ -221,9 +221,9 @@ type Tx struct {
 	// behind is how far the clock read behind the newest audit event (see
 	// readClock); health reports it.
 	behind time.Duration
-	// undo runs if the transaction does not commit: it removes files that
-	// were created for rows that will never exist.
-	undo []func()
+	// exports are the files this transaction's rows need, written once it
+	// commits (Service.write).
+	exports []export
 }
 
 // Now is the transaction's single reading of the clock, taken once the
@@ -264,9 +264,6 @@ func (s *Store) write(ctx context.Context, clock Clock, fn func(*Tx) error) (err
 	defer func() {
 		if err != nil {
 			sqlTx.Rollback()
-			for i := len(tx.undo) - 1; i >= 0; i-- {
-				tx.undo[i]()
-			}
 		}
 	}()
 	if err = tx.readClock(ctx, clock); err != nil {
