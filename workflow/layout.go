@@ -439,7 +439,7 @@ func (s *Service) Where(ctx context.Context) (*Where, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.SchemaVersion = v
+	w.SchemaVersion = schemaFromStamp(v).max
 	err = s.read(ctx, func(tx *Tx) error {
 		err := tx.queryRow(ctx, `SELECT hash FROM audit_log ORDER BY seq LIMIT 1`).Scan(&w.StoreID)
 		if errors.Is(err, sql.ErrNoRows) {

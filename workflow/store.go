@@ -72,27 +72,48 @@ func openStore(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	version, err := s.userVersion(ctx)
+	stamp, err := s.userVersion(ctx)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	latest, err := LatestSchemaVersion()
+	latest, err := embeddedSchema()
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	switch {
-	case version > latest:
+	switch have := schemaFromStamp(stamp); {
+	case have.newerThan(latest):
 		db.Close()
-		return nil, Errorf(EINTERNAL, "store %s has schema version %d, newer than this binary's %d: upgrade oxygen", path, version, latest)
-	case version < latest:
+		return nil, Errorf(EINTERNAL, "store %s has schema version %d (%d migrations), newer than this binary's %d (%d): upgrade oxygen", path, have.max, have.count, latest.max, latest.count)
+	case stamp != latest.stamp():
 		if err := s.migrate(ctx, latest); err != nil {
 			db.Close()
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// schema identifies a set of migrations by its highest number and its
+// size. PRAGMA user_version holds max*1000+count, so a migration added
+// below the highest (branches landing in another order) still changes the
+// stamp and is applied, where the highest number alone would hide it.
+type schema struct{ max, count int64 }
+
+func (v schema) stamp() int64 { return v.max*1000 + v.count }
+
+// schemaFromStamp reads user_version; stores made before the stamp held
+// the highest number alone, which reads as count 0 and so migrates.
+func schemaFromStamp(stamp int64) schema {
+	if stamp < 1000 {
+		return schema{max: stamp}
+	}
+	return schema{max: stamp / 1000, count: stamp % 1000}
+}
+
+func (v schema) newerThan(o schema) bool {
+	return v.max > o.max || (v.max == o.max && v.count > o.count)
 }
 
 // persistWAL keeps the -wal and -shm files when the last connection closes.
@@ -137,49 +158,57 @@ func (s *Store) userVersion(ctx context.Context) (int64, error) {
 
 // LatestSchemaVersion is the highest migration number embedded in the binary.
 func LatestSchemaVersion() (int64, error) {
+	v, err := embeddedSchema()
+	return v.max, err
+}
+
+// embeddedSchema describes the migrations embedded in the binary.
+func embeddedSchema() (schema, error) {
 	entries, err := fs.ReadDir(migrations.FS, ".")
 	if err != nil {
-		return 0, err
+		return schema{}, err
 	}
-	var latest int64
+	var v schema
 	for _, e := range entries {
 		num, _, ok := strings.Cut(e.Name(), "_")
 		if !ok || !strings.HasSuffix(e.Name(), ".sql") {
 			continue
 		}
-		v, err := strconv.ParseInt(num, 10, 64)
-		if err == nil && v > latest {
-			latest = v
+		n, err := strconv.ParseInt(num, 10, 64)
+		if err != nil {
+			continue
 		}
+		v.count++
+		v.max = max(v.max, n)
 	}
-	return latest, nil
+	return v, nil
 }
 
 // migrate applies pending migrations under an exclusive file lock, so that of
 // many processes finding an old schema at once, one migrates and the others
 // wait and then find nothing to do. PRAGMA user_version mirrors goose's
 // version afterwards so the next open can skip all of this.
-func (s *Store) migrate(ctx context.Context, latest int64) error {
+func (s *Store) migrate(ctx context.Context, latest schema) error {
 	locker := &fileLocker{path: s.path + ".migrate.lock"}
 	if err := locker.Lock(ctx, s.db); err != nil {
 		return err
 	}
 	defer locker.Unlock(ctx, s.db)
-	if v, err := s.userVersion(ctx); err != nil || v == latest {
+	if v, err := s.userVersion(ctx); err != nil || v == latest.stamp() {
 		return err
 	}
 	var mode string
 	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
 		return storeErr("enable WAL", err)
 	}
-	provider, err := goose.NewProvider(goose.DialectSQLite3, s.db, migrations.FS)
+	provider, err := goose.NewProvider(goose.DialectSQLite3, s.db, migrations.FS, goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return Errorf(EINTERNAL, "load migrations: %v", err)
 	}
 	if _, err := provider.Up(ctx); err != nil {
 		return Errorf(EINTERNAL, "migrate store: %v", err)
 	}
-	if _, err := s.db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", latest)); err != nil {
+	if _, err := s.db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", latest.stamp())); err != nil {
 		return storeErr("record schema version", err)
 	}
 	return nil
