@@ -128,10 +128,10 @@ func (tx *Tx) listCouncil(ctx context.Context, pendingOnly bool) ([]*CouncilCall
 // stage of a move's checks.
 func (tx *Tx) lookupCouncil(ctx context.Context, id int64) (*Signal, error) {
 	sig, err := tx.getSignal(ctx, id)
-	if err != nil {
+	if ErrorCode(err) == ENOTFOUND {
 		return nil, Errorf(ENOTFOUND, "--council %d: no such signal", id)
 	}
-	return sig, nil
+	return sig, err
 }
 
 // consumeCouncil spends an approved council_call on one move of one item. The

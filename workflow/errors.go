@@ -30,7 +30,10 @@ func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// ErrorCode returns the code of err, or EINTERNAL when err carries none.
+// ErrorCode returns the code of err, or EINTERNAL when err carries none. A
+// database error that reached here unwrapped is classified as storeErr
+// would have: a store locked past busy_timeout is a timeout wherever it
+// surfaced (a rows.Err() at the end of a scan, say), never internal.
 func ErrorCode(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
@@ -38,6 +41,9 @@ func ErrorCode(err error) string {
 	}
 	if err == nil {
 		return ""
+	}
+	if errors.As(storeErr("", err), &e) {
+		return e.Code
 	}
 	return EINTERNAL
 }

@@ -183,12 +183,25 @@ func encodeList(l []string) string {
 	return string(b)
 }
 
-func decodeList(s string) []string {
-	var l []string
-	if err := json.Unmarshal([]byte(s), &l); err != nil || l == nil {
-		return []string{}
+// decodeStored decodes a JSON column. Oxygen writes only valid JSON, so a
+// column that does not decode was edited behind its back: that is reported,
+// never read as empty.
+func decodeStored(column, s string, v any) error {
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		return Errorf(EINTERNAL, "the stored %s %.40q is not valid JSON: the row was changed outside oxygen (run orchestrate audit verify)", column, s)
 	}
-	return l
+	return nil
+}
+
+func decodeList(column, s string) ([]string, error) {
+	l := []string{}
+	if err := decodeStored(column, s, &l); err != nil {
+		return nil, err
+	}
+	if l == nil {
+		l = []string{}
+	}
+	return l, nil
 }
 
 const itemColumns = `id, title, kind, domain, priority, status, owner, objective, in_scope, out_of_scope, invariants, files, commands, created_at, updated_at`
@@ -202,8 +215,19 @@ func scanItem(sc interface{ Scan(...any) error }) (*Item, error) {
 		return nil, err
 	}
 	it.Status = Status(status)
-	it.InScope, it.OutOfScope, it.Invariants = decodeList(inScope), decodeList(outScope), decodeList(invariants)
-	it.Files, it.Commands = decodeList(files), decodeList(commands)
+	for _, f := range []struct {
+		column, src string
+		dst         *[]string
+	}{
+		{"in_scope", inScope, &it.InScope}, {"out_of_scope", outScope, &it.OutOfScope}, {"invariants", invariants, &it.Invariants},
+		{"files", files, &it.Files}, {"commands", commands, &it.Commands},
+	} {
+		l, err := decodeList("item "+f.column, f.src)
+		if err != nil {
+			return nil, err
+		}
+		*f.dst = l
+	}
 	it.CreatedAt, it.UpdatedAt = fromMS(created), fromMS(updated)
 	it.DependsOn = []string{}
 	return &it, nil

@@ -332,7 +332,7 @@ func (s *Service) extend(ctx context.Context, tx *Tx, l *Lease, ttl time.Duratio
 	if reclaim && !want.After(l.ExpiresAt.Time) {
 		return &ClaimResult{Lease: l, Renewed: true}, nil
 	}
-	if _, err := tx.exec(ctx, `UPDATE leases SET expires_at = ? WHERE id = ? AND state = 'active'`, ms(want), l.ID); err != nil {
+	if err := tx.execOne(ctx, "renew "+l.Resource, `UPDATE leases SET expires_at = ? WHERE id = ? AND state = 'active'`, ms(want), l.ID); err != nil {
 		return nil, err
 	}
 	if err := tx.audit(ctx, actor, "lease.renew", "resource:"+l.Resource, map[string]any{

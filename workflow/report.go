@@ -587,6 +587,10 @@ func (s *Service) checkReportHeads(ctx context.Context, tx *Tx, res *ChainCheck)
 		}
 		var hash string
 		err = tx.queryRow(ctx, `SELECT hash FROM audit_log WHERE seq = ?`, head.ChainHead.Seq).Scan(&hash)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			// The store failing to answer is not evidence of tampering.
+			return storeErr("read audit log", err)
+		}
 		if err != nil || hash != head.ChainHead.Hash {
 			res.OK, res.BrokenSeq = false, head.ChainHead.Seq
 			res.Problem = fmt.Sprintf("the head recorded in %s (seq %d) is gone or altered: events were cut or rewritten", path.Base(f), head.ChainHead.Seq)

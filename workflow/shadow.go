@@ -346,7 +346,7 @@ func (s *Service) recordShadowEdit(ctx context.Context, tx *Tx, r Resource, work
 		return nil, err
 	}
 	// The signal is immutable, so its id is recorded on the edit afterwards.
-	if _, err := tx.exec(ctx, `UPDATE shadow_edits SET signal_id = ? WHERE id = ?`, sig.ID, id); err != nil {
+	if err := tx.execOne(ctx, "record shadow edit", `UPDATE shadow_edits SET signal_id = ? WHERE id = ?`, sig.ID, id); err != nil {
 		return nil, err
 	}
 	if err := tx.audit(ctx, actor, "shadow.detect", fmt.Sprintf("shadow:%d", id), map[string]any{
@@ -366,7 +366,10 @@ func scanShadow(sc interface{ Scan(...any) error }) (*ShadowEdit, error) {
 		return nil, err
 	}
 	e.DetectedAt, e.ResolvedAt = fromMS(detected), fromMS(resolved)
-	if err := json.Unmarshal([]byte(paths), &e.Paths); err != nil || e.Paths == nil {
+	if err := decodeStored("shadow edit paths", paths, &e.Paths); err != nil {
+		return nil, err
+	}
+	if e.Paths == nil {
 		e.Paths = []PathChange{}
 	}
 	return &e, nil
@@ -501,7 +504,7 @@ func (s *Service) RestoreShadow(ctx context.Context, id int64, actor Actor) (*Re
 		if err := tx.requireLease(ctx, e.Resource, actor, "restore shadow edit "+itoa(id)); err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, `UPDATE shadow_edits SET status = 'restored', resolved_at = ?, resolved_by = ? WHERE id = ? AND status = 'open'`,
+		if err := tx.execOne(ctx, "restore shadow edit "+itoa(id), `UPDATE shadow_edits SET status = 'restored', resolved_at = ?, resolved_by = ? WHERE id = ? AND status = 'open'`,
 			ms(tx.now), actor.Owner, id); err != nil {
 			return err
 		}
@@ -616,7 +619,7 @@ func (s *Service) AcceptShadow(ctx context.Context, id int64, actor Actor, reaso
 		if e.Status != "open" {
 			return Errorf(ECONFLICT, "shadow edit %d is already %s", id, e.Status)
 		}
-		if _, err := tx.exec(ctx, `UPDATE shadow_edits SET status = 'accepted', resolved_at = ?, resolved_by = ?, reason = ? WHERE id = ? AND status = 'open'`,
+		if err := tx.execOne(ctx, "accept shadow edit "+itoa(id), `UPDATE shadow_edits SET status = 'accepted', resolved_at = ?, resolved_by = ?, reason = ? WHERE id = ? AND status = 'open'`,
 			ms(tx.now), actor.Owner, reason, id); err != nil {
 			return err
 		}

@@ -224,7 +224,10 @@ func scanSignal(sc interface{ Scan(...any) error }) (*Signal, error) {
 	if err := sc.Scan(&sig.ID, &sig.Kind, &sig.Topic, &sig.From, &sig.FromDomain, &sig.To, &sig.Item, &sig.Resource, &sig.Body, &refs, &created, &sig.File); err != nil {
 		return nil, err
 	}
-	sig.Refs = decodeList(refs)
+	var err error
+	if sig.Refs, err = decodeList("signal refs", refs); err != nil {
+		return nil, err
+	}
 	sig.CreatedAt = fromMS(created)
 	return &sig, nil
 }

@@ -267,6 +267,25 @@ func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	return res, nil
 }
 
+// execOne runs a guarded UPDATE that must change exactly one row: zero
+// means the row left the state the guard expects (another writer, or an
+// edit behind oxygen's back), and the transaction must not go on as if the
+// change were made.
+func (tx *Tx) execOne(ctx context.Context, what, query string, args ...any) error {
+	res, err := tx.exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return storeErr("write", err)
+	}
+	if n != 1 {
+		return Errorf(ECONFLICT, "%s: the row was not in the state expected (%d rows changed); try again", what, n)
+	}
+	return nil
+}
+
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	rows, err := tx.tx.QueryContext(ctx, query, args...)
 	if err != nil {

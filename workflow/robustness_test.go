@@ -1,0 +1,88 @@
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+)
+
+// TestUnwrappedBusyErrorIsATimeout: a lock error that reaches the top
+// without passing through storeErr (a rows.Err() at the end of a scan, say)
+// still exits 6, not 1.
+func TestUnwrappedBusyErrorIsATimeout(t *testing.T) {
+	ctx := context.Background()
+	svc := MustOpen(t)
+	holder, err := sql.Open("sqlite", svc.Store.Path()+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	tx, err := holder.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	other, err := sql.Open("sqlite", svc.Store.Path()+"?_pragma=busy_timeout(0)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	_, raw := other.BeginTx(ctx, nil)
+	if raw == nil {
+		t.Fatal("a second writer got the lock")
+	}
+	if got := ErrorCode(raw); got != ETIMEOUT {
+		t.Fatalf("ErrorCode(%v) = %s, want %s", raw, got, ETIMEOUT)
+	}
+}
+
+// TestGuardedUpdateMustChangeOneRow: a guarded UPDATE that matches nothing
+// stops the transaction instead of passing as done.
+func TestGuardedUpdateMustChangeOneRow(t *testing.T) {
+	ctx := context.Background()
+	svc := MustOpen(t)
+	err := svc.write(ctx, func(tx *Tx) error {
+		return tx.execOne(ctx, "renew storage", `UPDATE leases SET expires_at = 1 WHERE id = 42 AND state = 'active'`)
+	})
+	if ErrorCode(err) != ECONFLICT || !strings.Contains(ErrorMessage(err), "renew storage") {
+		t.Fatalf("execOne on no row: %v", err)
+	}
+}
+
+// TestCorruptStoredJSONIsReported: a JSON column edited into garbage is an
+// error naming it, not an empty list; a council lookup that fails that way
+// is not reported as "no such signal".
+func TestCorruptStoredJSONIsReported(t *testing.T) {
+	ctx := context.Background()
+	svc := MustOpen(t)
+	spec := ItemSpec{Title: "t", Kind: "chore", Domain: "builder", Priority: "low", Objective: "o", Files: []string{"a.txt"}}
+	it, err := svc.AddItem(ctx, spec, "builder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Store.DB().ExecContext(ctx, `UPDATE items SET files = 'not json' WHERE id = ?`, it.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Show(ctx, it.ID)
+	if ErrorCode(err) != EINTERNAL || !strings.Contains(ErrorMessage(err), "stored item files") {
+		t.Fatalf("reading a corrupt item: %v", err)
+	}
+	sig, err := svc.SendSignal(ctx, SignalSpec{Kind: KindMissive, From: "builder", FromDomain: "builder", To: "scribe", Topic: "t", Body: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Store.DB().ExecContext(ctx, `DROP TRIGGER IF EXISTS signals_no_update`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Store.DB().ExecContext(ctx, `UPDATE signals SET refs = '{' WHERE id = ?`, sig.ID); err != nil {
+		t.Fatal(err)
+	}
+	err = svc.read(ctx, func(tx *Tx) error {
+		_, err := tx.lookupCouncil(ctx, sig.ID)
+		return err
+	})
+	if ErrorCode(err) != EINTERNAL {
+		t.Fatalf("a corrupt signal looked up as a council call: %v", err)
+	}
+}
