@@ -112,10 +112,10 @@ func TestOxygenRunHoldsTheLeaseForBackgroundJobs(t *testing.T) {
 	})
 	for i := 0; i < 3; i++ {
 		res := r.oxWant(3, "oxygen", "claim", "storage", "--owner", "bob", "--domain", "builder")
-		if !strings.Contains(res.stderr, "storage is held by builder (builder), token 1") {
+		if !strings.Contains(res.stderr, "storage is held by builder (builder), token "+r.tok(1)) {
 			t.Fatalf("claim while the background job runs: %s", res.stderr)
 		}
-		r.mustRun("oxygen", "verify", "storage", "--token", "1")
+		r.mustRun("oxygen", "verify", "storage", "--token", r.tok(1))
 	}
 	if p.exited() || !running(bg, "sleep") {
 		t.Fatalf("run ended while its background job ran: %+v", p.res)
@@ -128,10 +128,10 @@ func TestOxygenRunHoldsTheLeaseForBackgroundJobs(t *testing.T) {
 		t.Fatalf("run: exit %d, want the shell's 0\n%s", res.code, res.stderr)
 	}
 	doc := parseRun(t, res, false)
-	if !doc.Released || doc.HeldBefore || doc.Lease.State != "released" || doc.Lease.Token != 1 || doc.ExitCode != 0 || doc.PID != sh {
+	if !doc.Released || doc.HeldBefore || doc.Lease.State != "released" || strconv.FormatInt(doc.Lease.Token, 10) != r.tok(1) || doc.ExitCode != 0 || doc.PID != sh {
 		t.Fatalf("run document: %+v", doc)
 	}
-	if got := r.query(`SELECT token, state, ended_by FROM leases`); got != "1\treleased\tbuilder\n" {
+	if got := r.query(`SELECT token, state, ended_by FROM leases`); got != r.tok(1)+"\treleased\tbuilder\n" {
 		t.Fatalf("leases: %q", got)
 	}
 }
@@ -171,13 +171,13 @@ while :; do oxygen verify storage --token "$OXYGEN_TOKEN" >/dev/null 2>&1 || ech
 		t.Fatalf("the command's processes outlived the run")
 	}
 	rb := bob.wait()
-	if rb.code != 0 || parseLease(t, rb).Token != 2 {
+	if rb.code != 0 || strconv.FormatInt(parseLease(t, rb).Token, 10) != r.tok(2) {
 		t.Fatalf("bob's claim: exit %d: %s%s", rb.code, rb.stdout, rb.stderr)
 	}
 	if b, err := os.ReadFile(filepath.Join(r.dir, "unleased.log")); err == nil {
 		t.Fatalf("the command ran unleased:\n%s", b)
 	}
-	if got := r.query(`SELECT owner, token, state FROM leases ORDER BY id`); got != "builder\t1\treleased\nbob\t2\tactive\n" {
+	if got := r.query(`SELECT owner, token, state FROM leases ORDER BY id`); got != "builder\t"+r.tok(1)+"\treleased\nbob\t"+r.tok(2)+"\tactive\n" {
 		t.Fatalf("leases: %q", got)
 	}
 	if got := r.query(`SELECT count(*) FROM audit_log WHERE action = 'lease.expire'`); got != "0\n" {
@@ -218,8 +218,8 @@ func TestOxygenRunLostLeaseKillsTheGroup(t *testing.T) {
 		name, lose, want string
 		state            string
 	}{
-		{"revoked", "", `token 1 on storage was revoked by guardian at \S+: stuck`, "revoked"},
-		{"lapsed", `UPDATE leases SET expires_at = created_at + 1`, `token 1 on storage expired at \S+`, "active"},
+		{"revoked", "", `token \d+ on storage was revoked by guardian at \S+: stuck`, "revoked"},
+		{"lapsed", `UPDATE leases SET expires_at = created_at + 1`, `token \d+ on storage expired at \S+`, "active"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -236,17 +236,17 @@ func TestOxygenRunLostLeaseKillsTheGroup(t *testing.T) {
 			if res.code != 3 {
 				t.Fatalf("run: exit %d, want 3\n%s", res.code, res.stderr)
 			}
-			if !regexp.MustCompile(`\Aoxygen: conflict: lost the lease on storage \(token 1\): ` + c.want + `; the command and everything it started were killed\n\z`).MatchString(res.stderr) {
+			if !regexp.MustCompile(`\Aoxygen: conflict: lost the lease on storage \(token ` + r.tok(1) + `\): ` + c.want + `; the command and everything it started were killed\n\z`).MatchString(res.stderr) {
 				t.Fatalf("stderr: %q", res.stderr)
 			}
 			doc := parseRun(t, res, true)
-			if doc.Killed != "lease_lost" || doc.Signal != "SIGKILL" || doc.Released || doc.Lease.Token != 1 {
+			if doc.Killed != "lease_lost" || doc.Signal != "SIGKILL" || doc.Released || strconv.FormatInt(doc.Lease.Token, 10) != r.tok(1) {
 				t.Fatalf("run document: %+v", doc)
 			}
 			if running(sh, "sh") || running(bg, "sleep") {
 				t.Fatalf("the command's processes outlived the lost lease")
 			}
-			if got := r.query(`SELECT token, state FROM leases`); got != "1\t"+c.state+"\n" {
+			if got := r.query(`SELECT token, state FROM leases`); got != r.tok(1)+"\t"+c.state+"\n" {
 				t.Fatalf("leases: %q", got)
 			}
 		})
@@ -262,7 +262,7 @@ func TestOxygenRunKeepsALeaseHeldBefore(t *testing.T) {
 	expires := r.query(`SELECT expires_at FROM leases`)
 	held := func() {
 		t.Helper()
-		if got := r.query(`SELECT token, state FROM leases`); got != "1\tactive\n" {
+		if got := r.query(`SELECT token, state FROM leases`); got != r.tok(1)+"\tactive\n" {
 			t.Fatalf("leases: %q", got)
 		}
 		if got := r.query(`SELECT expires_at FROM leases`); got != expires {
@@ -292,7 +292,8 @@ func TestOxygenRunJSON(t *testing.T) {
 		t.Fatalf("stderr: %q", res.stderr)
 	}
 	doc := parseRun(t, res, false)
-	want := runDoc{Lease: oxLease{Resource: "storage", Owner: "builder", Domain: "builder", Token: 1, State: "released", EndReason: "released", EndedBy: "builder"},
+	token, _ := strconv.ParseInt(r.tok(1), 10, 64)
+	want := runDoc{Lease: oxLease{Resource: "storage", Owner: "builder", Domain: "builder", Token: token, State: "released", EndReason: "released", EndedBy: "builder"},
 		Released: true, Command: []string{"sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 7"}, PID: doc.PID, ExitCode: 7}
 	if doc.PID <= 0 || !equalJSON(t, doc, want) {
 		t.Fatalf("run document:\n%+v\nwant\n%+v", doc, want)

@@ -138,7 +138,7 @@ func (s *Service) runCommand(ctx context.Context, id, command string, timeout ti
 // subreaper) can still hold the output open; its output is cut off.
 const outputDrain = time.Second
 
-// runTree runs command from the root in a process tree of its own, its
+// runTree runs command from the worktree in a process tree of its own, its
 // output going to w. The command is finished when its shell is: whatever it
 // left running is killed then. On a timeout, or when ctx ends, the shell and
 // everything it started are killed. So nothing a verification started

@@ -397,19 +397,11 @@ func (s *Service) KeepLease(ctx context.Context, resource string, token int64, t
 	var out *Lease
 	err := s.write(ctx, func(tx *Tx) error {
 		l, err := tx.liveToken(ctx, resource, token)
-		if err != nil {
-			return err
+		if err == nil && tx.now.Add(ttl).After(l.ExpiresAt.Time) {
+			_, err = s.extend(ctx, tx, l, ttl, l.Owner, false) // moves l's expiry
 		}
 		out = l
-		if !tx.now.Add(ttl).After(l.ExpiresAt.Time) {
-			return nil
-		}
-		res, err := s.extend(ctx, tx, l, ttl, l.Owner, false)
-		if err != nil {
-			return err
-		}
-		out = res.Lease
-		return nil
+		return err
 	})
 	return out, err
 }
