@@ -185,10 +185,10 @@ while :; do oxygen verify storage --token "$OXYGEN_TOKEN" >/dev/null 2>&1 || ech
 	}
 }
 
-// TestOxygenRunForwardsSignalsToTheGroup: TERM and INT reach the whole
+// TestOxygenRunForwardsSignalsToTheGroup: TERM, INT and HUP reach the whole
 // group: both ends of the command's pipeline, not only its shell.
 func TestOxygenRunForwardsSignalsToTheGroup(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
 			r := newRepo(t)
 			p := r.oxStart("oxygen", "run", "storage", "--owner", "builder", "--json", "--",

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -33,7 +34,7 @@ type Spec struct {
 	Path  string
 	Args  []string // including the command's name, Args[0]
 	Dir   string
-	Env   []string
+	Env   []string   // KEY=value; of a key given twice, the later value counts
 	Files []*os.File // standard input, output and error
 	// Foreground hands the terminal on Files[0] to the command's group while
 	// it runs, if this process's group has it, so that the command can read
@@ -92,7 +93,7 @@ func (t *Tree) run(spec Spec, started chan<- error) {
 		started <- err
 		return
 	}
-	attr := &syscall.ProcAttr{Dir: spec.Dir, Env: spec.Env, Sys: sysProcAttr()}
+	attr := &syscall.ProcAttr{Dir: spec.Dir, Env: lastWins(spec.Env), Sys: sysProcAttr()}
 	for _, f := range spec.Files {
 		attr.Files = append(attr.Files, f.Fd())
 	}
@@ -220,3 +221,20 @@ func takeTerminal(fd int) {
 
 // proc is a process found in the tree.
 type proc struct{ pid, pgid int }
+
+// lastWins drops every KEY=value that a later entry for the same key
+// overrides: getenv in the command would find the first.
+func lastWins(env []string) []string {
+	seen := make(map[string]bool, len(env))
+	out := make([]string, len(env))
+	n := len(env)
+	for i := len(env) - 1; i >= 0; i-- {
+		key, _, _ := strings.Cut(env[i], "=")
+		if !seen[key] {
+			seen[key] = true
+			n--
+			out[n] = env[i]
+		}
+	}
+	return out[n:]
+}

@@ -107,3 +107,22 @@ func TestKillReachesEscapedProcesses(t *testing.T) {
 	next, _ := start(t, "exit 0")
 	wait(t, "the next tree ends", next.Done())
 }
+
+// TestLaterEnvironmentWins: a variable given twice, as when `oxygen run`
+// runs inside another and sets OXYGEN_TOKEN again, reaches the command once,
+// with its later value (getenv would find the first).
+func TestLaterEnvironmentWins(t *testing.T) {
+	out, err := os.Create(filepath.Join(t.TempDir(), "env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	tree, err := Start(Spec{Path: "/usr/bin/env", Args: []string{"env"}, Env: []string{"A=outer", "B=b", "A=inner"}, Files: []*os.File{out, out, out}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, "the tree ends", tree.Done())
+	if b, _ := os.ReadFile(out.Name()); string(b) != "B=b\nA=inner\n" {
+		t.Fatalf("the command's environment:\n%s", b)
+	}
+}
