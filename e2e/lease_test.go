@@ -96,6 +96,9 @@ func (r *repo) oxStart(name string, args ...string) *oxProc {
 	r.t.Helper()
 	p := &oxProc{t: r.t, name: name + " " + strings.Join(args, " "), cmd: r.command(name, args...), done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	// A process it leaves behind may hold its output open; the test, not
+	// the wait, must report that.
+	p.cmd.WaitDelay = time.Second
 	if err := p.cmd.Start(); err != nil {
 		r.t.Fatalf("start %s: %v", p.name, err)
 	}

@@ -3,14 +3,14 @@ package workflow
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/internal/proctree"
 )
 
 // The risk budget: how much may change without verification. Completing an
@@ -113,32 +113,17 @@ func (s *Service) Done(ctx context.Context, req DoneRequest) (*DoneResult, error
 }
 
 // runCommand runs one verification command with sh -c, keeping the tail of
-// its output. The command gets its own process group so a timeout stops
-// everything it started.
+// its output.
 func (s *Service) runCommand(ctx context.Context, id, command string, timeout time.Duration, out io.Writer) CommandRun {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "sh", "-c", command)
-	cmd.Dir = s.Worktree
-	cmd.Env = append(os.Environ(), "OXYGEN_ITEM="+id, "OXYGEN_ROOT="+s.Root)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var buf tailBuffer
 	var w io.Writer = &buf
 	if out != nil {
 		w = io.MultiWriter(&buf, out)
 	}
-	cmd.Stdout, cmd.Stderr = w, w
 	start := time.Now()
-	err := cmd.Run()
-	run := CommandRun{Command: command, DurationMS: time.Since(start).Milliseconds()}
-	var exitErr *exec.ExitError
-	switch {
-	case ctx.Err() == context.DeadlineExceeded:
-		run.ExitCode, run.TimedOut = -1, true
-	case errors.As(err, &exitErr):
-		run.ExitCode = exitErr.ExitCode()
-	case err != nil:
+	code, timedOut, err := s.runTree(ctx, command, timeout, []string{"OXYGEN_ITEM=" + id, "OXYGEN_ROOT=" + s.Root}, w)
+	run := CommandRun{Command: command, ExitCode: code, DurationMS: time.Since(start).Milliseconds(), TimedOut: timedOut}
+	if err != nil {
 		run.ExitCode = 127
 		buf.Write([]byte(err.Error() + "\n"))
 	}
@@ -146,6 +131,65 @@ func (s *Service) runCommand(ctx context.Context, id, command string, timeout ti
 		run.Tail = buf.Tail(tailLines)
 	}
 	return run
+}
+
+// outputDrain is how long output may still arrive once the command's tree is
+// gone. Only a process that escaped the tree (possible where there is no
+// subreaper) can still hold the output open; its output is cut off.
+const outputDrain = time.Second
+
+// runTree runs command from the worktree in a process tree of its own, its
+// output going to w. The command is finished when its shell is: whatever it
+// left running is killed then. On a timeout, or when ctx ends, the shell and
+// everything it started are killed. So nothing a verification started
+// outlives it or holds its output open. The exit code is -1 when a signal
+// ended the shell.
+func (s *Service) runTree(ctx context.Context, command string, timeout time.Duration, env []string, w io.Writer) (code int, timedOut bool, err error) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		return 0, false, err
+	}
+	stdin, err := os.Open(os.DevNull)
+	if err != nil {
+		return 0, false, err
+	}
+	defer stdin.Close()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return 0, false, err
+	}
+	defer pr.Close()
+	tree, err := proctree.Start(proctree.Spec{Path: sh, Args: []string{"sh", "-c", command}, Dir: s.Worktree,
+		Env: append(os.Environ(), env...), Files: []*os.File{stdin, pw, pw}})
+	pw.Close()
+	if err != nil {
+		return 0, false, err
+	}
+	copied := make(chan struct{})
+	go func() {
+		io.Copy(w, pr)
+		close(copied)
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-tree.LeaderDone():
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	select {
+	case <-tree.LeaderDone(): // it finished, even if the time ran out at the same moment
+	default:
+		timedOut = ctx.Err() == nil
+	}
+	tree.Kill()
+	select {
+	case <-copied:
+	case <-time.After(outputDrain):
+		pr.Close()
+		<-copied
+	}
+	return tree.Status().ExitStatus(), timedOut, nil
 }
 
 // tailBuffer keeps the last 64 KiB written to it.

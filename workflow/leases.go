@@ -384,6 +384,64 @@ func (s *Service) Renew(ctx context.Context, resource string, actor Actor, ttlFl
 	return out, err
 }
 
+// KeepLease extends the lease with token on resource to at least now+ttl,
+// for a wrapper that holds it while a command runs (`oxygen run`). It never
+// shortens a lease, so one the owner held before the wrapper started keeps
+// its own expiry, and it fails with ECONFLICT, saying what became of the
+// token, once the token is no longer the live lease. Unlike Renew it follows
+// the token, not the owner: it never extends a later lease of the same owner.
+func (s *Service) KeepLease(ctx context.Context, resource string, token int64, ttl time.Duration) (*Lease, error) {
+	if _, err := s.checkTTL(&ttl); err != nil {
+		return nil, err
+	}
+	var out *Lease
+	err := s.write(ctx, func(tx *Tx) error {
+		l, err := tx.liveToken(ctx, resource, token)
+		if err == nil && tx.now.Add(ttl).After(l.ExpiresAt.Time) {
+			_, err = s.extend(ctx, tx, l, ttl, l.Owner, false) // moves l's expiry
+		}
+		out = l
+		return err
+	})
+	return out, err
+}
+
+// CheckLease succeeds while token is the live lease on resource. It is
+// KeepLease's read-only twin, cheap enough to call every second. The lease
+// is returned as it stands even when the error says it has ended.
+func (s *Service) CheckLease(ctx context.Context, resource string, token int64) (*Lease, error) {
+	var out *Lease
+	err := s.read(ctx, func(tx *Tx) error {
+		var err error
+		out, err = tx.liveToken(ctx, resource, token)
+		return err
+	})
+	return out, err
+}
+
+// liveToken returns the lease with token on resource, with an error saying
+// how it ended unless it is live.
+func (tx *Tx) liveToken(ctx context.Context, resource string, token int64) (*Lease, error) {
+	ls, err := tx.leases(ctx, `resource = ? AND token = ?`, resource, token)
+	if err != nil {
+		return nil, err
+	}
+	if len(ls) == 0 {
+		return nil, Errorf(ECONFLICT, "%s has no lease with token %d", resource, token)
+	}
+	l := ls[0].effective(tx.now)
+	switch l.State {
+	case LeaseActive:
+		return l, nil
+	case LeaseRevoked:
+		return l, Errorf(ECONFLICT, "token %d on %s was revoked by %s at %s: %s", token, resource, l.EndedBy, l.EndedAt, l.EndReason)
+	case LeaseExpired:
+		return l, Errorf(ECONFLICT, "token %d on %s expired at %s", token, resource, l.EndedAt)
+	default:
+		return l, Errorf(ECONFLICT, "token %d on %s was %s by %s at %s", token, resource, l.State, l.EndedBy, l.EndedAt)
+	}
+}
+
 // heldBy returns the live lease on resource if owner holds it, and explains
 // otherwise.
 func (tx *Tx) heldBy(ctx context.Context, resource, owner, verb string) (*Lease, error) {
@@ -405,12 +463,14 @@ func (tx *Tx) heldBy(ctx context.Context, resource, owner, verb string) (*Lease,
 }
 
 // ReleaseRequest ends a lease. Force releases another owner's lease and
-// needs a reason.
+// needs a reason. A non-zero Token releases only that lease, so a wrapper
+// whose lease was revoked cannot end a later one of the same owner.
 type ReleaseRequest struct {
 	Resource string
 	Actor    Actor
 	Force    bool
 	Reason   string
+	Token    int64
 }
 
 // Release ends the caller's lease, or with Force revokes someone else's.
@@ -433,6 +493,11 @@ func (s *Service) Release(ctx context.Context, req ReleaseRequest) (*Lease, erro
 		if req.Force && l != nil && l.liveAt(tx.now) && l.Owner != req.Actor.Owner {
 			out = l
 			return s.revoke(ctx, tx, l, req)
+		}
+		if req.Token != 0 {
+			if _, err := tx.liveToken(ctx, req.Resource, req.Token); err != nil {
+				return err
+			}
 		}
 		l, err = tx.heldBy(ctx, req.Resource, req.Actor.Owner, "release")
 		if err != nil {

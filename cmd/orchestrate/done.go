@@ -13,7 +13,7 @@ type DoneCmd struct {
 	ID         string        `arg:"" help:"Item id."`
 	Reason     string        `name:"reason" help:"A note for the history; required with --skip-verify."`
 	SkipVerify bool          `name:"skip-verify" help:"Complete without running the item's commands (recorded, and listed by audit reports)."`
-	Timeout    time.Duration `name:"timeout" help:"Per-command time limit." default:"10m"`
+	Timeout    time.Duration `name:"timeout" help:"Per-command time limit; when it runs out the command and everything it started are killed." default:"10m"`
 	Verbose    bool          `name:"verbose" help:"Stream the commands' output to stderr as they run (a failure always shows its last lines)."`
 	actorFlags
 }

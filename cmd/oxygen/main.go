@@ -19,7 +19,7 @@ type CLI struct {
 	Resources ResourcesCmd `cmd:"" help:"List resources with their domain, paths and holder."`
 	Which     WhichCmd     `cmd:"" help:"Which resources do these paths fall under, and who holds them?"`
 	Verify    VerifyCmd    `cmd:"" help:"Exit 0 only if --token is the active lease on the resource (a fencing check)."`
-	Run       RunCmd       `cmd:"" help:"Claim, run a command with OXYGEN_TOKEN set, renew while it runs, release when it exits."`
+	Run       RunCmd       `cmd:"" help:"Claim, run a command with OXYGEN_TOKEN set, renew until it and everything it started have exited, then release. With --json the command's output goes to stderr."`
 	Expire    ExpireCmd    `cmd:"" help:"Mark every lease past its expiry as expired (commands already treat them as free)."`
 	Check     CheckCmd     `cmd:"" help:"Refuse changes to shared resources made without a lease (--staged, --range A..B, or PATH...)."`
 	Trailer   TrailerCmd   `cmd:"" help:"Print the Oxygen-Lease trailers that prove a commit's changes were made under leases (to add to a commit made without them)."`
