@@ -111,7 +111,12 @@ type PolicyConfig struct {
 // IsSecret reports whether rel matches policy.secret_paths.
 func (p PolicyConfig) IsSecret(rel string) bool { return p.secrets.Match(rel) }
 
-type CouncilConfig struct{ SelfApprove bool }
+type CouncilConfig struct {
+	SelfApprove bool
+	// TTL is how long a council_call may wait for an answer before it
+	// expires: a call nobody answers must not keep health yellow for ever.
+	TTL time.Duration
+}
 
 type ItemConfig struct {
 	IDPrefix   string
@@ -406,6 +411,7 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 			mark(n, p)
 			d.fields(n, p, map[string]func(*yaml.Node, string){
 				"self_approve": func(n *yaml.Node, p string) { mark(n, p); c.Council.SelfApprove = d.bool(n, p) },
+				"ttl":          func(n *yaml.Node, p string) { mark(n, p); c.Council.TTL = d.duration(n, p) },
 			})
 		},
 		"items": func(n *yaml.Node, p string) {
@@ -534,6 +540,7 @@ func (c *Config) fillDefaults(present map[string]bool) error {
 	fill("policy.secret_paths", func() { c.Policy = get().Policy })
 	fill("items.id_prefix", func() { c.Items.IDPrefix = "WORK" })
 	fill("items.stale_after", func() { c.Items.StaleAfter = 72 * time.Hour })
+	fill("council.ttl", func() { c.Council.TTL = 24 * time.Hour })
 	fill("jobs", func() { c.Jobs = get().Jobs })
 	return nil
 }

@@ -6,17 +6,34 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+)
+
+// Council call states. A call is pending until approved, denied, withdrawn
+// or, unanswered past council.ttl, expired; an approved call is consumed by
+// the move that uses it.
+const (
+	CouncilPending   = "pending"
+	CouncilApproved  = "approved"
+	CouncilConsumed  = "consumed"
+	CouncilDenied    = "denied"
+	CouncilWithdrawn = "withdrawn"
+	CouncilExpired   = "expired"
 )
 
 // CouncilCall is a council_call signal with its approval state.
 type CouncilCall struct {
 	*Signal
-	State      string `json:"state"` // pending, approved or consumed
+	State      string `json:"state"`
 	ApprovedBy string `json:"approved_by"`
 	ApprovedAt Time   `json:"approved_at"`
 	ConsumedAt Time   `json:"consumed_at"`
 	ConsumedBy string `json:"consumed_by"`
 	Action     string `json:"consumed_action"`
+	EndedBy    string `json:"ended_by,omitempty"` // who denied or withdrew it
+	EndReason  string `json:"end_reason,omitempty"`
+	EndedAt    *Time  `json:"ended_at,omitempty"`
+	ExpiresAt  Time   `json:"expires_at"`
 }
 
 // CallCouncil records a council_call for an item: a request to exceed the
@@ -31,62 +48,70 @@ func (s *Service) CallCouncil(ctx context.Context, item string, from Actor, reas
 	return s.SendSignal(ctx, SignalSpec{Kind: KindCouncilCall, From: from.Owner, FromDomain: from.Domain, To: ToAll, Item: item, Body: reason})
 }
 
-// ApproveCouncil approves council_call id. The approver must come from a
-// domain other than the item's unless council.self_approve is set.
+// ApproveCouncil approves council_call id (see mayAnswer for who may).
 func (s *Service) ApproveCouncil(ctx context.Context, id int64, by Actor, note string) (*CouncilCall, error) {
 	var call *CouncilCall
 	err := s.write(ctx, func(tx *Tx) error {
-		sig, err := tx.getSignal(ctx, id)
+		existing, err := s.councilFor(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if sig.Kind != KindCouncilCall {
-			return Errorf(EINVALID, "signal %d is a %s, not a council_call", id, sig.Kind)
-		}
-		existing, err := tx.councilCall(ctx, sig)
-		if err != nil {
-			return err
-		}
-		if existing.State != "pending" {
+		switch existing.State {
+		case CouncilPending:
+		case CouncilApproved, CouncilConsumed:
 			return Errorf(ECONFLICT, "council_call %d is already %s (approved by %s at %s)", id, existing.State, existing.ApprovedBy, existing.ApprovedAt)
+		default:
+			return Errorf(ECONFLICT, "council_call %d is %s; raise a new one: orchestrate council call --item %s --from WHO --reason \"...\"", id, existing.State, existing.Item)
 		}
-		it, err := tx.getItem(ctx, sig.Item)
-		if err != nil {
+		if err := s.mayAnswer(ctx, tx, existing, by, "approve"); err != nil {
 			return err
-		}
-		if by.Domain == it.Domain && !s.Config.Council.SelfApprove {
-			return Errorf(EDENIED, "%s acts for %s, the domain of %s: a council_call must be approved from another domain (or set council.self_approve: true)", by.Owner, by.Domain, it.ID)
 		}
 		if _, err := tx.exec(ctx, `INSERT INTO council_approvals (signal_id, item_id, approved_by, approver_domain, approved_at, note) VALUES (?, ?, ?, ?, ?, ?)`,
-			id, it.ID, by.Owner, by.Domain, ms(tx.now), note); err != nil {
+			id, existing.Item, by.Owner, by.Domain, ms(tx.now), note); err != nil {
 			return err
 		}
-		if err := tx.audit(ctx, by.Owner, "council.approve", fmt.Sprintf("signal:%d", id), map[string]any{"item": it.ID, "approver_domain": by.Domain, "note": note}); err != nil {
+		if err := tx.audit(ctx, by.Owner, "council.approve", fmt.Sprintf("signal:%d", id), map[string]any{"item": existing.Item, "approver_domain": by.Domain, "note": note}); err != nil {
 			return err
 		}
-		call, err = tx.councilCall(ctx, sig)
+		call, err = s.councilFor(ctx, tx, id)
 		return err
 	})
 	return call, err
 }
 
-func (tx *Tx) councilCall(ctx context.Context, sig *Signal) (*CouncilCall, error) {
-	call := &CouncilCall{Signal: sig, State: "pending"}
+// councilCall reads a call's state: its outcome (denied or withdrawn), its
+// approval and use, or, pending past ttl, expired.
+func (tx *Tx) councilCall(ctx context.Context, sig *Signal, ttl time.Duration) (*CouncilCall, error) {
+	call := &CouncilCall{Signal: sig, State: CouncilPending, ExpiresAt: Time{sig.CreatedAt.Add(ttl)}}
+	var outcome, by, reason string
+	var at int64
+	err := tx.queryRow(ctx, `SELECT outcome, by_owner, reason, at FROM council_outcomes WHERE signal_id = ?`, sig.ID).Scan(&outcome, &by, &reason, &at)
+	switch {
+	case err == nil:
+		ended := fromMS(at)
+		call.State, call.EndedBy, call.EndReason, call.EndedAt = outcome, by, reason, &ended
+		return call, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, storeErr("read council outcome", err)
+	}
 	var approvedAt int64
 	var consumedAt sql.NullInt64
 	var consumedBy, action sql.NullString
-	err := tx.queryRow(ctx, `SELECT approved_by, approved_at, consumed_at, consumed_by, consumed_action FROM council_approvals WHERE signal_id = ?`, sig.ID).
+	err = tx.queryRow(ctx, `SELECT approved_by, approved_at, consumed_at, consumed_by, consumed_action FROM council_approvals WHERE signal_id = ?`, sig.ID).
 		Scan(&call.ApprovedBy, &approvedAt, &consumedAt, &consumedBy, &action)
 	if errors.Is(err, sql.ErrNoRows) {
+		if !tx.now.Before(call.ExpiresAt.Time) {
+			call.State = CouncilExpired
+		}
 		return call, nil
 	}
 	if err != nil {
 		return nil, storeErr("read council approval", err)
 	}
-	call.State = "approved"
+	call.State = CouncilApproved
 	call.ApprovedAt = fromMS(approvedAt)
 	if consumedAt.Valid {
-		call.State = "consumed"
+		call.State = CouncilConsumed
 		call.ConsumedAt = fromMS(consumedAt.Int64)
 		call.ConsumedBy = consumedBy.String
 		call.Action = action.String
@@ -94,29 +119,117 @@ func (tx *Tx) councilCall(ctx context.Context, sig *Signal) (*CouncilCall, error
 	return call, nil
 }
 
-// ListCouncil lists council_calls, optionally only those awaiting approval.
-func (s *Service) ListCouncil(ctx context.Context, pendingOnly bool) ([]*CouncilCall, error) {
-	out := []*CouncilCall{}
-	err := s.read(ctx, func(tx *Tx) error {
-		var err error
-		out, err = tx.listCouncil(ctx, pendingOnly)
+// councilFor loads council_call id for a command that answers it.
+func (s *Service) councilFor(ctx context.Context, tx *Tx, id int64) (*CouncilCall, error) {
+	sig, err := tx.getSignal(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if sig.Kind != KindCouncilCall {
+		return nil, Errorf(EINVALID, "signal %d is a %s, not a council_call", id, sig.Kind)
+	}
+	return tx.councilCall(ctx, sig, s.Config.Council.TTL)
+}
+
+// mayAnswer checks that by may approve or deny a call: not its caller,
+// whatever domain they claim, and from a domain other than the item's
+// unless council.self_approve is set.
+func (s *Service) mayAnswer(ctx context.Context, tx *Tx, call *CouncilCall, by Actor, verb string) error {
+	it, err := tx.getItem(ctx, call.Item)
+	if err != nil {
+		return err
+	}
+	if by.Owner == call.From {
+		return Errorf(EDENIED, "%s raised council_call %d and cannot %s it, whatever domain they act for: someone else, from a domain other than %s's, runs orchestrate council %s %d --by WHO", by.Owner, call.ID, verb, it.ID, verb, call.ID)
+	}
+	if by.Domain == it.Domain && !s.Config.Council.SelfApprove {
+		return Errorf(EDENIED, "%s acts for %s, the domain of %s: a council_call must be %s from another domain (or set council.self_approve: true)", by.Owner, by.Domain, it.ID, map[string]string{"approve": "approved", "deny": "denied"}[verb])
+	}
+	return nil
+}
+
+// DenyCouncil answers a pending call with no: it ends, and its caller's
+// domain is told why.
+func (s *Service) DenyCouncil(ctx context.Context, id int64, by Actor, reason string) (*CouncilCall, error) {
+	if strings.TrimSpace(reason) == "" {
+		return nil, Errorf(EINVALID, "--reason is required: say why the cap must hold")
+	}
+	return s.endCouncil(ctx, id, by, reason, CouncilDenied, func(tx *Tx, call *CouncilCall) error {
+		if call.State != CouncilPending {
+			return Errorf(ECONFLICT, "council_call %d is %s; only a pending call can be denied", id, call.State)
+		}
+		return s.mayAnswer(ctx, tx, call, by, "deny")
+	})
+}
+
+// WithdrawCouncil lets whoever raised a call take it back, before it is
+// used.
+func (s *Service) WithdrawCouncil(ctx context.Context, id int64, by Actor, reason string) (*CouncilCall, error) {
+	return s.endCouncil(ctx, id, by, reason, CouncilWithdrawn, func(tx *Tx, call *CouncilCall) error {
+		if by.Owner != call.From {
+			return Errorf(EDENIED, "council_call %d was raised by %s: only they may withdraw it (others deny it: orchestrate council deny %d --by WHO --reason ...)", id, call.From, id)
+		}
+		if call.State != CouncilPending && call.State != CouncilApproved {
+			return Errorf(ECONFLICT, "council_call %d is %s; only a pending or unused approved call can be withdrawn", id, call.State)
+		}
+		return nil
+	})
+}
+
+func (s *Service) endCouncil(ctx context.Context, id int64, by Actor, reason, outcome string, check func(*Tx, *CouncilCall) error) (*CouncilCall, error) {
+	var out *CouncilCall
+	err := s.write(ctx, func(tx *Tx) error {
+		call, err := s.councilFor(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := check(tx, call); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO council_outcomes (signal_id, outcome, by_owner, by_domain, reason, at) VALUES (?, ?, ?, ?, ?, ?)`,
+			id, outcome, by.Owner, by.Domain, reason, ms(tx.now)); err != nil {
+			return err
+		}
+		verb := map[string]string{CouncilDenied: "deny", CouncilWithdrawn: "withdraw"}[outcome]
+		if err := tx.audit(ctx, by.Owner, "council."+verb, fmt.Sprintf("signal:%d", id), map[string]any{"item": call.Item, "by_domain": by.Domain, "reason": reason}); err != nil {
+			return err
+		}
+		if outcome == CouncilDenied {
+			body := fmt.Sprintf("%s (%s) denied council_call %d for %s: %s", by.Owner, by.Domain, id, call.Item, reason)
+			if _, err := tx.emit(ctx, s.Config, s.Root, SignalSpec{Kind: KindMissive, Topic: "council-denied", From: by.Owner, FromDomain: by.Domain,
+				To: call.FromDomain, Item: call.Item, Body: body}); err != nil {
+				return err
+			}
+		}
+		out, err = s.councilFor(ctx, tx, id)
 		return err
 	})
 	return out, err
 }
 
-func (tx *Tx) listCouncil(ctx context.Context, pendingOnly bool) ([]*CouncilCall, error) {
+// ListCouncil lists council_calls, optionally only those awaiting approval.
+func (s *Service) ListCouncil(ctx context.Context, pendingOnly bool) ([]*CouncilCall, error) {
+	out := []*CouncilCall{}
+	err := s.read(ctx, func(tx *Tx) error {
+		var err error
+		out, err = tx.listCouncil(ctx, pendingOnly, s.Config.Council.TTL)
+		return err
+	})
+	return out, err
+}
+
+func (tx *Tx) listCouncil(ctx context.Context, pendingOnly bool, ttl time.Duration) ([]*CouncilCall, error) {
 	sigs, err := tx.listSignals(ctx, SignalFilter{Kind: KindCouncilCall})
 	if err != nil {
 		return nil, err
 	}
 	out := []*CouncilCall{}
 	for _, sig := range sigs {
-		call, err := tx.councilCall(ctx, sig)
+		call, err := tx.councilCall(ctx, sig, ttl)
 		if err != nil {
 			return nil, err
 		}
-		if pendingOnly && call.State != "pending" {
+		if pendingOnly && call.State != CouncilPending {
 			continue
 		}
 		out = append(out, call)
@@ -136,22 +249,24 @@ func (tx *Tx) lookupCouncil(ctx context.Context, id int64) (*Signal, error) {
 
 // consumeCouncil spends an approved council_call on one move of one item. The
 // guarded UPDATE makes the single use hold even against a concurrent move.
-func (tx *Tx) consumeCouncil(ctx context.Context, sig *Signal, item, actor, action string) error {
+func (tx *Tx) consumeCouncil(ctx context.Context, sig *Signal, ttl time.Duration, item, actor, action string) error {
 	if sig.Kind != KindCouncilCall {
 		return Errorf(EDENIED, "--council %d is a %s, not a council_call", sig.ID, sig.Kind)
 	}
 	if sig.Item != item {
 		return Errorf(EDENIED, "council_call %d is for item %s, not %s", sig.ID, sig.Item, item)
 	}
-	call, err := tx.councilCall(ctx, sig)
+	call, err := tx.councilCall(ctx, sig, ttl)
 	if err != nil {
 		return err
 	}
 	switch call.State {
-	case "pending":
+	case CouncilPending:
 		return Errorf(EDENIED, "council_call %d is not approved yet: orchestrate council approve %d --by WHO (from a domain other than the item's)", sig.ID, sig.ID)
-	case "consumed":
+	case CouncilConsumed:
 		return Errorf(EDENIED, "council_call %d was already used at %s (%s); raise a new one", sig.ID, call.ConsumedAt, call.Action)
+	case CouncilDenied, CouncilWithdrawn, CouncilExpired:
+		return Errorf(EDENIED, "council_call %d was %s; raise a new one", sig.ID, call.State)
 	}
 	res, err := tx.exec(ctx, `UPDATE council_approvals SET consumed_at = ?, consumed_by = ?, consumed_action = ? WHERE signal_id = ? AND consumed_at IS NULL`,
 		ms(tx.now), actor, action, sig.ID)

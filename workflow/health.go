@@ -120,7 +120,7 @@ func (s *Service) attention(ctx context.Context, tx *Tx, h *Health) error {
 			h.yellow("job %s: %s", j.Name, j.Note)
 		}
 	}
-	pending, err := tx.listCouncil(ctx, true)
+	pending, err := tx.listCouncil(ctx, true, s.Config.Council.TTL)
 	if err != nil {
 		return err
 	}

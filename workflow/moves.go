@@ -211,7 +211,7 @@ func (tx *Tx) admit(ctx context.Context, cfg *Config, it *Item, actor, owner str
 			it.Domain, len(busy), dom.MaxInProgress, strings.Join(busy, ", "), it.ID, owner)
 	}
 	if council != nil {
-		return tx.consumeCouncil(ctx, council, it.ID, actor, action)
+		return tx.consumeCouncil(ctx, council, cfg.Council.TTL, it.ID, actor, action)
 	}
 	return nil
 }

@@ -277,15 +277,15 @@ func (s *Service) gatherReport(ctx context.Context, tx *Tx, r *Report) error {
 		r.Hoarding.RepeatOffenders = append(r.Hoarding.RepeatOffenders, o)
 	}
 	rows.Close()
-	calls, err := tx.listCouncil(ctx, false)
+	calls, err := tx.listCouncil(ctx, false, s.Config.Council.TTL)
 	if err != nil {
 		return err
 	}
 	for _, c := range calls {
 		switch {
-		case c.State == "consumed" && c.ConsumedAt.UnixMilli() > since:
+		case c.State == CouncilConsumed && c.ConsumedAt.UnixMilli() > since:
 			r.CouncilOverrides = append(r.CouncilOverrides, c)
-		case c.State == "pending":
+		case c.State == CouncilPending:
 			r.PendingCouncil = append(r.PendingCouncil, c)
 		}
 	}

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -74,8 +76,21 @@ func (spec *SignalSpec) validate(cfg *Config) error {
 	if _, ok := cfg.Domain(spec.To); !ok && spec.To != ToAll {
 		return Errorf(EINVALID, "--to %q is neither a domain nor all (domains: %s)", spec.To, strings.Join(cfg.DomainNames(), ", "))
 	}
-	if spec.Kind == KindHandshake && spec.To == ToAll {
-		return Errorf(EINVALID, "a handshake goes to one domain: pass --to DOMAIN")
+	if spec.Kind == KindHandshake {
+		// A handshake opens one domain's resource to another: it names
+		// the resource, goes to the domain that owns it, and says what
+		// will change.
+		r, ok := cfg.Resource(spec.Resource)
+		switch {
+		case spec.Resource == "":
+			return Errorf(EINVALID, "a handshake opens one resource: pass --resource ID (see oxygen resources)")
+		case !ok:
+			return unknownResource(cfg, spec.Resource)
+		case spec.To == ToAll || spec.To != r.Domain:
+			return Errorf(EINVALID, "a handshake for %s goes to the domain that owns it: pass --to %s", r.ID, r.Domain)
+		case strings.TrimSpace(spec.Body) == "":
+			return Errorf(EINVALID, "a handshake says what will change: pass --body \"what you will change and why\"")
+		}
 	}
 	if spec.Kind == KindCouncilCall && spec.Item == "" {
 		return Errorf(EINVALID, "a council_call is about an item: pass --item ID")
@@ -113,6 +128,13 @@ func (s *Service) SendSignal(ctx context.Context, spec SignalSpec) (*Signal, err
 	if err := spec.validate(s.Config); err != nil {
 		return nil, err
 	}
+	// Evidence must be there to look at: a ref names a file or directory
+	// of the repository that exists (checked before the write lock).
+	for _, ref := range spec.Refs {
+		if _, err := os.Lstat(s.refPath(ref)); err != nil {
+			return nil, Errorf(EINVALID, "--ref %s: no such file in the repository", ref)
+		}
+	}
 	var sig *Signal
 	err := s.write(ctx, func(tx *Tx) error {
 		var err error
@@ -133,6 +155,17 @@ func (tx *Tx) emit(ctx context.Context, cfg *Config, root string, spec SignalSpe
 			return nil, err
 		} else if !ok {
 			return nil, Errorf(ENOTFOUND, "--item %s: no such item", spec.Item)
+		}
+	}
+	if spec.Kind == KindCouncilCall {
+		// Only an item that could still move into in_progress can need
+		// the cap exceeded.
+		it, err := tx.getItem(ctx, spec.Item)
+		if err != nil {
+			return nil, err
+		}
+		if it.Status != StatusOpen && it.Status != StatusBlocked {
+			return nil, Errorf(ECONFLICT, "%s is %s: a council_call is for an open or blocked item that the attention budget keeps out of in_progress", it.ID, it.Status)
 		}
 	}
 	if spec.Resource != "" {
@@ -319,4 +352,13 @@ func (s *Service) GetSignal(ctx context.Context, id int64) (*Signal, error) {
 		return err
 	})
 	return sig, err
+}
+
+// refPath is where a signal's ref lives: machine-local state (capsules,
+// reports) under the store's directory, anything else in the worktree.
+func (s *Service) refPath(ref string) string {
+	if abs := s.Layout.StatePath(ref); abs != filepath.Join(s.Root, filepath.FromSlash(ref)) {
+		return abs
+	}
+	return s.absFile(ref)
 }

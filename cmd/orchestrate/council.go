@@ -2,14 +2,15 @@ package main
 
 import (
 	"github.com/oxygen-tools/oxygen/internal/cli"
-	"github.com/oxygen-tools/oxygen/workflow"
 )
 
 // CouncilCmd groups the council commands.
 type CouncilCmd struct {
-	Call    CouncilCallCmd    `cmd:"" help:"Ask to exceed an item's attention budget once."`
-	Approve CouncilApproveCmd `cmd:"" help:"Approve a council_call (from a domain other than the item's)."`
-	List    CouncilListCmd    `cmd:"" help:"List council_calls and whether each is pending, approved or consumed."`
+	Call     CouncilCallCmd     `cmd:"" help:"Ask to exceed an item's attention budget once."`
+	Approve  CouncilApproveCmd  `cmd:"" help:"Approve a council_call (from a domain other than the item's)."`
+	Deny     CouncilDenyCmd     `cmd:"" help:"Deny a pending council_call (whoever could approve it), with a reason."`
+	Withdraw CouncilWithdrawCmd `cmd:"" help:"Withdraw your own council_call before it is used."`
+	List     CouncilListCmd     `cmd:"" help:"List council_calls: state (pending, approved, consumed, denied, withdrawn, expired) and reason."`
 }
 
 // CouncilCallCmd records a council_call.
@@ -79,12 +80,14 @@ func (c *CouncilListCmd) Run(env *cli.Env) error {
 		return err
 	}
 	return env.Output(calls, func() {
-		sigs := make([]*workflow.Signal, len(calls))
-		state := map[int64]string{}
-		for i, call := range calls {
-			sigs[i] = call.Signal
-			state[call.ID] = call.State
+		if len(calls) == 0 {
+			env.Printf("no council calls\n")
+			return
 		}
-		printSignals(env, sigs, func(s *workflow.Signal) string { return state[s.ID] })
+		rows := make([][]string, 0, len(calls))
+		for _, call := range calls {
+			rows = append(rows, []string{itoa(call.ID), call.Item, call.From + " (" + call.FromDomain + ")", call.State, call.CreatedAt.String(), oneLine(call.Body, 60)})
+		}
+		env.Table([]string{"ID", "ITEM", "FROM", "STATE", "CREATED", "REASON"}, rows)
 	})
 }

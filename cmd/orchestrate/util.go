@@ -2,6 +2,7 @@ package main
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/oxygen-tools/oxygen/internal/cli"
@@ -32,4 +33,15 @@ func parseSince(flag, v string, now time.Time) (time.Time, error) {
 		return time.Time{}, workflow.Errorf(workflow.EINVALID, "%s %q: give an RFC 3339 time or a duration such as 24h", flag, v)
 	}
 	return t, nil
+}
+
+// oneLine shows free text in a table cell: first line, at most n runes.
+func oneLine(s string, n int) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i] + " ..."
+	}
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-3]) + "..."
+	}
+	return s
 }
