@@ -189,8 +189,11 @@ func (c *Config) Job(name string) (JobConfig, bool) {
 }
 
 // LoadConfig reads and validates the configuration of the repository at root.
-// A validated copy is cached in the state directory, keyed by the file's
-// content, so that most commands skip YAML parsing altogether.
+// It parses the committed file on every call. A validated copy was once
+// cached in the state directory to save the parse, but the state directory
+// is not reviewed the way the committed file is, and anyone who could write
+// there could replace the policy (secret_paths, budgets, self-approval) with
+// a forged copy; the parse costs about 0.3 ms (docs/PERFORMANCE.md).
 func LoadConfig(root string) (*Config, error) {
 	file := filepath.Join(root, ConfigFile)
 	src, err := readConfigFile(root)
@@ -200,16 +203,7 @@ func LoadConfig(root string) (*Config, error) {
 		}
 		return nil, Errorf(EINVALID, "%s: %v", file, err)
 	}
-	key := configCacheKey(src)
-	if c := readConfigCache(root, key); c != nil {
-		return c, nil
-	}
-	c, err := ParseConfig(file, src)
-	if err != nil {
-		return nil, err
-	}
-	writeConfigCache(root, key, c)
-	return c, nil
+	return ParseConfig(file, src)
 }
 
 // maxConfigBytes bounds what a command reads of a config file.
@@ -225,34 +219,6 @@ func readConfigFile(root string) ([]byte, error) {
 	}
 	defer r.Close()
 	return r.ReadFile(ConfigFile, maxConfigBytes)
-}
-
-// compile rebuilds what the config derives from its text: glob matchers and
-// cron schedules. The text was validated when it was parsed.
-func (c *Config) compile() error {
-	for i := range c.Resources {
-		set, err := pathspec.CompileSet(c.Resources[i].Paths)
-		if err != nil {
-			return err
-		}
-		c.Resources[i].patterns = set
-	}
-	set, err := pathspec.CompileSet(c.Policy.SecretPaths)
-	if err != nil {
-		return err
-	}
-	c.Policy.secrets = set
-	for i := range c.Jobs {
-		if c.Jobs[i].Spec == "" {
-			continue
-		}
-		sched, err := CronParser.Parse(c.Jobs[i].Spec)
-		if err != nil {
-			return err
-		}
-		c.Jobs[i].Schedule = sched
-	}
-	return nil
 }
 
 // DefaultConfig is the configuration init writes, already validated.
