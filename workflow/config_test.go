@@ -76,6 +76,8 @@ func TestConfigErrorsNameFileKeyAndLine(t *testing.T) {
 		"version: 1\nunknown: true\n":                                             `x.yaml:2: unknown key "unknown"`,
 		"version: 1\n  bad indent\n":                                              `x.yaml:`,
 		"":                                                                        `version: missing`,
+		"version: 1\n---\nversion: 1\ncouncil: {self_approve: true}\n":            `x.yaml:2: a second YAML document starts here`,
+		"version: 1\n---\n":                                                       `x.yaml:2: a second YAML document starts here`,
 		"version: 1\nresources:\n  - {id: a, domain: builder, paths: [x/]}\n  - {id: a, domain: builder, paths: [y/]}\n": `id "a" appears twice`,
 	}
 	for src, want := range cases {

@@ -1,7 +1,10 @@
 package workflow
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -220,21 +223,36 @@ func kindName(n *yaml.Node) string {
 }
 
 // parseYAMLDocument parses src and returns the top-level node of its single
-// document.
+// document. A file holding a second document ("---") is refused rather than
+// read up to the first: whoever appended the second one meant it to count,
+// and silently ignoring it would let the file say two things at once.
 func parseYAMLDocument(file string, src []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		line := 0
-		if strings.HasPrefix(msg, "line ") {
-			if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
-				msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
-			}
-		}
-		return nil, Errorf(EINVALID, "%s:%d: %s", file, line, msg)
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlSyntaxError(file, err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, nil
 	}
-	return doc.Content[0], nil
+	var second yaml.Node
+	switch err := dec.Decode(&second); {
+	case errors.Is(err, io.EOF):
+		return doc.Content[0], nil
+	case err != nil:
+		return nil, yamlSyntaxError(file, err)
+	}
+	return nil, Errorf(EINVALID, "%s:%d: a second YAML document starts here; this file must hold one document: remove the \"---\" separator and merge or delete what follows", file, second.Line)
+}
+
+// yamlSyntaxError turns the parser's "yaml: line N: msg" into file:N: msg.
+func yamlSyntaxError(file string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if strings.HasPrefix(msg, "line ") {
+		if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
+			msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
+		}
+	}
+	return Errorf(EINVALID, "%s:%d: %s", file, line, msg)
 }
