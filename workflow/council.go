@@ -31,8 +31,12 @@ func (s *Service) CallCouncil(ctx context.Context, item string, from Actor, reas
 	return s.SendSignal(ctx, SignalSpec{Kind: KindCouncilCall, From: from.Owner, FromDomain: from.Domain, To: ToAll, Item: item, Body: reason})
 }
 
-// ApproveCouncil approves council_call id. The approver must come from a
-// domain other than the item's unless council.self_approve is set.
+// ApproveCouncil approves council_call id. The approver must not be the
+// owner who raised the call, whatever domain they claim to act for: a
+// domain named on the command line is only a claim, so the caller could
+// otherwise approve their own call by passing another domain. The approver
+// must also come from a domain other than the item's, unless
+// council.self_approve is set; that setting never lets the caller approve.
 func (s *Service) ApproveCouncil(ctx context.Context, id int64, by Actor, note string) (*CouncilCall, error) {
 	var call *CouncilCall
 	err := s.write(ctx, func(tx *Tx) error {
@@ -56,6 +60,9 @@ func (s *Service) ApproveCouncil(ctx context.Context, id int64, by Actor, note s
 		}
 		if by.Domain == it.Domain && !s.Config.Council.SelfApprove {
 			return Errorf(EDENIED, "%s acts for %s, the domain of %s: a council_call must be approved from another domain (or set council.self_approve: true)", by.Owner, by.Domain, it.ID)
+		}
+		if by.Owner == sig.From {
+			return Errorf(EDENIED, "%s raised council_call %d and cannot approve it, whatever domain they act for: someone else, from a domain other than %s's, approves it with: orchestrate council approve %d --by WHO", by.Owner, id, it.ID, id)
 		}
 		if _, err := tx.exec(ctx, `INSERT INTO council_approvals (signal_id, item_id, approved_by, approver_domain, approved_at, note) VALUES (?, ?, ?, ?, ?, ?)`,
 			id, it.ID, by.Owner, by.Domain, ms(tx.now), note); err != nil {

@@ -8,7 +8,7 @@ import (
 // CouncilCmd groups the council commands.
 type CouncilCmd struct {
 	Call    CouncilCallCmd    `cmd:"" help:"Ask to exceed an item's attention budget once."`
-	Approve CouncilApproveCmd `cmd:"" help:"Approve a council_call (from a domain other than the item's)."`
+	Approve CouncilApproveCmd `cmd:"" help:"Approve a council_call (not the caller's own; from a domain other than the item's)."`
 	List    CouncilListCmd    `cmd:"" help:"List council_calls and whether each is pending, approved or consumed."`
 }
 
