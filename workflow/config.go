@@ -254,7 +254,7 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 					return
 				}
 				d.fields(v, p, map[string]func(*yaml.Node, string){
-					"description":     func(n *yaml.Node, p string) { dom.Description = d.str(n, p) },
+					"description":     func(n *yaml.Node, p string) { dom.Description = d.line(n, p) },
 					"max_in_progress": func(n *yaml.Node, p string) { dom.MaxInProgress = d.nonNegative(n, p) },
 					"max_leases":      func(n *yaml.Node, p string) { dom.MaxLeases = d.nonNegative(n, p) },
 				})
@@ -278,7 +278,7 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 		},
 		"invariants": func(n *yaml.Node, p string) {
 			mark(n, p)
-			c.Invariants = d.strs(n, p)
+			c.Invariants = d.lines(n, p)
 			for i, s := range c.Invariants {
 				if strings.TrimSpace(s) == "" {
 					d.failf(n, fmt.Sprintf("%s[%d]", p, i), "an invariant cannot be empty")
@@ -293,7 +293,7 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 				d.fields(v, p, map[string]func(*yaml.Node, string){
 					"id":          func(n *yaml.Node, p string) { r.ID = d.str(n, p) },
 					"domain":      func(n *yaml.Node, p string) { r.Domain = d.str(n, p) },
-					"description": func(n *yaml.Node, p string) { r.Description = d.str(n, p) },
+					"description": func(n *yaml.Node, p string) { r.Description = d.line(n, p) },
 					"paths":       func(n *yaml.Node, p string) { r.Paths = d.strs(n, p) },
 				})
 				if d.err != nil {
@@ -336,7 +336,7 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 				"template":       func(n *yaml.Node, p string) { mark(n, p); c.Capsules.Template = d.optionalRel(n, p) },
 				"max_files":      func(n *yaml.Node, p string) { mark(n, p); c.Capsules.MaxFiles = d.nonNegative(n, p) },
 				"max_file_bytes": func(n *yaml.Node, p string) { mark(n, p); c.Capsules.MaxFileBytes = d.positive(n, p) },
-				"drift_guards":   func(n *yaml.Node, p string) { mark(n, p); c.Capsules.DriftGuards = d.strs(n, p) },
+				"drift_guards":   func(n *yaml.Node, p string) { mark(n, p); c.Capsules.DriftGuards = d.lines(n, p) },
 			})
 		},
 		"store": func(n *yaml.Node, p string) {

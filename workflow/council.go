@@ -25,6 +25,9 @@ func (s *Service) CallCouncil(ctx context.Context, item string, from Actor, reas
 	if strings.TrimSpace(reason) == "" {
 		return nil, Errorf(EINVALID, "--reason is required: say why the cap should be exceeded")
 	}
+	if err := checkLine("--reason", reason); err != nil {
+		return nil, err
+	}
 	if item == "" {
 		return nil, Errorf(EINVALID, "--item is required")
 	}
@@ -38,6 +41,9 @@ func (s *Service) CallCouncil(ctx context.Context, item string, from Actor, reas
 // must also come from a domain other than the item's, unless
 // council.self_approve is set; that setting never lets the caller approve.
 func (s *Service) ApproveCouncil(ctx context.Context, id int64, by Actor, note string) (*CouncilCall, error) {
+	if err := checkLine("--note", note); err != nil {
+		return nil, err
+	}
 	var call *CouncilCall
 	err := s.write(ctx, func(tx *Tx) error {
 		sig, err := tx.getSignal(ctx, id)

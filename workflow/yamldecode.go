@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oxygen-tools/oxygen/internal/textcheck"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -199,6 +200,25 @@ func (d *yamlDecoder) strs(n *yaml.Node, path string) []string {
 	out := []string{}
 	d.items(n, path, func(_ int, v *yaml.Node, p string) {
 		out = append(out, d.str(v, p))
+	})
+	return out
+}
+
+// line decodes one line of free text, refusing control characters as the
+// commands do: descriptions and invariants are printed and put in capsules.
+func (d *yamlDecoder) line(n *yaml.Node, path string) string {
+	v := d.str(n, path)
+	if p := textProblem(v, textcheck.Line); p != "" {
+		d.failf(n, path, "%s", p)
+	}
+	return v
+}
+
+// lines is strs for lists of free text.
+func (d *yamlDecoder) lines(n *yaml.Node, path string) []string {
+	out := []string{}
+	d.items(n, path, func(_ int, v *yaml.Node, p string) {
+		out = append(out, d.line(v, p))
 	})
 	return out
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
+	"github.com/oxygen-tools/oxygen/internal/textcheck"
 )
 
 // Pattern is one compiled gitignore-style glob.
@@ -124,8 +125,8 @@ func CleanRel(p string) (string, error) {
 	if strings.TrimSpace(p) == "" {
 		return "", errors.New("empty path")
 	}
-	if strings.ContainsRune(p, 0) || strings.ContainsAny(p, "\n\r") {
-		return "", fmt.Errorf("path %q contains a control character", p)
+	if _, r, found := textcheck.FirstBad(p, textcheck.Line); found {
+		return "", fmt.Errorf("path %q holds %s: control characters are not allowed in paths", p, textcheck.Describe(r))
 	}
 	slashed := filepath.ToSlash(p)
 	if path.IsAbs(slashed) || filepath.IsAbs(p) || filepath.VolumeName(p) != "" {
