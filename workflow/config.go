@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oxygen-tools/oxygen/capsules"
 	"github.com/oxygen-tools/oxygen/internal/pathspec"
 	"github.com/oxygen-tools/oxygen/internal/safefs"
 	"github.com/robfig/cron/v3"
@@ -103,13 +104,19 @@ type CapsuleConfig struct {
 
 type SignalConfig struct{ Dir string }
 
+// PolicyConfig is the guardian's policy. SecretPaths add to the built-in
+// capsules.CredentialPaths, which no config can remove.
 type PolicyConfig struct {
 	SecretPaths []string
-	secrets     pathspec.Set
+	secrets     pathspec.Set // compiled with pathspec.CompileSecretSet: any case, any depth
 }
 
-// IsSecret reports whether rel matches policy.secret_paths.
-func (p PolicyConfig) IsSecret(rel string) bool { return p.secrets.Match(rel) }
+// IsSecret reports whether a capsule withholds rel by its name: it matches
+// a built-in credential pattern or policy.secret_paths.
+func (p PolicyConfig) IsSecret(rel string) bool {
+	_, ok := capsules.SecretPattern(rel, p.secrets)
+	return ok
+}
 
 type CouncilConfig struct{ SelfApprove bool }
 
@@ -360,7 +367,7 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 					if d.err != nil {
 						return
 					}
-					set, err := pathspec.CompileSet(c.Policy.SecretPaths)
+					set, err := pathspec.CompileSecretSet(c.Policy.SecretPaths)
 					if err != nil {
 						d.failf(n, p, "%v", err)
 					}

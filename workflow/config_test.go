@@ -154,7 +154,7 @@ func TestForgedConfigCacheCannotChangePolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{".env", "deploy/server.key"} {
+	for _, secret := range []string{"app/secrets/db.yaml", ".env"} {
 		if !got.Policy.IsSecret(secret) {
 			t.Errorf("%s is no longer secret: secret_paths %v came from the state directory", secret, got.Policy.SecretPaths)
 		}

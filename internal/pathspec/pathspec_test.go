@@ -146,3 +146,49 @@ func mustCompile(t *testing.T, src string) Pattern {
 	}
 	return p
 }
+
+// Secret patterns withhold more: any case, any depth (issue 9).
+func TestSecretMatching(t *testing.T) {
+	cases := []struct {
+		pattern string
+		path    string
+		want    bool
+	}{
+		{".git/**", ".git/config", true},
+		{".git/**", "vendor/lib/.git/config", true},
+		{".git/**", "VENDOR/Lib/.GIT/CONFIG", true},
+		{".git/**", "docs/git/config", false},
+		{".env*", ".ENV", true},
+		{".env*", "app/.Env.Production", true},
+		{".env*", "app/env.txt", false},
+		{"*.key", "server.KEY", true},
+		{"*.key", "deploy/tls/Server.Key", true},
+		{"*.key", "keys.md", false},
+		{".aws/credentials", "home/me/.aws/credentials", true},
+		{".aws/credentials", ".AWS/Credentials", true},
+		{"/.netrc", "sub/.netrc", true},
+		{"secrets/", "a/SECRETS/x", true},
+	}
+	for _, c := range cases {
+		p, err := CompileSecret(c.pattern)
+		if err != nil {
+			t.Fatalf("CompileSecret(%q): %v", c.pattern, err)
+		}
+		if got := p.Match(c.path); got != c.want {
+			t.Errorf("secret %q matches %q = %v, want %v", c.pattern, c.path, got, c.want)
+		}
+	}
+	// Resource patterns keep their meaning: anchored and case-sensitive.
+	for pattern, path := range map[string]string{".git/**": "vendor/lib/.git/config", "*.key": "server.KEY"} {
+		if mustCompile(t, pattern).Match(path) {
+			t.Errorf("resource pattern %q matches %q", pattern, path)
+		}
+	}
+	set, err := CompileSecretSet([]string{"*.pem", "*.key"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := set.First("a/B.KEY"); !ok || p.Source != "*.key" {
+		t.Errorf("First = %q %v, want *.key", p.Source, ok)
+	}
+}
