@@ -196,13 +196,7 @@ func (d *yamlDecoder) duration(n *yaml.Node, path string) time.Duration {
 	return v
 }
 
-func (d *yamlDecoder) strs(n *yaml.Node, path string) []string {
-	out := []string{}
-	d.items(n, path, func(_ int, v *yaml.Node, p string) {
-		out = append(out, d.str(v, p))
-	})
-	return out
-}
+func (d *yamlDecoder) strs(n *yaml.Node, path string) []string { return d.list(n, path, d.str) }
 
 // line decodes one line of free text, refusing control characters as the
 // commands do: descriptions and invariants are printed and put in capsules.
@@ -215,10 +209,13 @@ func (d *yamlDecoder) line(n *yaml.Node, path string) string {
 }
 
 // lines is strs for lists of free text.
-func (d *yamlDecoder) lines(n *yaml.Node, path string) []string {
+func (d *yamlDecoder) lines(n *yaml.Node, path string) []string { return d.list(n, path, d.line) }
+
+// list decodes a sequence with one, element by element.
+func (d *yamlDecoder) list(n *yaml.Node, path string, one func(*yaml.Node, string) string) []string {
 	out := []string{}
 	d.items(n, path, func(_ int, v *yaml.Node, p string) {
-		out = append(out, d.line(v, p))
+		out = append(out, one(v, p))
 	})
 	return out
 }
