@@ -81,7 +81,7 @@ func TestControlCharactersInFreeTextAreRefused(t *testing.T) {
 		{"oxygen", []string{"shadow", "accept", "1", "--owner", "builder", "--reason", esc}, "--reason: holds U+001B"},
 	}
 
-	before := r.snapshot()
+	before := r.snapshot() + r.fileNames()
 	for _, c := range cases {
 		res := r.run(c.tool, c.args...)
 		label := c.tool + " " + strings.Join(c.args, " ")
@@ -101,7 +101,7 @@ func TestControlCharactersInFreeTextAreRefused(t *testing.T) {
 			t.Errorf("%q: the error line prints a raw control character at byte %d: %q", label, i, res.stderr)
 		}
 	}
-	if after := r.snapshot(); after != before {
+	if after := r.snapshot() + r.fileNames(); after != before {
 		t.Errorf("a refused command changed the store or the exported files")
 	}
 
@@ -114,4 +114,17 @@ func TestControlCharactersInFreeTextAreRefused(t *testing.T) {
 	if got := r.query(`SELECT objective FROM items WHERE id = 'X2'`); got != "first\n\tthen\n" {
 		t.Errorf("objective stored as %q", got)
 	}
+}
+
+// fileNames lists every file under the repository, so that a refused command
+// is seen to have written no capsule, blob or report either.
+func (r *repo) fileNames() string {
+	var names []string
+	filepath.WalkDir(r.dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			names = append(names, p)
+		}
+		return nil
+	})
+	return strings.Join(names, "\n")
 }

@@ -104,8 +104,7 @@ func (r *repo) itemStatus(id string) string {
 }
 
 // snapshot is everything a refused command must leave alone: every row of
-// the store and the files the tools write (signals, capsules, blobs,
-// reports).
+// the store and the exported signal files.
 func (r *repo) snapshot() string {
 	r.t.Helper()
 	dump, err := DumpDB(r.dbPath())
@@ -113,14 +112,12 @@ func (r *repo) snapshot() string {
 		r.t.Fatal(err)
 	}
 	var files []string
-	for _, dir := range []string{".bridges", ".substrate/capsules", ".substrate/store", ".substrate/reports"} {
-		filepath.Walk(filepath.Join(r.dir, dir), func(p string, fi os.FileInfo, err error) error {
-			if err == nil && !fi.IsDir() {
-				files = append(files, p)
-			}
-			return nil
-		})
-	}
+	filepath.Walk(filepath.Join(r.dir, ".bridges"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			files = append(files, p)
+		}
+		return nil
+	})
 	sort.Strings(files)
 	return dump + "== files\n" + strings.Join(files, "\n")
 }
