@@ -145,9 +145,15 @@ func TestForgedConfigCacheCannotChangePolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"config-cache.json", "config.json", "config.cache"} {
-		if err := os.WriteFile(filepath.Join(root, StateDir, name), data, 0o644); err != nil {
-			t.Fatal(err)
+	layout, err := Discover(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{filepath.Join(root, StateDir), filepath.Dir(layout.DBPath())} {
+		for _, name := range []string{"config-cache.json", "config.json", "config.cache"} {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	got, err := LoadConfig(root)
