@@ -101,7 +101,7 @@ var tokenRules = []tokenRule{
 	{"a PuTTY private key", []string{"PuTTY-User-Key-File-"}, false, `PuTTY-User-Key-File-[0-9]+:`},
 	// A password or secret written into a file: a key naming one, then a
 	// literal of at least 12 characters holding both letters and digits
-	// (checked in findSecret). Quoted, it may hold most characters; bare, it
+	// (literalLooksSecret). Quoted, it may hold most characters; bare, it
 	// may not hold a dot, so that code such as `token = self.make_token2`
 	// does not match. References (${VAR}, {{ .x }}, <password>) never do.
 	{"a password or secret assignment", []string{"pass", "secret", "key", "token"}, true,
