@@ -32,7 +32,9 @@ const (
 type Policy struct {
 	MaxFiles     int
 	MaxFileBytes int
-	IsSecret     func(rel string) bool
+	// SecretPaths are the repository's policy.secret_paths, compiled with
+	// pathspec.CompileSecretSet; CredentialPaths apply on top of them.
+	SecretPaths pathspec.Set
 }
 
 // File is one linked file as the capsule presents it.
@@ -57,7 +59,7 @@ func (f File) Embedded() bool { return f.Status == Embedded || f.Status == Trunc
 func (f File) Truncated() bool { return f.Status == Truncated }
 
 // Collect applies the policy to the item's files, in order. Each file costs
-// at most MaxFileBytes of memory whatever its size: the rest is only hashed,
+// at most MaxFileBytes (and scanMargin) of memory whatever its size: the rest is only hashed,
 // streaming, which takes time, so callers collect outside the write lock.
 func Collect(root string, files []string, p Policy) []File {
 	r, openErr := safefs.Open(root)
@@ -104,7 +106,8 @@ func collectOne(r *safefs.Root, rel string, p Policy) File {
 // the root (os.Root refuses it, even if a symlink is swapped mid-way); what
 // is not a regular file; a file with more than one hard link, since a link
 // can give another file's content (a key elsewhere on the disk) an innocent
-// name inside the repository; and a file holding a private key.
+// name inside the repository; and a file holding a private key or a
+// token (findSecret, which reads scanMargin past the cut).
 func Inspect(r *safefs.Root, rel string, p Policy) (File, []byte) {
 	f := File{Path: rel}
 	withhold := func(why string) (File, []byte) {
@@ -115,8 +118,8 @@ func Inspect(r *safefs.Root, rel string, p Policy) (File, []byte) {
 	if err != nil {
 		return withhold(err.Error())
 	}
-	if p.IsSecret != nil && p.IsSecret(clean) {
-		return withhold("matches policy.secret_paths")
+	if pattern, ok := SecretPattern(clean, p.SecretPaths); ok {
+		return withhold(fmt.Sprintf("matches the secret path pattern %q", pattern))
 	}
 	real, err := pathspec.Resolve(r.Dir(), clean)
 	if err != nil {
@@ -132,8 +135,8 @@ func Inspect(r *safefs.Root, rel string, p Policy) (File, []byte) {
 			realRel = filepath.ToSlash(rr)
 		}
 	}
-	if realRel != clean && p.IsSecret != nil && p.IsSecret(realRel) {
-		return withhold("resolves to a path matching policy.secret_paths")
+	if pattern, ok := SecretPattern(realRel, p.SecretPaths); ok && realRel != clean {
+		return withhold(fmt.Sprintf("resolves to %s, which matches the secret path pattern %q", realRel, pattern))
 	}
 	file, info, err := r.OpenRegular(clean)
 	var esc *safefs.EscapeError
@@ -160,7 +163,9 @@ func Inspect(r *safefs.Root, rel string, p Policy) (File, []byte) {
 			return withhold("changed while it was being read")
 		}
 	}
-	head, err := io.ReadAll(io.LimitReader(file, int64(p.MaxFileBytes)+utf8.UTFMax))
+	// The head runs past the cut by scanMargin, so that a token or a key
+	// line cut in two by max_file_bytes is still recognised whole.
+	head, err := io.ReadAll(io.LimitReader(file, int64(p.MaxFileBytes)+scanMargin))
 	if err != nil {
 		return withhold(err.Error())
 	}
@@ -171,8 +176,8 @@ func Inspect(r *safefs.Root, rel string, p Policy) (File, []byte) {
 		return withhold(err.Error())
 	}
 	f.Size, f.SHA256 = int64(len(head))+rest, hex.EncodeToString(h.Sum(nil))
-	if hasPrivateKey(head) {
-		return withhold("holds a private key block")
+	if what := findSecret(head); what != "" {
+		return withhold(what)
 	}
 	text := head
 	f.Status = Embedded
@@ -232,23 +237,4 @@ func fenceFor(text string) string {
 		}
 	}
 	return strings.Repeat("`", max(3, longest+1))
-}
-
-// hasPrivateKey spots PEM and OpenSSH private key blocks.
-func hasPrivateKey(data []byte) bool {
-	for i := bytes.Index(data, []byte("-----BEGIN ")); i >= 0; {
-		line := data[i:]
-		if end := bytes.IndexByte(line, '\n'); end >= 0 {
-			line = line[:end]
-		}
-		if bytes.Contains(line, []byte("PRIVATE KEY")) {
-			return true
-		}
-		next := bytes.Index(data[i+1:], []byte("-----BEGIN "))
-		if next < 0 {
-			break
-		}
-		i += 1 + next
-	}
-	return false
 }

@@ -29,7 +29,7 @@ func sampleData(root string) Data {
 		RecentSignals: []string{".bridges/signals/20260130-044604_proclamation_plan.json", ".bridges/signals/20260130-043309_missive_assignment.json"},
 		DriftGuards:   []string{ExpandGuard("If you need more than {max_files} files, stop and create a stub explaining why.", 5)},
 		Embedded: Collect(root, []string{"docs/oxygen-protocol.md", "scripts/oxygen", ".env", "missing.md"},
-			Policy{MaxFiles: 3, MaxFileBytes: 1 << 16, IsSecret: func(p string) bool { return p == ".env" }}),
+			Policy{MaxFiles: 3, MaxFileBytes: 1 << 16}),
 	}
 }
 

@@ -155,7 +155,7 @@ func (s *Service) capsuleData(ctx context.Context, tx *Tx, it *Item, files []cap
 // capsule template alike.
 func (s *Service) embedPolicy() capsules.Policy {
 	cfg := s.Config
-	return capsules.Policy{MaxFiles: cfg.Capsules.MaxFiles, MaxFileBytes: cfg.Capsules.MaxFileBytes, IsSecret: cfg.Policy.IsSecret}
+	return capsules.Policy{MaxFiles: cfg.Capsules.MaxFiles, MaxFileBytes: cfg.Capsules.MaxFileBytes, SecretPaths: cfg.Policy.secrets}
 }
 
 // capsuleInputs is what a capsule takes from files: the template and the

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oxygen-tools/oxygen/capsules"
 	"github.com/oxygen-tools/oxygen/internal/pathspec"
 	"github.com/oxygen-tools/oxygen/internal/safefs"
 	"github.com/robfig/cron/v3"
@@ -103,13 +104,19 @@ type CapsuleConfig struct {
 
 type SignalConfig struct{ Dir string }
 
+// PolicyConfig is the guardian's policy. SecretPaths add to the built-in
+// capsules.CredentialPaths, which no config can remove.
 type PolicyConfig struct {
 	SecretPaths []string
-	secrets     pathspec.Set
+	secrets     pathspec.Set // compiled with pathspec.CompileSecretSet: any case, any depth
 }
 
-// IsSecret reports whether rel matches policy.secret_paths.
-func (p PolicyConfig) IsSecret(rel string) bool { return p.secrets.Match(rel) }
+// IsSecret reports whether a capsule withholds rel by its name: it matches
+// a built-in credential pattern or policy.secret_paths.
+func (p PolicyConfig) IsSecret(rel string) bool {
+	_, ok := capsules.SecretPattern(rel, p.secrets)
+	return ok
+}
 
 type CouncilConfig struct {
 	SelfApprove bool
@@ -194,8 +201,11 @@ func (c *Config) Job(name string) (JobConfig, bool) {
 }
 
 // LoadConfig reads and validates the configuration of the repository at root.
-// A validated copy is cached in the state directory, keyed by the file's
-// content, so that most commands skip YAML parsing altogether.
+// It parses the committed file on every call. A validated copy was once
+// cached in the state directory to save the parse, but the state directory
+// is not reviewed the way the committed file is, and anyone who could write
+// there could replace the policy (secret_paths, budgets, self-approval) with
+// a forged copy; the parse costs about 0.3 ms (docs/PERFORMANCE.md).
 func LoadConfig(root string) (*Config, error) {
 	file := filepath.Join(root, ConfigFile)
 	src, err := readConfigFile(root)
@@ -205,16 +215,7 @@ func LoadConfig(root string) (*Config, error) {
 		}
 		return nil, Errorf(EINVALID, "%s: %v", file, err)
 	}
-	key := configCacheKey(src)
-	if c := readConfigCache(root, key); c != nil {
-		return c, nil
-	}
-	c, err := ParseConfig(file, src)
-	if err != nil {
-		return nil, err
-	}
-	writeConfigCache(root, key, c)
-	return c, nil
+	return ParseConfig(file, src)
 }
 
 // maxConfigBytes bounds what a command reads of a config file.
@@ -230,34 +231,6 @@ func readConfigFile(root string) ([]byte, error) {
 	}
 	defer r.Close()
 	return r.ReadFile(ConfigFile, maxConfigBytes)
-}
-
-// compile rebuilds what the config derives from its text: glob matchers and
-// cron schedules. The text was validated when it was parsed.
-func (c *Config) compile() error {
-	for i := range c.Resources {
-		set, err := pathspec.CompileSet(c.Resources[i].Paths)
-		if err != nil {
-			return err
-		}
-		c.Resources[i].patterns = set
-	}
-	set, err := pathspec.CompileSet(c.Policy.SecretPaths)
-	if err != nil {
-		return err
-	}
-	c.Policy.secrets = set
-	for i := range c.Jobs {
-		if c.Jobs[i].Spec == "" {
-			continue
-		}
-		sched, err := CronParser.Parse(c.Jobs[i].Spec)
-		if err != nil {
-			return err
-		}
-		c.Jobs[i].Schedule = sched
-	}
-	return nil
 }
 
 // DefaultConfig is the configuration init writes, already validated.
@@ -293,7 +266,7 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 					return
 				}
 				d.fields(v, p, map[string]func(*yaml.Node, string){
-					"description":     func(n *yaml.Node, p string) { dom.Description = d.str(n, p) },
+					"description":     func(n *yaml.Node, p string) { dom.Description = d.line(n, p) },
 					"max_in_progress": func(n *yaml.Node, p string) { dom.MaxInProgress = d.nonNegative(n, p) },
 					"max_leases":      func(n *yaml.Node, p string) { dom.MaxLeases = d.nonNegative(n, p) },
 				})
@@ -317,7 +290,7 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 		},
 		"invariants": func(n *yaml.Node, p string) {
 			mark(n, p)
-			c.Invariants = d.strs(n, p)
+			c.Invariants = d.lines(n, p)
 			for i, s := range c.Invariants {
 				if strings.TrimSpace(s) == "" {
 					d.failf(n, fmt.Sprintf("%s[%d]", p, i), "an invariant cannot be empty")
@@ -332,7 +305,7 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 				d.fields(v, p, map[string]func(*yaml.Node, string){
 					"id":          func(n *yaml.Node, p string) { r.ID = d.str(n, p) },
 					"domain":      func(n *yaml.Node, p string) { r.Domain = d.str(n, p) },
-					"description": func(n *yaml.Node, p string) { r.Description = d.str(n, p) },
+					"description": func(n *yaml.Node, p string) { r.Description = d.line(n, p) },
 					"paths":       func(n *yaml.Node, p string) { r.Paths = d.strs(n, p) },
 				})
 				if d.err != nil {
@@ -375,7 +348,7 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 				"template":       func(n *yaml.Node, p string) { mark(n, p); c.Capsules.Template = d.optionalRel(n, p) },
 				"max_files":      func(n *yaml.Node, p string) { mark(n, p); c.Capsules.MaxFiles = d.nonNegative(n, p) },
 				"max_file_bytes": func(n *yaml.Node, p string) { mark(n, p); c.Capsules.MaxFileBytes = d.positive(n, p) },
-				"drift_guards":   func(n *yaml.Node, p string) { mark(n, p); c.Capsules.DriftGuards = d.strs(n, p) },
+				"drift_guards":   func(n *yaml.Node, p string) { mark(n, p); c.Capsules.DriftGuards = d.lines(n, p) },
 			})
 		},
 		"store": func(n *yaml.Node, p string) {
@@ -399,7 +372,7 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 					if d.err != nil {
 						return
 					}
-					set, err := pathspec.CompileSet(c.Policy.SecretPaths)
+					set, err := pathspec.CompileSecretSet(c.Policy.SecretPaths)
 					if err != nil {
 						d.failf(n, p, "%v", err)
 					}

@@ -1,6 +1,10 @@
 package workflow
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -72,6 +76,11 @@ func TestConfigErrorsNameFileKeyAndLine(t *testing.T) {
 		"version: 1\nunknown: true\n":                                             `x.yaml:2: unknown key "unknown"`,
 		"version: 1\n  bad indent\n":                                              `x.yaml:`,
 		"":                                                                        `version: missing`,
+		"version: 1\ninvariants: [\"ring \\a\"]\n":                                `x.yaml:2: invariants[0]: holds U+0007 (BEL)`,
+		"version: 1\ndomains: {builder: {description: \"\\e[2J\"}}\n":             `x.yaml:2: domains.builder.description: holds U+001B (ESC)`,
+		"version: 1\ncapsules: {drift_guards: [\"a\\tb\"]}\n":                     `x.yaml:2: capsules.drift_guards[0]: holds U+0009 (tab)`,
+		"version: 1\n---\nversion: 1\ncouncil: {self_approve: true}\n":            `x.yaml:2: a second YAML document starts here`,
+		"version: 1\n---\n":                                                       `x.yaml:2: a second YAML document starts here`,
 		"version: 1\nresources:\n  - {id: a, domain: builder, paths: [x/]}\n  - {id: a, domain: builder, paths: [y/]}\n": `id "a" appears twice`,
 	}
 	for src, want := range cases {
@@ -93,45 +102,73 @@ func TestOverlappingResourcesWarn(t *testing.T) {
 	}
 }
 
-// The cache must give back a config that behaves like the parsed one, and
-// must not survive an edit of the file.
-func TestConfigCache(t *testing.T) {
+// A forged config cache in the state directory once replaced the committed
+// policy: the state directory is not under review, the config file is. The
+// forgery below is keyed exactly as that cache was (the config's bytes, the
+// embedded defaults, the running binary's path, size and mtime), so any
+// cache that trusts what the state directory holds would serve it.
+func TestForgedConfigCacheCannotChangePolicy(t *testing.T) {
 	svc := MustOpen(t)
 	root := svc.Root
-	first, err := LoadConfig(root)
+	src, err := os.ReadFile(filepath.Join(root, ConfigFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(root, StateDir, configCacheFile)); err != nil {
-		t.Fatalf("no cache written: %v", err)
-	}
-	cached, err := LoadConfig(root)
+	want, err := ParseConfig(ConfigFile, src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cached.Resources[0].Covers("tools/plan-registry/schema.yaml") || !cached.Policy.IsSecret(".env") || cached.Jobs[0].Schedule == nil {
-		t.Error("the cached config lost its compiled patterns or schedules")
+	h := sha256.New()
+	h.Write(src)
+	h.Write(defaultConfigYAML)
+	if exe, err := os.Executable(); err == nil {
+		if fi, err := os.Stat(exe); err == nil {
+			fmt.Fprintf(h, "\n%s %d %d", exe, fi.Size(), fi.ModTime().UnixNano())
+		}
 	}
-	if !reflect.DeepEqual(first.Leases, cached.Leases) || !reflect.DeepEqual(first.DomainNames(), cached.DomainNames()) {
-		t.Error("the cached config differs")
+	forged := map[string]any{
+		"key": hex.EncodeToString(h.Sum(nil)),
+		"config": map[string]any{
+			"Version":   1,
+			"Domains":   want.Domains,
+			"Agents":    map[string]string{"mallory": "scribe"},
+			"Resources": []map[string]any{{"id": "storage", "domain": "gems", "paths": []string{"nothing/"}}},
+			"Leases":    map[string]any{"DefaultTTL": int64(time.Hour), "MaxTTL": int64(1000 * time.Hour), "MaxHold": int64(1000 * time.Hour), "HandshakeTTL": int64(time.Hour)},
+			"Capsules":  map[string]any{"Dir": "../outside", "MaxFiles": 99, "MaxFileBytes": 1 << 30},
+			"Signals":   map[string]any{"Dir": ".bridges/signals"},
+			"Policy":    map[string]any{"SecretPaths": []string{"nothing-is-secret"}},
+			"Council":   map[string]any{"SelfApprove": true},
+			"Items":     map[string]any{"IDPrefix": "WORK", "StaleAfter": int64(time.Hour)},
+		},
 	}
-	path := filepath.Join(root, ConfigFile)
-	src, _ := os.ReadFile(path)
-	edited := strings.Replace(string(src), "default_ttl: 30m", "default_ttl: 12m", 1)
-	if err := os.WriteFile(path, []byte(edited), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	after, err := LoadConfig(root)
+	data, err := json.Marshal(forged)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if after.Leases.DefaultTTL != 12*time.Minute {
-		t.Errorf("stale cache: default_ttl %s after the edit", after.Leases.DefaultTTL)
-	}
-	if err := os.WriteFile(path, []byte(edited+"bogus: 1\n"), 0o644); err != nil {
+	layout, err := Discover(root)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadConfig(root); err == nil {
-		t.Error("an invalid config was served from the cache")
+	for _, dir := range []string{filepath.Join(root, StateDir), filepath.Dir(layout.DBPath())} {
+		for _, name := range []string{"config-cache.json", "config.json", "config.cache"} {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got, err := LoadConfig(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"app/secrets/db.yaml", ".env"} {
+		if !got.Policy.IsSecret(secret) {
+			t.Errorf("%s is no longer secret: secret_paths %v came from the state directory", secret, got.Policy.SecretPaths)
+		}
+	}
+	if !reflect.DeepEqual(got.Policy.SecretPaths, want.Policy.SecretPaths) || got.Council != want.Council || got.Leases != want.Leases ||
+		got.Capsules.Dir != want.Capsules.Dir || got.Capsules.MaxFiles != want.Capsules.MaxFiles || len(got.Agents) != 0 ||
+		!got.Resources[1].Covers("store/blobs/x") || got.Resources[1].Domain != "builder" {
+		t.Errorf("policy taken from the state directory: secret_paths %v, council %+v, leases %+v, capsules.dir %q, agents %v",
+			got.Policy.SecretPaths, got.Council, got.Leases, got.Capsules.Dir, got.Agents)
 	}
 }

@@ -42,14 +42,26 @@ func (s *Service) CallCouncil(ctx context.Context, item string, from Actor, reas
 	if strings.TrimSpace(reason) == "" {
 		return nil, Errorf(EINVALID, "--reason is required: say why the cap should be exceeded")
 	}
+	if err := checkLine("--reason", reason); err != nil {
+		return nil, err
+	}
 	if item == "" {
 		return nil, Errorf(EINVALID, "--item is required")
 	}
 	return s.SendSignal(ctx, SignalSpec{Kind: KindCouncilCall, From: from.Owner, FromDomain: from.Domain, To: ToAll, Item: item, Body: reason})
 }
 
-// ApproveCouncil approves council_call id (see mayAnswer for who may).
+// ApproveCouncil approves council_call id. The approver must not be the
+// owner who raised the call, whatever domain they claim to act for: a
+// domain named on the command line is only a claim, so the caller could
+// otherwise approve their own call by passing another domain. The approver
+// must also come from a domain other than the item's, unless
+// council.self_approve is set; that setting never lets the caller approve
+// (see mayAnswer).
 func (s *Service) ApproveCouncil(ctx context.Context, id int64, by Actor, note string) (*CouncilCall, error) {
+	if err := checkLine("--note", note); err != nil {
+		return nil, err
+	}
 	var call *CouncilCall
 	err := s.write(ctx, func(tx *Tx) error {
 		existing, err := s.councilFor(ctx, tx, id)
@@ -177,6 +189,9 @@ func (s *Service) WithdrawCouncil(ctx context.Context, id int64, by Actor, reaso
 }
 
 func (s *Service) endCouncil(ctx context.Context, id int64, by Actor, reason, outcome string, check func(*Tx, *CouncilCall) error) (*CouncilCall, error) {
+	if err := checkLine("--reason", reason); err != nil {
+		return nil, err
+	}
 	var out *CouncilCall
 	err := s.write(ctx, func(tx *Tx) error {
 		call, err := s.councilFor(ctx, tx, id)

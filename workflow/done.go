@@ -52,16 +52,11 @@ const tailLines = 20
 // another, and completes the item only if all succeed. The commands run
 // outside any transaction; the move re-checks the state in its own.
 func (s *Service) Done(ctx context.Context, req DoneRequest) (*DoneResult, error) {
-	if err := checkItemID("item", req.ID); err != nil {
+	if err := req.MoveRequest.check(); err != nil {
 		return nil, err
 	}
 	if req.SkipVerify && strings.TrimSpace(req.Reason) == "" {
 		return nil, Errorf(EINVALID, "--skip-verify needs --reason: skipping verification is recorded and reported")
-	}
-	if req.By != "" {
-		if err := checkOwnerName("--by", req.By); err != nil {
-			return nil, err
-		}
 	}
 	if req.Timeout < 0 {
 		return nil, Errorf(EINVALID, "--timeout cannot be negative")

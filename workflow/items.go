@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/oxygen-tools/oxygen/internal/pathspec"
+	"github.com/oxygen-tools/oxygen/internal/textcheck"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -88,8 +89,8 @@ func (spec *ItemSpec) normalize(cfg *Config, root string, needID bool) *fieldErr
 	switch {
 	case spec.Title == "":
 		return bad("title", "is required")
-	case strings.ContainsAny(spec.Title, "\r\n"):
-		return bad("title", "must be one line")
+	case textProblem(spec.Title, textcheck.Line) != "":
+		return bad("title", "%s", textProblem(spec.Title, textcheck.Line))
 	case len(spec.Title) > 200:
 		return bad("title", "is longer than 200 bytes")
 	}
@@ -118,6 +119,9 @@ func (spec *ItemSpec) normalize(cfg *Config, root string, needID bool) *fieldErr
 	if spec.Objective == "" {
 		return bad("objective", "is required")
 	}
+	if p := textProblem(spec.Objective, textcheck.Body); p != "" {
+		return bad("objective", "%s", p)
+	}
 	lines := []struct {
 		field string
 		list  *[]string
@@ -129,8 +133,8 @@ func (spec *ItemSpec) normalize(cfg *Config, root string, needID bool) *fieldErr
 			switch {
 			case v == "":
 				return bad(fmt.Sprintf("%s[%d]", l.field, i), "cannot be empty")
-			case strings.ContainsAny(v, "\r\n"):
-				return bad(fmt.Sprintf("%s[%d]", l.field, i), "must be one line")
+			case textProblem(v, textcheck.Line) != "":
+				return bad(fmt.Sprintf("%s[%d]", l.field, i), "%s", textProblem(v, textcheck.Line))
 			}
 			clean = append(clean, v)
 		}

@@ -175,10 +175,7 @@ func (s *Service) prepareClaim(req *ClaimRequest) error {
 	if req.Item != "" && !validItemID(req.Item) {
 		return Errorf(EINVALID, "--item %q is not an item id", req.Item)
 	}
-	if strings.ContainsAny(req.Reason, "\r\n") {
-		return Errorf(EINVALID, "--reason must be one line")
-	}
-	return nil
+	return checkLine("--reason", req.Reason)
 }
 
 // Claim grants a lease, or refuses in the protocol's order: invalid input,
@@ -477,6 +474,9 @@ type ReleaseRequest struct {
 func (s *Service) Release(ctx context.Context, req ReleaseRequest) (*Lease, error) {
 	if req.Force && strings.TrimSpace(req.Reason) == "" {
 		return nil, Errorf(EINVALID, "--force needs --reason: a forced release is explained to the holder")
+	}
+	if err := checkLine("--reason", req.Reason); err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(req.Resource) == "" {
 		return nil, Errorf(EINVALID, "a resource id is required (see oxygen resources)")

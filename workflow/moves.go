@@ -72,6 +72,9 @@ func (s *Service) Assign(ctx context.Context, req AssignRequest) (*AssignResult,
 	if req.Council < 0 {
 		return nil, Errorf(EINVALID, "--council %d is not a signal id", req.Council)
 	}
+	if err := checkLine("--reason", req.Reason); err != nil {
+		return nil, err
+	}
 	ownerDomain, err := s.Config.ResolveDomain(req.Owner, req.Domain, "")
 	if err != nil {
 		return nil, err
@@ -231,6 +234,22 @@ type moveOptions struct {
 	extra        map[string]any
 }
 
+// check refuses what is wrong with a move request before the store is read.
+func (req MoveRequest) check() error {
+	if err := checkItemID("item", req.ID); err != nil {
+		return err
+	}
+	if req.Council < 0 {
+		return Errorf(EINVALID, "--council %d is not a signal id", req.Council)
+	}
+	if req.By != "" {
+		if err := checkOwnerName("--by", req.By); err != nil {
+			return err
+		}
+	}
+	return checkLine("--reason", req.Reason)
+}
+
 // moveItem runs one command's transition: load, check, move.
 func (s *Service) moveItem(ctx context.Context, req MoveRequest, command string, reasonRequired bool, after func(tx *Tx, it *Item, actor Actor) error, opts ...moveOptions) (*Moved, error) {
 	var opt moveOptions
@@ -238,20 +257,14 @@ func (s *Service) moveItem(ctx context.Context, req MoveRequest, command string,
 		opt = opts[0]
 	}
 	to := Commands[command].To
-	if err := checkItemID("item", req.ID); err != nil {
+	if err := req.check(); err != nil {
 		return nil, err
 	}
 	if reasonRequired && strings.TrimSpace(req.Reason) == "" {
 		return nil, Errorf(EINVALID, "--reason is required")
 	}
-	if req.Council < 0 {
-		return nil, Errorf(EINVALID, "--council %d is not a signal id", req.Council)
-	}
 	if req.By == "" {
 		return nil, Errorf(EINVALID, "who is acting? pass --by, set OXYGEN_OWNER, or set a default with git config oxygen.owner NAME")
-	}
-	if err := checkOwnerName("--by", req.By); err != nil {
-		return nil, err
 	}
 	if req.Domain != "" {
 		// An explicit domain is input: check it before anything is read.

@@ -610,6 +610,9 @@ func (s *Service) AcceptShadow(ctx context.Context, id int64, actor Actor, reaso
 	if strings.TrimSpace(reason) == "" {
 		return nil, Errorf(EINVALID, "--reason is required: say why the edit may stand")
 	}
+	if err := checkLine("--reason", reason); err != nil {
+		return nil, err
+	}
 	var out *ShadowEdit
 	err := s.write(ctx, func(tx *Tx) error {
 		e, err := tx.getShadow(ctx, id)

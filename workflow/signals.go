@@ -124,7 +124,15 @@ func (spec *SignalSpec) validate(cfg *Config) error {
 }
 
 // SendSignal records a signal sent by a person or agent.
+//
+// Its body is checked here rather than in validate, which every internal
+// signal also passes through: a body the tool composes may quote a path
+// from the repository, and a hostile file name must not stop the audit
+// report or the shadow-edit signal from being sent.
 func (s *Service) SendSignal(ctx context.Context, spec SignalSpec) (*Signal, error) {
+	if err := checkBody("--body", spec.Body); err != nil {
+		return nil, err
+	}
 	if err := spec.validate(s.Config); err != nil {
 		return nil, err
 	}

@@ -1,12 +1,16 @@
 package workflow
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/oxygen-tools/oxygen/internal/textcheck"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -192,10 +196,26 @@ func (d *yamlDecoder) duration(n *yaml.Node, path string) time.Duration {
 	return v
 }
 
-func (d *yamlDecoder) strs(n *yaml.Node, path string) []string {
+func (d *yamlDecoder) strs(n *yaml.Node, path string) []string { return d.list(n, path, d.str) }
+
+// line decodes one line of free text, refusing control characters as the
+// commands do: descriptions and invariants are printed and put in capsules.
+func (d *yamlDecoder) line(n *yaml.Node, path string) string {
+	v := d.str(n, path)
+	if p := textProblem(v, textcheck.Line); p != "" {
+		d.failf(n, path, "%s", p)
+	}
+	return v
+}
+
+// lines is strs for lists of free text.
+func (d *yamlDecoder) lines(n *yaml.Node, path string) []string { return d.list(n, path, d.line) }
+
+// list decodes a sequence with one, element by element.
+func (d *yamlDecoder) list(n *yaml.Node, path string, one func(*yaml.Node, string) string) []string {
 	out := []string{}
 	d.items(n, path, func(_ int, v *yaml.Node, p string) {
-		out = append(out, d.str(v, p))
+		out = append(out, one(v, p))
 	})
 	return out
 }
@@ -220,21 +240,36 @@ func kindName(n *yaml.Node) string {
 }
 
 // parseYAMLDocument parses src and returns the top-level node of its single
-// document.
+// document. A file holding a second document ("---") is refused rather than
+// read up to the first: whoever appended the second one meant it to count,
+// and silently ignoring it would let the file say two things at once.
 func parseYAMLDocument(file string, src []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		line := 0
-		if strings.HasPrefix(msg, "line ") {
-			if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
-				msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
-			}
-		}
-		return nil, Errorf(EINVALID, "%s:%d: %s", file, line, msg)
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlSyntaxError(file, err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, nil
 	}
-	return doc.Content[0], nil
+	var second yaml.Node
+	switch err := dec.Decode(&second); {
+	case errors.Is(err, io.EOF):
+		return doc.Content[0], nil
+	case err != nil:
+		return nil, yamlSyntaxError(file, err)
+	}
+	return nil, Errorf(EINVALID, "%s:%d: a second YAML document starts here; this file must hold one document: remove the \"---\" separator and merge or delete what follows", file, second.Line)
+}
+
+// yamlSyntaxError turns the parser's "yaml: line N: msg" into file:N: msg.
+func yamlSyntaxError(file string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if strings.HasPrefix(msg, "line ") {
+		if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
+			msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
+		}
+	}
+	return Errorf(EINVALID, "%s:%d: %s", file, line, msg)
 }

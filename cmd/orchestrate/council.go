@@ -7,7 +7,7 @@ import (
 // CouncilCmd groups the council commands.
 type CouncilCmd struct {
 	Call     CouncilCallCmd     `cmd:"" help:"Ask to exceed an item's attention budget once."`
-	Approve  CouncilApproveCmd  `cmd:"" help:"Approve a council_call (from a domain other than the item's)."`
+	Approve  CouncilApproveCmd  `cmd:"" help:"Approve a council_call (not the caller's own; from a domain other than the item's)."`
 	Deny     CouncilDenyCmd     `cmd:"" help:"Deny a pending council_call (whoever could approve it), with a reason."`
 	Withdraw CouncilWithdrawCmd `cmd:"" help:"Withdraw your own council_call before it is used."`
 	List     CouncilListCmd     `cmd:"" help:"List council_calls: state (pending, approved, consumed, denied, withdrawn, expired) and reason."`

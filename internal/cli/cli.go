@@ -19,6 +19,7 @@ import (
 	"unicode"
 
 	"github.com/alecthomas/kong"
+	"github.com/oxygen-tools/oxygen/internal/textcheck"
 	"github.com/oxygen-tools/oxygen/workflow"
 )
 
@@ -237,7 +238,9 @@ func Run(tool string, grammar any, globals *Globals, args []string, opts Options
 // --json) and returns its exit status.
 func report(env *Env, err error, asJSON bool) int {
 	code := workflow.ErrorCode(err)
-	msg := strings.ReplaceAll(workflow.ErrorMessage(err), "\n", " ")
+	// The message may quote what the user typed (a file name, an argument):
+	// it is printed as one inert line, whatever that held.
+	msg := textcheck.Escape(strings.ReplaceAll(workflow.ErrorMessage(err), "\n", " "))
 	fmt.Fprintf(env.Stderr, "%s: %s: %s\n", env.Tool, code, msg)
 	if asJSON {
 		doc := struct {

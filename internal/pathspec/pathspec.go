@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
+	"github.com/oxygen-tools/oxygen/internal/textcheck"
 )
 
 // Pattern is one compiled gitignore-style glob.
@@ -28,10 +29,23 @@ type Pattern struct {
 	Source  string
 	glob    string
 	dirOnly bool
+	fold    bool // match case-insensitively (secret patterns)
 }
 
 // Compile validates and compiles one pattern.
-func Compile(src string) (Pattern, error) {
+func Compile(src string) (Pattern, error) { return compile(src, false) }
+
+// CompileSecret compiles a pattern of files that must never leave the
+// repository. It differs from Compile in two ways, both towards withholding
+// more: it matches case-insensitively, since `.ENV` and `server.KEY` hold
+// what `.env` and `server.key` do and macOS and Windows file systems do not
+// tell them apart; and it matches at any depth even with a slash in it, so
+// that `.git/**` withholds a vendored `vendor/lib/.git/config` as well as the
+// repository's own, and `.aws/credentials` is found in a checked-in home
+// directory. A leading "/" does not anchor it either.
+func CompileSecret(src string) (Pattern, error) { return compile(src, true) }
+
+func compile(src string, secret bool) (Pattern, error) {
 	p := strings.TrimSpace(src)
 	if p == "" {
 		return Pattern{}, errors.New("empty pattern")
@@ -41,8 +55,11 @@ func Compile(src string) (Pattern, error) {
 	}
 	dirOnly := strings.HasSuffix(p, "/")
 	p = strings.TrimRight(p, "/")
-	anchored := strings.HasPrefix(p, "/") || strings.Contains(p, "/")
+	anchored := !secret && (strings.HasPrefix(p, "/") || strings.Contains(p, "/"))
 	p = strings.TrimPrefix(p, "/")
+	if secret {
+		p = strings.ToLower(p)
+	}
 	if p == "" {
 		return Pattern{}, fmt.Errorf("pattern %q matches the whole repository", src)
 	}
@@ -57,21 +74,31 @@ func Compile(src string) (Pattern, error) {
 	if !doublestar.ValidatePattern(p) {
 		return Pattern{}, fmt.Errorf("pattern %q is not a valid glob", src)
 	}
-	return Pattern{Source: src, glob: p, dirOnly: dirOnly}, nil
+	return Pattern{Source: src, glob: p, dirOnly: dirOnly, fold: secret}, nil
 }
 
 // Match reports whether the clean, slash-separated, root-relative file path
 // falls under the pattern, either directly or through one of its directories.
 func (p Pattern) Match(rel string) bool {
+	if p.fold {
+		rel = strings.ToLower(rel)
+	}
 	if !p.dirOnly && doublestar.MatchUnvalidated(p.glob, rel) {
 		return true
 	}
-	return p.MatchDir(path.Dir(rel))
+	return p.matchDir(path.Dir(rel))
 }
 
 // MatchDir reports whether the pattern covers the directory rel as a whole,
 // everything beneath it included: it matches rel or one of its parents.
 func (p Pattern) MatchDir(rel string) bool {
+	if p.fold {
+		rel = strings.ToLower(rel)
+	}
+	return p.matchDir(rel)
+}
+
+func (p Pattern) matchDir(rel string) bool {
 	for dir := rel; dir != "." && dir != "/"; dir = path.Dir(dir) {
 		if doublestar.MatchUnvalidated(p.glob, dir) {
 			return true
@@ -84,10 +111,15 @@ func (p Pattern) MatchDir(rel string) bool {
 type Set []Pattern
 
 // CompileSet compiles every pattern, naming the first bad one.
-func CompileSet(srcs []string) (Set, error) {
+func CompileSet(srcs []string) (Set, error) { return compileSet(srcs, Compile) }
+
+// CompileSecretSet compiles every pattern with CompileSecret.
+func CompileSecretSet(srcs []string) (Set, error) { return compileSet(srcs, CompileSecret) }
+
+func compileSet(srcs []string, compile func(string) (Pattern, error)) (Set, error) {
 	set := make(Set, 0, len(srcs))
 	for _, s := range srcs {
-		p, err := Compile(s)
+		p, err := compile(s)
 		if err != nil {
 			return nil, err
 		}
@@ -98,12 +130,18 @@ func CompileSet(srcs []string) (Set, error) {
 
 // Match reports whether rel matches any pattern in the set.
 func (s Set) Match(rel string) bool {
+	_, ok := s.First(rel)
+	return ok
+}
+
+// First returns the first pattern of the set that rel matches.
+func (s Set) First(rel string) (Pattern, bool) {
 	for _, p := range s {
 		if p.Match(rel) {
-			return true
+			return p, true
 		}
 	}
-	return false
+	return Pattern{}, false
 }
 
 // MatchDir reports whether any pattern in the set covers the directory rel
@@ -124,8 +162,8 @@ func CleanRel(p string) (string, error) {
 	if strings.TrimSpace(p) == "" {
 		return "", errors.New("empty path")
 	}
-	if strings.ContainsRune(p, 0) || strings.ContainsAny(p, "\n\r") {
-		return "", fmt.Errorf("path %q contains a control character", p)
+	if _, r, found := textcheck.FirstBad(p, textcheck.Line); found {
+		return "", fmt.Errorf("path %q holds %s: control characters are not allowed in paths", p, textcheck.Describe(r))
 	}
 	slashed := filepath.ToSlash(p)
 	if path.IsAbs(slashed) || filepath.IsAbs(p) || filepath.VolumeName(p) != "" {

@@ -6,12 +6,29 @@ import (
 	"testing"
 )
 
+// matchCase is one pattern, one path and whether the first matches the
+// second.
+type matchCase struct {
+	pattern string
+	path    string
+	want    bool
+}
+
+func checkMatches(t *testing.T, compile func(string) (Pattern, error), cases []matchCase) {
+	t.Helper()
+	for _, c := range cases {
+		p, err := compile(c.pattern)
+		if err != nil {
+			t.Fatalf("compile %q: %v", c.pattern, err)
+		}
+		if got := p.Match(c.path); got != c.want {
+			t.Errorf("%q matches %q = %v, want %v", c.pattern, c.path, got, c.want)
+		}
+	}
+}
+
 func TestGitignoreStyleMatching(t *testing.T) {
-	cases := []struct {
-		pattern string
-		path    string
-		want    bool
-	}{
+	checkMatches(t, Compile, []matchCase{
 		// No slash: any depth.
 		{"*.pem", "server.pem", true},
 		{"*.pem", "certs/deep/server.pem", true},
@@ -38,16 +55,10 @@ func TestGitignoreStyleMatching(t *testing.T) {
 		{".git/**", ".git/config", true},
 		{"tools/**/schema.yaml", "tools/a/b/schema.yaml", true},
 		{"tools/**/schema.yaml", "tools/schema.yaml", true},
-	}
-	for _, c := range cases {
-		p, err := Compile(c.pattern)
-		if err != nil {
-			t.Fatalf("Compile(%q): %v", c.pattern, err)
-		}
-		if got := p.Match(c.path); got != c.want {
-			t.Errorf("%q matches %q = %v, want %v", c.pattern, c.path, got, c.want)
-		}
-	}
+		// Resource patterns are anchored and case-sensitive, unlike secret ones.
+		{".git/**", "vendor/lib/.git/config", false},
+		{"*.key", "server.KEY", false},
+	})
 }
 
 // TestMatchDir: a pattern covers a directory as a whole when it matches the
@@ -145,4 +156,31 @@ func mustCompile(t *testing.T, src string) Pattern {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// Secret patterns withhold more: any case, any depth (issue 9).
+func TestSecretMatching(t *testing.T) {
+	checkMatches(t, CompileSecret, []matchCase{
+		{".git/**", ".git/config", true},
+		{".git/**", "vendor/lib/.git/config", true},
+		{".git/**", "VENDOR/Lib/.GIT/CONFIG", true},
+		{".git/**", "docs/git/config", false},
+		{".env*", ".ENV", true},
+		{".env*", "app/.Env.Production", true},
+		{".env*", "app/env.txt", false},
+		{"*.key", "server.KEY", true},
+		{"*.key", "deploy/tls/Server.Key", true},
+		{"*.key", "keys.md", false},
+		{".aws/credentials", "home/me/.aws/credentials", true},
+		{".aws/credentials", ".AWS/Credentials", true},
+		{"/.netrc", "sub/.netrc", true},
+		{"secrets/", "a/SECRETS/x", true},
+	})
+	set, err := CompileSecretSet([]string{"*.pem", "*.key"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := set.First("a/B.KEY"); !ok || p.Source != "*.key" {
+		t.Errorf("First = %q %v, want *.key", p.Source, ok)
+	}
 }
