@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/oxygen-tools/oxygen/workflow"
 )
 
 // Tampering with the store behind the tools' back (issue 9, point 10). Each
@@ -226,7 +228,7 @@ func rechain(t *testing.T, db *sql.DB, from int64) {
 // store that agrees with itself everywhere. The head git anchored does not.
 func TestTamperRewrittenChain(t *testing.T) {
 	r := newTamperRepo(t)
-	db, err := sql.Open("sqlite", filepath.Join(r.dir, ".substrate/state/oxygen.db"))
+	db, err := sql.Open("sqlite", r.dbPath())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +285,7 @@ func TestTamperRewrittenChain(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		files, _ := filepath.Glob(filepath.Join(r.dir, ".substrate/reports/audit-*"))
+		files, _ := filepath.Glob(r.statePath(".substrate/reports/audit-*"))
 		for _, f := range files {
 			data, err := os.ReadFile(f)
 			if err != nil {
@@ -308,16 +310,16 @@ func TestTamperEditedRows(t *testing.T) {
 		found string // a regular expression
 	}{
 		{"lease extended", []string{`UPDATE leases SET expires_at = expires_at + 36000000 WHERE resource = 'schema'`},
-			`lease token 1: expires_at is \S+ in leases, but the audit log \(seq \d+\) says \S+`},
+			`lease token T1: expires_at is \S+ in leases, but the audit log \(seq \d+\) says \S+`},
 		{"lease given to another owner", []string{`DROP TRIGGER leases_identity_fixed`, `UPDATE leases SET owner = 'mallory' WHERE resource = 'schema'`},
-			`lease token 1: owner is "mallory" in leases, but the audit log \(seq \d+\) says "builder"`},
+			`lease token T1: owner is "mallory" in leases, but the audit log \(seq \d+\) says "builder"`},
 		{"ended lease revived", []string{`DROP TRIGGER leases_ended_are_final`,
 			`UPDATE leases SET state = 'active', ended_at = NULL, end_reason = NULL, ended_by = NULL WHERE resource = 'deployment'`},
-			`lease token 2: state is "active" in leases, but the audit log \(seq \d+\) says "released"`},
-		{"forged lease", []string{`INSERT INTO leases (resource, owner, domain, token, reason, created_at, expires_at, state) SELECT 'policy', 'mallory', 'guardian', 99, '', created_at, expires_at, 'active' FROM leases WHERE token = 1`},
+			`lease token T2: state is "active" in leases, but the audit log \(seq \d+\) says "released"`},
+		{"forged lease", []string{`INSERT INTO leases (resource, owner, domain, token, reason, created_at, expires_at, state) SELECT 'policy', 'mallory', 'guardian', 99, '', created_at, expires_at, 'active' FROM leases WHERE resource = 'schema'`},
 			`lease token 99 is in leases but no audit event records it`},
 		{"fencing counter lowered", []string{`DROP TRIGGER counters_only_increase`, `UPDATE counters SET value = 0 WHERE name = 'lease_token'`},
-			`counter lease_token: value is "0" in counters, but the audit log \(seq \d+\) says "2"`},
+			`counter lease_token: value is "0" in counters, but the audit log \(seq \d+\) says "T2"`},
 		{"item owner changed", []string{`UPDATE items SET owner = 'mallory' WHERE id = 'W1'`},
 			`item W1: owner is "mallory" in items, but the audit log \(seq \d+\) says "builder"`},
 		{"item completed behind the log", []string{`UPDATE items SET status = 'done' WHERE id = 'W2'`},
@@ -347,16 +349,30 @@ func TestTamperEditedRows(t *testing.T) {
 			for _, q := range c.sql {
 				r.sqlExec(q)
 			}
-			r.wantCaught(`the store disagrees with the audit log: ` + c.found)
+			// Tokens are seeded from the store's creation time: T1 and T2
+			// stand for the first two it issued.
+			found := strings.NewReplacer("T1", r.tok(1), "T2", r.tok(2)).Replace(c.found)
+			r.wantCaught(`the store disagrees with the audit log: ` + found)
 		})
 	}
 }
 
-// blobFile is where the blob of content lives.
-func (r *repo) blobFile(content string) string {
-	sum := sha256.Sum256([]byte(content))
-	h := hex.EncodeToString(sum[:])
-	return filepath.Join(r.dir, ".substrate/store/blobs/sha256", h[:2], h[2:])
+// statePath is where the tools keep a logical .substrate/ path such as
+// .substrate/reports: under the git common directory in a git repository.
+func (r *repo) statePath(logical string) string {
+	r.t.Helper()
+	l, err := workflow.Discover(r.dir)
+	if err != nil {
+		r.t.Fatalf("discover %s: %v", r.dir, err)
+	}
+	return l.StatePath(logical)
+}
+
+// blobOf is the blob named hash: its logical path, as findings show it,
+// and the file.
+func (r *repo) blobOf(hash string) (logical, file string) {
+	logical = ".substrate/store/blobs/sha256/" + hash[:2] + "/" + hash[2:]
+	return logical, r.statePath(logical)
 }
 
 // Deleting the blob of a capsule generation, or a file of a shadow-edit
@@ -364,9 +380,8 @@ func (r *repo) blobFile(content string) string {
 func TestTamperDeletedBlobs(t *testing.T) {
 	t.Run("capsule", func(t *testing.T) {
 		r := newTamperRepo(t)
-		hash := strings.TrimSpace(r.query(`SELECT blob FROM capsules WHERE item_id = 'W1' AND generation = 1`))
-		rel := ".substrate/store/blobs/sha256/" + hash[:2] + "/" + hash[2:]
-		if err := os.Remove(filepath.Join(r.dir, rel)); err != nil {
+		rel, file := r.blobOf(strings.TrimSpace(r.query(`SELECT blob FROM capsules WHERE item_id = 'W1' AND generation = 1`)))
+		if err := os.Remove(file); err != nil {
 			t.Fatal(err)
 		}
 		s := r.oxWant(4, "orchestrate", "store", "verify")
@@ -378,17 +393,17 @@ func TestTamperDeletedBlobs(t *testing.T) {
 	t.Run("shadow-edit baseline", func(t *testing.T) {
 		r := newTamperRepo(t)
 		// The report fingerprinted deploy/install.sh as first committed.
-		blob := r.blobFile("#!/bin/sh\necho install\n")
-		if err := os.Remove(blob); err != nil {
+		sum := sha256.Sum256([]byte("#!/bin/sh\necho install\n"))
+		rel, file := r.blobOf(hex.EncodeToString(sum[:]))
+		if err := os.Remove(file); err != nil {
 			t.Fatal(err)
 		}
-		rel, _ := filepath.Rel(r.dir, blob)
 		s := r.oxWant(4, "orchestrate", "store", "verify")
-		if !strings.Contains(s.stdout, "missing blob "+filepath.ToSlash(rel)+": deploy/install.sh in a fingerprint of deployment refers to it\n") {
+		if !strings.Contains(s.stdout, "missing blob "+rel+": deploy/install.sh in a fingerprint of deployment refers to it\n") {
 			t.Fatalf("store verify does not name the missing baseline file:\n%s%s", s.stdout, s.stderr)
 		}
 		h := r.oxWant(2, "orchestrate", "health")
-		if !strings.Contains(h.stdout, "  red: missing blob "+filepath.ToSlash(rel)+": deploy/install.sh in a fingerprint of deployment refers to it\n") {
+		if !strings.Contains(h.stdout, "  red: missing blob "+rel+": deploy/install.sh in a fingerprint of deployment refers to it\n") {
 			t.Fatalf("health does not name the missing baseline file:\n%s", h.stdout)
 		}
 	})
@@ -399,7 +414,7 @@ func TestTamperDeletedBlobs(t *testing.T) {
 // the next commit anchors the new store.
 func TestAnchorsFromPreviousStore(t *testing.T) {
 	r := newTamperRepo(t)
-	if err := os.RemoveAll(filepath.Join(r.dir, ".substrate/state")); err != nil {
+	if err := os.RemoveAll(filepath.Dir(r.dbPath())); err != nil {
 		t.Fatal(err)
 	}
 	r.mustRun("orchestrate", "init")

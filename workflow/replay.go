@@ -158,6 +158,8 @@ func (r *replay) contradict(e *chainEvent, format string, args ...any) {
 func (r *replay) apply(e *chainEvent) {
 	var err error
 	switch e.action {
+	case "store.init":
+		err = r.storeInit(e)
 	case "item.create":
 		err = r.itemCreate(e)
 	case "item.update":
@@ -254,6 +256,22 @@ func (r *replay) itemTransition(e *chainEvent) error {
 	}
 	r.transitions.row(msText(int64(len(r.transitions.rows)+1)), e.seq).set("item_id", id, "from_status", p.From, "to_status", p.To,
 		"actor", e.actor, "reason", p.Reason, "council_id", council, "at", msText(e.at), "verification", p.Verification)
+	return nil
+}
+
+// storeInit sets the fencing counter where a new store seeds it (stores
+// created before seeding record no first token and start at 0).
+func (r *replay) storeInit(e *chainEvent) error {
+	var p struct {
+		FirstToken int64 `json:"first_token"`
+	}
+	if err := json.Unmarshal([]byte(e.payload), &p); err != nil {
+		return err
+	}
+	if p.FirstToken > 0 {
+		r.maxToken = p.FirstToken - 1
+		r.counters.row("lease_token", e.seq).set("value", msText(r.maxToken))
+	}
 	return nil
 }
 
