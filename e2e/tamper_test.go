@@ -305,47 +305,56 @@ func TestTamperRewrittenChain(t *testing.T) {
 // rows the log replays to.
 func TestTamperEditedRows(t *testing.T) {
 	for _, c := range []struct {
-		name  string
-		sql   []string
-		found string // a regular expression
+		name    string
+		prepare []string // an orchestrate command to run before tampering
+		sql     []string
+		found   string // a regular expression
 	}{
-		{"lease extended", []string{`UPDATE leases SET expires_at = expires_at + 36000000 WHERE resource = 'schema'`},
+		{"lease extended", nil, []string{`UPDATE leases SET expires_at = expires_at + 36000000 WHERE resource = 'schema'`},
 			`lease token T1: expires_at is \S+ in leases, but the audit log \(seq \d+\) says \S+`},
-		{"lease given to another owner", []string{`DROP TRIGGER leases_identity_fixed`, `UPDATE leases SET owner = 'mallory' WHERE resource = 'schema'`},
+		{"lease given to another owner", nil, []string{`DROP TRIGGER leases_identity_fixed`, `UPDATE leases SET owner = 'mallory' WHERE resource = 'schema'`},
 			`lease token T1: owner is "mallory" in leases, but the audit log \(seq \d+\) says "builder"`},
-		{"ended lease revived", []string{`DROP TRIGGER leases_ended_are_final`,
+		{"ended lease revived", nil, []string{`DROP TRIGGER leases_ended_are_final`,
 			`UPDATE leases SET state = 'active', ended_at = NULL, end_reason = NULL, ended_by = NULL WHERE resource = 'deployment'`},
 			`lease token T2: state is "active" in leases, but the audit log \(seq \d+\) says "released"`},
-		{"forged lease", []string{`INSERT INTO leases (resource, owner, domain, token, reason, created_at, expires_at, state) SELECT 'policy', 'mallory', 'guardian', 99, '', created_at, expires_at, 'active' FROM leases WHERE resource = 'schema'`},
+		{"forged lease", nil, []string{`INSERT INTO leases (resource, owner, domain, token, reason, created_at, expires_at, state) SELECT 'policy', 'mallory', 'guardian', 99, '', created_at, expires_at, 'active' FROM leases WHERE resource = 'schema'`},
 			`lease token 99 is in leases but no audit event records it`},
-		{"fencing counter lowered", []string{`DROP TRIGGER counters_only_increase`, `UPDATE counters SET value = 0 WHERE name = 'lease_token'`},
+		{"fencing counter lowered", nil, []string{`DROP TRIGGER counters_only_increase`, `UPDATE counters SET value = 0 WHERE name = 'lease_token'`},
 			`counter lease_token: value is "0" in counters, but the audit log \(seq \d+\) says "T2"`},
-		{"item owner changed", []string{`UPDATE items SET owner = 'mallory' WHERE id = 'W1'`},
+		{"item owner changed", nil, []string{`UPDATE items SET owner = 'mallory' WHERE id = 'W1'`},
 			`item W1: owner is "mallory" in items, but the audit log \(seq \d+\) says "builder"`},
-		{"item completed behind the log", []string{`UPDATE items SET status = 'done' WHERE id = 'W2'`},
+		{"item completed behind the log", nil, []string{`UPDATE items SET status = 'done' WHERE id = 'W2'`},
 			`item W2: status is "done" in items, but the audit log \(seq \d+\) says "in_progress"`},
-		{"item moved to another domain", []string{`UPDATE items SET domain = 'builder' WHERE id = 'S1'`},
+		{"item moved to another domain", nil, []string{`UPDATE items SET domain = 'builder' WHERE id = 'S1'`},
 			`item S1: domain is "builder" in items, but the audit log \(seq \d+\) says "scribe"`},
-		{"item objective rewritten", []string{`UPDATE items SET objective = 'something else' WHERE id = 'W3'`},
+		{"item objective rewritten", nil, []string{`UPDATE items SET objective = 'something else' WHERE id = 'W3'`},
 			`item W3: objective is "something else" in items`},
-		{"dependency added", []string{`INSERT INTO item_deps (item_id, depends_on, pos) VALUES ('W1', 'S1', 0)`},
+		{"dependency added", nil, []string{`INSERT INTO item_deps (item_id, depends_on, pos) VALUES ('W1', 'S1', 0)`},
 			`item W1: depends_on is "\[\\"S1\\"\]" in items`},
-		{"item history row deleted", []string{`DROP TRIGGER item_transitions_no_delete`, `DELETE FROM item_transitions WHERE item_id = 'W3'`},
+		{"item history row deleted", nil, []string{`DROP TRIGGER item_transitions_no_delete`, `DELETE FROM item_transitions WHERE item_id = 'W3'`},
 			`item transition 3 is in the audit log \(seq \d+\) but missing from item_transitions`},
-		{"council use undone", []string{`DROP TRIGGER council_approvals_single_use`,
+		{"council use undone", nil, []string{`DROP TRIGGER council_approvals_single_use`,
 			`UPDATE council_approvals SET consumed_at = NULL, consumed_by = NULL, consumed_action = NULL WHERE consumed_at IS NOT NULL`},
 			`council approval of signal \d+: consumed_at is "" in council_approvals, but the audit log \(seq \d+\) says \S+`},
-		{"council approval forged", []string{`INSERT INTO council_approvals (signal_id, item_id, approved_by, approver_domain, approved_at) SELECT id, 'S1', 'mallory', 'gems', created_at FROM signals WHERE item_id = 'S1' AND kind = 'council_call'`},
+		{"council approval forged", nil, []string{`INSERT INTO council_approvals (signal_id, item_id, approved_by, approver_domain, approved_at) SELECT id, 'S1', 'mallory', 'gems', created_at FROM signals WHERE item_id = 'S1' AND kind = 'council_call'`},
 			`council approval of signal \d+ is in council_approvals but no audit event records it`},
-		{"council approver changed", []string{`DROP TRIGGER council_approvals_single_use`, `UPDATE council_approvals SET approved_by = 'mallory' WHERE item_id = 'W3'`},
+		{"council approver changed", nil, []string{`DROP TRIGGER council_approvals_single_use`, `UPDATE council_approvals SET approved_by = 'mallory' WHERE item_id = 'W3'`},
 			`council approval of signal \d+: approved_by is "mallory" in council_approvals, but the audit log \(seq \d+\) says "scribe"`},
-		{"signal body rewritten", []string{`DROP TRIGGER signals_no_update`, `UPDATE signals SET body = 'nothing to see' WHERE kind = 'handshake'`},
+		{"signal body rewritten", nil, []string{`DROP TRIGGER signals_no_update`, `UPDATE signals SET body = 'nothing to see' WHERE kind = 'handshake'`},
 			`signal \d+: body is "nothing to see" in signals, but the audit log \(seq \d+\) says "changing the schema"`},
-		{"signal forged", []string{`INSERT INTO signals (kind, topic, from_owner, from_domain, to_target, resource, created_at, file) VALUES ('handshake', 'policy', 'mallory', 'builder', 'guardian', 'policy', 0, 'x.json')`},
+		// The report finds the unleased change to deploy/ as a shadow edit,
+		// which then is quietly marked accepted.
+		{"shadow edit resolved behind the log", []string{"audit", "report"},
+			[]string{`UPDATE shadow_edits SET status = 'accepted', resolved_at = detected_at, resolved_by = 'mallory', reason = 'fine'`},
+			`shadow edit 1: status is "accepted" in shadow_edits, but the audit log \(seq \d+\) says "open"`},
+		{"signal forged", nil, []string{`INSERT INTO signals (kind, topic, from_owner, from_domain, to_target, resource, created_at, file) VALUES ('handshake', 'policy', 'mallory', 'builder', 'guardian', 'policy', 0, 'x.json')`},
 			`signal \d+ is in signals but no audit event records it`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := newTamperRepo(t)
+			if c.prepare != nil {
+				r.mustRun("orchestrate", c.prepare...)
+			}
 			for _, q := range c.sql {
 				r.sqlExec(q)
 			}

@@ -22,8 +22,9 @@ import (
 // Evidence: a column is compared only when the log records it. An event
 // written before its payload carried a field leaves that column unknown, and
 // an unknown column is not checked: a lease.release event written before
-// releases recorded their reason leaves the lease's end_reason unchecked,
-// and everything else about that lease is checked as usual.
+// releases recorded their reason leaves the lease's end_reason unchecked (and
+// a shadow.detect written before edits were kept per worktree, the edit's
+// worktree), and everything else about that row is checked as usual.
 //
 // The state is plain maps keyed by each row's identity, fed one event at a
 // time in chain order, so that it can later be kept at a verified seq and
@@ -99,7 +100,7 @@ func newReplay() *replay {
 			"body", "refs", "created_at", "file"),
 		council: table("council_approvals", "council approval of signal", "signal_id", "item_id", "approved_by", "approver_domain",
 			"approved_at", "note", "consumed_at", "consumed_by", "consumed_action"),
-		shadows: table("shadow_edits", "shadow edit", "id", "resource", "paths", "old_blob", "new_blob", "detected_at", "status",
+		shadows: table("shadow_edits", "shadow edit", "id", "resource", "worktree", "paths", "old_blob", "new_blob", "detected_at", "status",
 			"resolved_at", "resolved_by", "reason", "signal_id"),
 		capsules: table("capsules", "capsule", "item_id || ' generation ' || generation", "blob", "path", "template", "generated_at"),
 	}
@@ -402,6 +403,7 @@ func (r *replay) councilChange(e *chainEvent) error {
 func (r *replay) shadowChange(e *chainEvent) error {
 	var p struct {
 		Resource, Reason string
+		Worktree         *string // recorded since shadow edits are kept per worktree
 		Paths            json.RawMessage
 		OldBlob          string `json:"old_blob"`
 		NewBlob          string `json:"new_blob"`
@@ -417,8 +419,12 @@ func (r *replay) shadowChange(e *chainEvent) error {
 		if prev != nil {
 			r.contradict(e, "shadow edit %d was already detected", id)
 		}
-		r.shadows.row(key, e.seq).set("resource", p.Resource, "paths", string(p.Paths), "old_blob", p.OldBlob, "new_blob", p.NewBlob,
+		row := r.shadows.row(key, e.seq)
+		row.set("resource", p.Resource, "paths", string(p.Paths), "old_blob", p.OldBlob, "new_blob", p.NewBlob,
 			"detected_at", msText(e.at), "status", "open", "resolved_at", "", "resolved_by", "", "reason", "", "signal_id", msText(p.Signal))
+		if p.Worktree != nil {
+			row.set("worktree", *p.Worktree)
+		}
 		return nil
 	}
 	switch {
