@@ -55,12 +55,12 @@ func parseAnchor(value string) (Anchor, bool) {
 func (s *Service) AuditAnchor(ctx context.Context) (*Anchor, error) {
 	a := &Anchor{}
 	err := s.read(ctx, func(tx *Tx) error {
-		err := tx.queryRow(ctx, `SELECT hash FROM audit_log WHERE seq = 1`).Scan(&a.Store)
-		if errors.Is(err, sql.ErrNoRows) {
-			return Errorf(ENOTFOUND, "the audit log is empty, so there is no head to anchor: run orchestrate init")
+		var err error
+		if a.Store, err = tx.storeIdentity(ctx); err != nil {
+			return err
 		}
-		if err != nil {
-			return storeErr("read audit log", err)
+		if a.Store == "" {
+			return Errorf(ENOTFOUND, "the audit log is empty, so there is no head to anchor: run orchestrate init")
 		}
 		if err := tx.queryRow(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&a.Seq, &a.Hash); err != nil {
 			return storeErr("read audit head", err)
@@ -72,6 +72,21 @@ func (s *Service) AuditAnchor(ctx context.Context) (*Anchor, error) {
 	}
 	a.Trailer = a.trailer()
 	return a, nil
+}
+
+// storeIdentity is the hash of the store's first audit event (store.init):
+// unique to each store, so a store initialised again after a loss is told
+// apart from the one before. "" while the log is empty.
+func (tx *Tx) storeIdentity(ctx context.Context) (string, error) {
+	var id string
+	err := tx.queryRow(ctx, `SELECT hash FROM audit_log ORDER BY seq LIMIT 1`).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", storeErr("read store identity", err)
+	}
+	return id, nil
 }
 
 // gitAnchors are the chain heads git history holds. They are read before
