@@ -87,7 +87,7 @@ func replayWorkload(tb testing.TB, svc *Service, rounds int) {
 		if _, err := svc.Assign(ctx, AssignRequest{ID: it.ID, Owner: "builder"}); err != nil {
 			tb.Fatal(err)
 		}
-		if _, err := svc.Done(ctx, DoneRequest{MoveRequest: MoveRequest{ID: it.ID, Reason: "no commands"}, SkipVerify: true}); err != nil {
+		if _, err := svc.Done(ctx, DoneRequest{MoveRequest: MoveRequest{ID: it.ID, By: "builder", Reason: "no commands"}, SkipVerify: true}); err != nil {
 			tb.Fatal(err)
 		}
 		for range 2 {
