@@ -312,6 +312,8 @@ func TestTamperEditedRows(t *testing.T) {
 	}{
 		{"lease extended", nil, []string{`UPDATE leases SET expires_at = expires_at + 36000000 WHERE resource = 'schema'`},
 			`lease token T1: expires_at is \S+ in leases, but the audit log \(seq \d+\) says \S+`},
+		{"hold clock restarted", nil, []string{`UPDATE leases SET hold_since = hold_since + 3600000 WHERE resource = 'schema'`},
+			`lease token T1: hold_since is \S+ in leases, but the audit log \(seq \d+\) says \S+`},
 		{"lease given to another owner", nil, []string{`DROP TRIGGER leases_identity_fixed`, `UPDATE leases SET owner = 'mallory' WHERE resource = 'schema'`},
 			`lease token T1: owner is "mallory" in leases, but the audit log \(seq \d+\) says "builder"`},
 		{"ended lease revived", nil, []string{`DROP TRIGGER leases_ended_are_final`,

@@ -292,7 +292,7 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 	}
 	if err := tx.audit(ctx, req.Actor.Owner, "lease.grant", "resource:"+res.ID, map[string]any{
 		"owner": req.Actor.Owner, "domain": req.Actor.Domain, "token": token, "item": req.Item, "reason": req.Reason,
-		"ttl_ms": req.ttl.Milliseconds(), "expires_at": Time{now.Add(req.ttl)}}); err != nil {
+		"ttl_ms": req.ttl.Milliseconds(), "expires_at": Time{now.Add(req.ttl)}, "hold_since": Time{holdSince}}); err != nil {
 		return nil, err
 	}
 	return &ClaimResult{Lease: &Lease{ID: id, Resource: res.ID, Owner: req.Actor.Owner, Domain: req.Actor.Domain, Token: token, Item: req.Item,

@@ -22,9 +22,10 @@ import (
 // Evidence: a column is compared only when the log records it. An event
 // written before its payload carried a field leaves that column unknown, and
 // an unknown column is not checked: a lease.release event written before
-// releases recorded their reason leaves the lease's end_reason unchecked (and
-// a shadow.detect written before edits were kept per worktree, the edit's
-// worktree), and everything else about that row is checked as usual.
+// releases recorded their reason leaves the lease's end_reason unchecked (a
+// lease.grant before holds outlived a lease, its hold_since; a shadow.detect
+// before edits were kept per worktree, the edit's worktree), and everything
+// else about that row is checked as usual.
 //
 // The state is plain maps keyed by each row's identity, fed one event at a
 // time in chain order, so that it can later be kept at a verified seq and
@@ -94,7 +95,7 @@ func newReplay() *replay {
 		transitions: table("item_transitions", "item transition", "id", "item_id", "from_status", "to_status", "actor", "reason",
 			"council_id", "at", "verification"),
 		leases: table("leases", "lease token", "token", "resource", "owner", "domain", "item_id", "reason", "created_at", "expires_at",
-			"state", "ended_at", "end_reason", "ended_by"),
+			"hold_since", "state", "ended_at", "end_reason", "ended_by"),
 		counters: table("counters", "counter", "name", "value"),
 		signals: table("signals", "signal", "id", "kind", "topic", "from_owner", "from_domain", "to_target", "item_id", "resource",
 			"body", "refs", "created_at", "file"),
@@ -280,7 +281,8 @@ func (r *replay) leaseGrant(e *chainEvent) error {
 	var p struct {
 		Owner, Domain, Item, Reason string
 		Token                       int64
-		ExpiresAt                   string `json:"expires_at"`
+		ExpiresAt                   string  `json:"expires_at"`
+		HoldSince                   *string `json:"hold_since"` // recorded since holds outlive a lease
 	}
 	if err := json.Unmarshal([]byte(e.payload), &p); err != nil {
 		return err
@@ -293,9 +295,17 @@ func (r *replay) leaseGrant(e *chainEvent) error {
 	if r.leases.rows[key] != nil {
 		r.contradict(e, "token %d was already granted", p.Token)
 	}
-	r.leases.row(key, e.seq).set("resource", strings.TrimPrefix(e.subject, "resource:"), "owner", p.Owner, "domain", p.Domain,
+	row := r.leases.row(key, e.seq)
+	row.set("resource", strings.TrimPrefix(e.subject, "resource:"), "owner", p.Owner, "domain", p.Domain,
 		"item_id", p.Item, "reason", p.Reason, "created_at", msText(e.at), "expires_at", expires,
 		"state", LeaseActive, "ended_at", "", "end_reason", "", "ended_by", "")
+	if p.HoldSince != nil {
+		since, err := eventTimeMS(*p.HoldSince)
+		if err != nil {
+			return err
+		}
+		row.set("hold_since", since)
+	}
 	if p.Token > r.maxToken {
 		r.maxToken = p.Token
 		r.counters.row("lease_token", e.seq).set("value", key)
