@@ -158,12 +158,35 @@ func (r *tamperRepo) wantCaught(want string) {
 // Deleting the events after the last recorded head (here the guard bypass)
 // leaves a chain that re-hashes and holds every head the store and the
 // reports recorded. The head git anchored is gone.
+// Moving HEAD to a new orphan branch does not hide the anchors: every ref
+// is read.
 func TestTamperTruncationAfterLastRecordedHead(t *testing.T) {
+	for _, orphan := range []bool{false, true} {
+		t.Run(map[bool]string{false: "on the branch", true: "HEAD moved to an orphan branch"}[orphan], func(t *testing.T) {
+			r := newTamperRepo(t)
+			r.sqlExec(`DROP TRIGGER audit_log_no_delete`)
+			r.sqlExec(`DELETE FROM audit_log WHERE seq >= ` + strconv.FormatInt(r.bypassSeq, 10))
+			if orphan {
+				r.git("checkout", "-q", "--orphan", "elsewhere")
+			}
+			r.wantCaught(regexp.QuoteMeta("audit chain broken at seq "+strconv.FormatInt(r.bypassSeq, 10)+": the head anchored in git commit "+r.commit[:12]) +
+				` \(seq \d+\) is gone: events were cut from the end of the log`)
+		})
+	}
+}
+
+// In a repository whose store lives under .git, a git that cannot read the
+// history stops verification instead of skipping the anchors.
+func TestAnchorsNeedAWorkingGit(t *testing.T) {
 	r := newTamperRepo(t)
-	r.sqlExec(`DROP TRIGGER audit_log_no_delete`)
-	r.sqlExec(`DELETE FROM audit_log WHERE seq >= ` + strconv.FormatInt(r.bypassSeq, 10))
-	r.wantCaught(regexp.QuoteMeta("audit chain broken at seq "+strconv.FormatInt(r.bypassSeq, 10)+": the head anchored in git commit "+r.commit[:12]) +
-		` \(seq \d+\) is gone: events were cut from the end of the log`)
+	if err := os.WriteFile(filepath.Join(r.dir, ".git/HEAD"), []byte("garbage\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := r.oxWant(3, "orchestrate", "health")
+	if !strings.Contains(h.stderr, "orchestrate: unknown: read the audit heads anchored in git: git log --all") {
+		t.Fatalf("health with a broken git:\n%s%s", h.stdout, h.stderr)
+	}
+	r.oxWant(1, "orchestrate", "audit", "verify")
 }
 
 // Deleting a handshake's signal row leaves its signal.send event without a

@@ -14,9 +14,10 @@ import (
 // Anchoring: whoever can write the store can cut events from the end of the
 // log, or rewrite it and every head recorded beside it. A head written
 // somewhere the store's writer cannot quietly rewrite survives both, and git
-// history is such a place: the commit-msg hook writes the current head into
-// every commit as a trailer, and verification checks that every head found
-// in the history reachable from HEAD is still in the chain with its hash.
+// history is such a place once it is pushed: the commit-msg hook writes the
+// current head into every commit as a trailer, and verification checks that
+// every head found in the history (reachable from HEAD or any ref) is still
+// in the chain with its hash.
 
 // AnchorTrailerKey is the git trailer that carries a chain head.
 const AnchorTrailerKey = "Oxygen-Audit-Head"
@@ -101,16 +102,19 @@ type gitAnchors struct {
 }
 
 // readGitAnchors reads every Oxygen-Audit-Head trailer of the commits
-// reachable from HEAD. Outside a git work tree, or before the first commit,
-// there are none.
+// reachable from HEAD or any ref. Remote-tracking refs count: after a
+// fetch they bring back the commits others have, even if this clone's own
+// branches were rewritten or switched away from. Outside git there are
+// none; in a repository whose store lives under .git, a git that fails is
+// an error, not a reason to skip the check.
 func (s *Service) readGitAnchors(ctx context.Context) (*gitAnchors, error) {
 	g := &gitAnchors{want: map[int64]bool{}, chain: map[int64]string{}}
-	if _, err := s.git(ctx, "rev-parse", "-q", "--verify", "HEAD^{commit}"); err != nil {
+	out, err := s.git(ctx, "log", "--all", "--format=%x1e%H%n%(trailers:key="+AnchorTrailerKey+",valueonly)")
+	switch {
+	case err != nil && s.Layout.GitCommon == "":
 		return g, nil
-	}
-	out, err := s.git(ctx, "log", "--format=%x1e%H%n%(trailers:key="+AnchorTrailerKey+",valueonly)", "HEAD", "--")
-	if err != nil {
-		return nil, err
+	case err != nil:
+		return nil, Errorf(EINTERNAL, "read the audit heads anchored in git: %s", ErrorMessage(err))
 	}
 	g.git = true
 	seen := map[Anchor]bool{}
