@@ -28,7 +28,8 @@ import (
 type tamperRepo struct {
 	*repo
 	verifiedSeq int64 // the head the last audit verify recorded
-	bypassSeq   int64 // the guard.bypass event, anchored by the last commit
+	bypassSeq   int64 // the first guard.bypass event of the last commit
+	anchoredSeq int64 // the head the last commit anchored, the newest event
 	commit      string
 }
 
@@ -117,13 +118,16 @@ func newTamperRepo(t *testing.T) *tamperRepo {
 	r.env = append(r.env, "OXYGEN_OWNER=scribe", "OXYGEN_GUARD=warn")
 	r.git("commit", "-q", "-m", "unleased change")
 	r.env = r.env[:len(r.env)-2]
-	r.bypassSeq = r.int(`SELECT seq FROM audit_log WHERE action = 'guard.bypass'`)
+	// Both hooks record the bypass; the commit-msg hook anchors the head
+	// after its own.
+	r.bypassSeq = r.int(`SELECT MIN(seq) FROM audit_log WHERE action = 'guard.bypass'`)
+	r.anchoredSeq = r.int(`SELECT MAX(seq) FROM audit_log`)
 	r.commit = r.git("rev-parse", "HEAD")
 	msg := r.git("log", "-1", "--format=%B")
 	store := strings.TrimSpace(r.query(`SELECT hash FROM audit_log WHERE seq = 1`))
-	head := strings.TrimSpace(r.query(`SELECT hash FROM audit_log WHERE seq = ` + strconv.FormatInt(r.bypassSeq, 10)))
-	want := "Oxygen-Audit-Head: " + store + " " + strconv.FormatInt(r.bypassSeq, 10) + " " + head
-	if !strings.HasSuffix(msg, "\n\n"+want) {
+	head := strings.TrimSpace(r.query(`SELECT hash FROM audit_log WHERE seq = ` + strconv.FormatInt(r.anchoredSeq, 10)))
+	want := "Oxygen-Audit-Head: " + store + " " + strconv.FormatInt(r.anchoredSeq, 10) + " " + head
+	if !strings.HasSuffix(msg, "\n\n"+want) || r.int(`SELECT action = 'guard.bypass' FROM audit_log WHERE seq = `+strconv.FormatInt(r.anchoredSeq, 10)) != 1 {
 		t.Fatalf("the commit does not end with the anchor of the bypass:\n%s\nwant trailer %s", msg, want)
 	}
 	if r.bypassSeq <= r.verifiedSeq {
@@ -169,7 +173,7 @@ func TestTamperTruncationAfterLastRecordedHead(t *testing.T) {
 			if orphan {
 				r.git("checkout", "-q", "--orphan", "elsewhere")
 			}
-			r.wantCaught(regexp.QuoteMeta("audit chain broken at seq "+strconv.FormatInt(r.bypassSeq, 10)+": the head anchored in git commit "+r.commit[:12]) +
+			r.wantCaught(regexp.QuoteMeta("audit chain broken at seq "+strconv.FormatInt(r.anchoredSeq, 10)+": the head anchored in git commit "+r.commit[:12]) +
 				` \(seq \d+\) is gone: events were cut from the end of the log`)
 		})
 	}
@@ -320,8 +324,8 @@ func TestTamperRewrittenChain(t *testing.T) {
 		}
 	}
 	// The store agrees with itself: only git still holds the old head.
-	r.wantCaught(regexp.QuoteMeta("audit chain broken at seq " + strconv.FormatInt(r.bypassSeq, 10) + ": the head anchored in git commit " +
-		r.commit[:12] + " (seq " + strconv.FormatInt(r.bypassSeq, 10) + ") had another hash: the log was rewritten, or cut and written again"))
+	r.wantCaught(regexp.QuoteMeta("audit chain broken at seq " + strconv.FormatInt(r.anchoredSeq, 10) + ": the head anchored in git commit " +
+		r.commit[:12] + " (seq " + strconv.FormatInt(r.anchoredSeq, 10) + ") had another hash: the log was rewritten, or cut and written again"))
 }
 
 // Rows edited directly, with or without the triggers, no longer match the
@@ -365,6 +369,8 @@ func TestTamperEditedRows(t *testing.T) {
 			`council approval of signal \d+ is in council_approvals but no audit event records it`},
 		{"council approver changed", nil, []string{`DROP TRIGGER council_approvals_single_use`, `UPDATE council_approvals SET approved_by = 'mallory' WHERE item_id = 'W3'`},
 			`council approval of signal \d+: approved_by is "mallory" in council_approvals, but the audit log \(seq \d+\) says "scribe"`},
+		{"attestation forged", nil, []string{`INSERT INTO lease_attestations (token, path, blob, attested_at) SELECT token, 'deploy/install.sh', 'f00d', created_at FROM leases WHERE resource = 'schema'`},
+			`attestation T1 deploy/install.sh f00d is in lease_attestations but no audit event records it`},
 		{"signal body rewritten", nil, []string{`DROP TRIGGER signals_no_update`, `UPDATE signals SET body = 'nothing to see' WHERE kind = 'handshake'`},
 			`signal \d+: body is "nothing to see" in signals, but the audit log \(seq \d+\) says "changing the schema"`},
 		// The report finds the unleased change to deploy/ as a shadow edit,

@@ -11,9 +11,10 @@ import (
 )
 
 // The replay rebuilds, from the audit events alone, the rows the protocol's
-// promises rest on: work items with their dependencies and history, leases
-// and the fencing-token counter, signals, council approvals and their single
-// use, shadow edits and capsule generations. Verification then compares them
+// promises rest on: work items with their dependencies and history, leases,
+// the fencing-token counter and what was attested under each lease, signals,
+// council approvals and their single use, shadow edits and capsule
+// generations. Verification then compares them
 // with the tables both ways: a row that no event accounts for, an event whose
 // row is gone, and a field that differs are each a disagreement. A re-hash
 // proves the log was not edited; the replay proves the tables were not edited
@@ -69,8 +70,8 @@ func (r *replayRow) set(pairs ...string) {
 
 // replay is the state rebuilt so far.
 type replay struct {
-	items, transitions, leases, counters, signals, council, shadows, capsules *replayTable
-	maxToken                                                                  int64
+	items, transitions, leases, counters, attestations, signals, council, shadows, capsules *replayTable
+	maxToken                                                                                int64
 	// contradictions are events that do not fit the state before them: an
 	// event about a row the log never created, or a move from a status the
 	// item was not in.
@@ -96,7 +97,8 @@ func newReplay() *replay {
 			"council_id", "at", "verification"),
 		leases: table("leases", "lease token", "token", "resource", "owner", "domain", "item_id", "reason", "created_at", "expires_at",
 			"hold_since", "state", "ended_at", "end_reason", "ended_by"),
-		counters: table("counters", "counter", "name", "value"),
+		counters:     table("counters", "counter", "name", "value"),
+		attestations: table("lease_attestations", "attestation", "token || ' ' || path || ' ' || blob", "attested_at"),
 		signals: table("signals", "signal", "id", "kind", "topic", "from_owner", "from_domain", "to_target", "item_id", "resource",
 			"body", "refs", "created_at", "file"),
 		council: table("council_approvals", "council approval of signal", "signal_id", "item_id", "approved_by", "approver_domain",
@@ -116,7 +118,7 @@ const dependsOnColumn = "depends_on"
 
 // tables lists the replayed tables in the order findings are reported.
 func (r *replay) tables() []*replayTable {
-	return []*replayTable{r.items, r.transitions, r.leases, r.counters, r.signals, r.council, r.shadows, r.capsules}
+	return []*replayTable{r.items, r.transitions, r.leases, r.counters, r.attestations, r.signals, r.council, r.shadows, r.capsules}
 }
 
 // ReplayCounts is how many rows of each table the replay accounted for.
@@ -124,6 +126,7 @@ type ReplayCounts struct {
 	Items            int `json:"items"`
 	Transitions      int `json:"transitions"`
 	Leases           int `json:"leases"`
+	Attestations     int `json:"attestations"`
 	Signals          int `json:"signals"`
 	CouncilApprovals int `json:"council_approvals"`
 	ShadowEdits      int `json:"shadow_edits"`
@@ -131,7 +134,7 @@ type ReplayCounts struct {
 }
 
 func (r *replay) counts() ReplayCounts {
-	return ReplayCounts{Items: len(r.items.rows), Transitions: len(r.transitions.rows), Leases: len(r.leases.rows),
+	return ReplayCounts{Items: len(r.items.rows), Transitions: len(r.transitions.rows), Leases: len(r.leases.rows), Attestations: len(r.attestations.rows),
 		Signals: len(r.signals.rows), CouncilApprovals: len(r.council.rows), ShadowEdits: len(r.shadows.rows), Capsules: len(r.capsules.rows)}
 }
 
@@ -172,6 +175,8 @@ func (r *replay) apply(e *chainEvent) {
 		err = r.leaseGrant(e)
 	case "lease.renew", "lease.release", "lease.revoke", "lease.expire":
 		err = r.leaseChange(e)
+	case "lease.attest":
+		err = r.leaseAttest(e)
 	case "signal.send":
 		err = r.signalSend(e)
 	case "council.approve", "council.consume":
@@ -357,6 +362,25 @@ func (r *replay) leaseChange(e *chainEvent) error {
 		} else {
 			delete(row.vals, "end_reason") // written before releases carried their reason
 		}
+	}
+	return nil
+}
+
+// leaseAttest replays the content a holder committed under a lease: what
+// `oxygen check --range` accepts a commit on.
+func (r *replay) leaseAttest(e *chainEvent) error {
+	var p struct {
+		Token   int64
+		Changes []Change
+	}
+	if err := json.Unmarshal([]byte(e.payload), &p); err != nil {
+		return err
+	}
+	if r.leases.rows[msText(p.Token)] == nil {
+		r.contradict(e, "lease token %d was never granted", p.Token)
+	}
+	for _, c := range p.Changes {
+		r.attestations.row(msText(p.Token)+" "+c.Path+" "+c.Blob, e.seq).set("attested_at", msText(e.at))
 	}
 	return nil
 }

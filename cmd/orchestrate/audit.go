@@ -77,8 +77,8 @@ func (c *AuditVerifyCmd) Run(env *cli.Env) error {
 	return env.Output(res, func() {
 		env.Printf("audit chain intact: %d events, head seq %d %s\n", res.Events, res.Head.Seq, res.Head.Hash)
 		r := res.Replayed
-		env.Printf("the store agrees with the log: %d items, %d transitions, %d leases, %d signals, %d council approvals, %d shadow edits, %d capsules\n",
-			r.Items, r.Transitions, r.Leases, r.Signals, r.CouncilApprovals, r.ShadowEdits, r.Capsules)
+		env.Printf("the store agrees with the log: %d items, %d transitions, %d leases, %d attestations, %d signals, %d council approvals, %d shadow edits, %d capsules\n",
+			r.Items, r.Transitions, r.Leases, r.Attestations, r.Signals, r.CouncilApprovals, r.ShadowEdits, r.Capsules)
 		notes()
 	})
 }
