@@ -206,7 +206,8 @@ func TestTamperDeletedHandshakeSignal(t *testing.T) {
 }
 
 // rechain recomputes every hash from seq on, as an attacker who edited an
-// event would, with the same canonical form the tools hash.
+// event would: written from the formula in DESIGN.md, not with the tools'
+// code, which is what an attacker has too.
 func rechain(t *testing.T, db *sql.DB, from int64) {
 	t.Helper()
 	type canonical struct {
