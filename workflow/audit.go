@@ -139,19 +139,47 @@ type ChainHead struct {
 	Hash string `json:"hash"`
 }
 
-// ChainCheck is the result of re-hashing the audit log.
+// ChainCheck is the result of verifying the audit log: the re-hash, the
+// heads recorded in the store, in report files and in git history, and the
+// replay of the log against the tables.
 type ChainCheck struct {
 	OK     bool      `json:"ok"`
 	Events int64     `json:"events"`
 	Head   ChainHead `json:"head"`
-	// BrokenSeq is the first seq whose row no longer fits the chain.
+	// Store is the store's identity: the hash of its first event.
+	Store string `json:"store"`
+	// BrokenSeq is the first seq whose row no longer fits the chain, or
+	// the seq of a recorded head that is gone or altered.
 	BrokenSeq int64  `json:"broken_seq,omitempty"`
 	Problem   string `json:"problem,omitempty"`
+	// Disagreements are rows the replayed log does not account for (at
+	// most maxDisagreements of them; Disagreeing counts them all).
+	Disagreements []string     `json:"disagreements,omitempty"`
+	Disagreeing   int          `json:"disagreeing,omitempty"`
+	Replayed      ReplayCounts `json:"replayed"`
+	Anchors       AnchorCheck  `json:"anchors"`
 }
 
-// verifyChain re-hashes every event in order. It relies on nothing but the
-// rows themselves, so it holds even if the append-only triggers were dropped.
-func (tx *Tx) verifyChain(ctx context.Context) (ChainCheck, error) {
+// Failures lists what the check found, one line each: the chain or a
+// recorded head first, then each row that disagrees with the log.
+func (c *ChainCheck) Failures() []string {
+	var out []string
+	if c.Problem != "" {
+		out = append(out, fmt.Sprintf("audit chain broken at seq %d: %s", c.BrokenSeq, c.Problem))
+	}
+	for _, d := range c.Disagreements {
+		out = append(out, "the store disagrees with the audit log: "+d)
+	}
+	if more := c.Disagreeing - len(c.Disagreements); more > 0 {
+		out = append(out, fmt.Sprintf("the store disagrees with the audit log in %d more place(s)", more))
+	}
+	return out
+}
+
+// verifyChain re-hashes every event in order, handing each intact one to
+// visit. It relies on nothing but the rows themselves, so it holds even if
+// the append-only triggers were dropped.
+func (tx *Tx) verifyChain(ctx context.Context, visit func(*chainEvent)) (ChainCheck, error) {
 	rows, err := tx.query(ctx, `SELECT seq, at, actor, action, subject, payload, prev_hash, hash FROM audit_log ORDER BY seq`)
 	if err != nil {
 		return ChainCheck{}, err
@@ -161,41 +189,44 @@ func (tx *Tx) verifyChain(ctx context.Context) (ChainCheck, error) {
 	prev := genesisHash
 	var expect, prevAt int64 = 1, 0
 	for rows.Next() {
-		var seq, at int64
-		var actor, action, subject, payload, prevHash, hash string
-		if err := rows.Scan(&seq, &at, &actor, &action, &subject, &payload, &prevHash, &hash); err != nil {
+		var e chainEvent
+		if err := rows.Scan(&e.seq, &e.at, &e.actor, &e.action, &e.subject, &e.payload, &e.prevHash, &e.hash); err != nil {
 			return ChainCheck{}, storeErr("read audit log", err)
 		}
 		res.Events++
 		fail := func(problem string) {
 			res.OK = false
-			res.BrokenSeq = seq
+			res.BrokenSeq = e.seq
 			res.Problem = problem
 		}
 		switch {
-		case seq != expect:
+		case e.seq != expect:
 			fail("events are missing before this one (expected seq " + itoa(expect) + ")")
 			res.BrokenSeq = expect
-		case prevHash != prev:
+		case e.prevHash != prev:
 			fail("prev_hash does not match the previous event's hash")
 		default:
-			want, err := chainHash(prevHash, seq, at, actor, action, subject, payload)
+			want, err := chainHash(e.prevHash, e.seq, e.at, e.actor, e.action, e.subject, e.payload)
 			if err != nil {
 				fail("the payload is not valid JSON")
-			} else if want != hash {
+			} else if want != e.hash {
 				fail("the event's content does not match its hash")
-			} else if at < prevAt {
+			} else if e.at < prevAt {
 				// Every transaction's time is at least the newest event's
 				// (Tx.readClock), so an earlier time was written by a clock
 				// that went back or by hand.
-				fail(fmt.Sprintf("the event's time %s is earlier than the previous event's %s", fromMS(at), fromMS(prevAt)))
+				fail(fmt.Sprintf("the event's time %s is earlier than the previous event's %s", fromMS(e.at), fromMS(prevAt)))
 			}
 		}
 		if !res.OK {
 			return res, nil
 		}
-		res.Head = ChainHead{Seq: seq, Hash: hash}
-		prev, prevAt = hash, at
+		if e.seq == 1 {
+			res.Store = e.hash
+		}
+		res.Head = ChainHead{Seq: e.seq, Hash: e.hash}
+		visit(&e)
+		prev, prevAt = e.hash, e.at
 		expect++
 	}
 	return res, rows.Err()
@@ -247,59 +278,64 @@ func (tx *Tx) checkHeads(ctx context.Context, res *ChainCheck) error {
 	return nil
 }
 
-// checkSignals compares every signal with the audit event that recorded its
-// sending. Signals are append-only, but the chain is what proves it: a
-// signal edited behind the triggers' back no longer matches its event.
-func (tx *Tx) checkSignals(ctx context.Context, res *ChainCheck) error {
-	if !res.OK {
-		return nil
-	}
-	rows, err := tx.query(ctx, `SELECT `+signalColumns+`, a.seq, a.payload FROM signals
-		LEFT JOIN audit_log a ON a.subject = 'signal:' || signals.id AND a.action = 'signal.send' ORDER BY signals.id`)
+// verifyAuditLog is the full check of the log, in one pass over the events:
+// the re-hash, the heads recorded in the store, in report files and in git
+// history, and the replay compared with the tables and the blob store.
+func (s *Service) verifyAuditLog(ctx context.Context) (ChainCheck, error) {
+	anchors, err := s.readGitAnchors(ctx)
 	if err != nil {
+		return ChainCheck{}, err
+	}
+	var res ChainCheck
+	var replayed bool
+	rp := newReplay()
+	err = s.read(ctx, func(tx *Tx) error {
+		var err error
+		res, err = tx.verifyChain(ctx, func(e *chainEvent) {
+			rp.apply(e)
+			anchors.observe(e)
+		})
+		if err != nil {
+			return err
+		}
+		// A broken chain leaves the replay half done: nothing to compare.
+		intact := res.OK
+		if err := tx.checkHeads(ctx, &res); err != nil {
+			return err
+		}
+		if err := s.checkReportHeads(ctx, tx, &res); err != nil {
+			return err
+		}
+		anchors.check(&res)
+		if !intact {
+			return nil
+		}
+		replayed = true
+		res.Replayed = rp.counts()
+		res.Disagreements, err = rp.compare(ctx, tx)
 		return err
+	})
+	if err != nil || !replayed {
+		return res, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var sig Signal
-		var refs string
-		var created int64
-		var seq sql.NullInt64
-		var payload sql.NullString
-		if err := rows.Scan(&sig.ID, &sig.Kind, &sig.Topic, &sig.From, &sig.FromDomain, &sig.To, &sig.Item, &sig.Resource, &sig.Body, &refs, &created, &sig.File, &seq, &payload); err != nil {
-			return storeErr("read signals", err)
-		}
-		fail := func(problem string) {
-			res.OK, res.BrokenSeq, res.Problem = false, seq.Int64, fmt.Sprintf("signal %d %s", sig.ID, problem)
-		}
-		if !seq.Valid {
-			fail("has no signal.send event in the audit log")
-			return nil
-		}
-		var rec struct {
-			Kind, Topic, To, Item, Resource, Body, File string
-			FromDomain                                  string   `json:"from_domain"`
-			Refs                                        []string `json:"refs"`
-		}
-		if err := json.Unmarshal([]byte(payload.String), &rec); err != nil {
-			fail("has an unreadable audit record")
-			return nil
-		}
-		if rec.Kind != sig.Kind || rec.Topic != sig.Topic || rec.To != sig.To || rec.Item != sig.Item || rec.Resource != sig.Resource ||
-			rec.Body != sig.Body || rec.File != sig.File || rec.FromDomain != sig.FromDomain || encodeList(rec.Refs) != refs {
-			fail(fmt.Sprintf("differs from its audit record (seq %d): it was changed after it was sent", seq.Int64))
-			return nil
-		}
+	for _, p := range s.missingBlobs(rp.blobRefs()) {
+		res.Disagreements = append(res.Disagreements, fmt.Sprintf("blob %s is missing from the blob store: %s", p.Path, p.Problem))
 	}
-	return rows.Err()
+	res.Disagreeing = len(res.Disagreements)
+	if res.Disagreeing > maxDisagreements {
+		res.Disagreements = res.Disagreements[:maxDisagreements]
+	}
+	if res.Disagreeing > 0 {
+		res.OK = false
+	}
+	return res, nil
 }
 
-// VerifyAudit re-hashes the whole chain in a read snapshot (writers are not
-// held up), checks the heads recorded in the store and in report files, then
-// records the result: its head is what a later check uses to notice
-// truncation.
+// VerifyAudit verifies the log in a read snapshot (writers are not held
+// up), then records the result: its head is what a later check uses to
+// notice truncation.
 func (s *Service) VerifyAudit(ctx context.Context, actor, source string) (ChainCheck, error) {
-	res, err := s.verifyChainWithReports(ctx)
+	res, err := s.verifyAuditLog(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -315,11 +351,12 @@ func (tx *Tx) recordChainCheck(ctx context.Context, actor, source string, res Ch
 	if res.OK {
 		seq, hash = res.Head.Seq, res.Head.Hash
 	} else {
-		detail = fmt.Sprintf("broken at seq %d: %s", res.BrokenSeq, res.Problem)
+		detail = res.Failures()[0]
 	}
 	if _, err := tx.exec(ctx, `INSERT INTO verifications (kind, ok, detail, head_seq, head_hash, source, at) VALUES ('audit_chain', ?, ?, ?, ?, ?, ?)`,
 		boolInt(res.OK), detail, seq, hash, source, ms(tx.now)); err != nil {
 		return err
 	}
-	return tx.audit(ctx, actor, "audit.verify", "audit", map[string]any{"ok": res.OK, "events": res.Events, "head": res.Head, "broken_seq": res.BrokenSeq})
+	return tx.audit(ctx, actor, "audit.verify", "audit", map[string]any{"ok": res.OK, "events": res.Events, "head": res.Head, "broken_seq": res.BrokenSeq,
+		"disagreeing": res.Disagreeing, "anchors_checked": res.Anchors.Checked})
 }

@@ -546,19 +546,34 @@ func hashAt(dir, rel string) (string, error) {
 	return capsules.HashFile(r, rel)
 }
 
-// StoreCheck is the result of re-hashing the blob store.
+// StoreCheck is the result of re-hashing the blob store and looking up
+// every blob the store refers to.
 type StoreCheck struct {
 	OK bool `json:"ok"`
 	capsules.VerifyResult
+	// Missing are referenced blobs that are not in the store; each
+	// problem names what refers to it.
+	Missing []capsules.Problem `json:"missing"`
 }
 
-// VerifyStore re-hashes every blob and records the result.
-func (s *Service) VerifyStore(ctx context.Context, actor string) (*StoreCheck, error) {
-	res, err := s.blobs().Verify()
-	if err != nil {
-		return nil, Errorf(EINTERNAL, "verify blob store: %v", err)
+// Failures lists what the check found, one line each.
+func (c *StoreCheck) Failures() []string {
+	var out []string
+	for _, p := range c.Problems {
+		out = append(out, fmt.Sprintf("corrupted blob %s: %s", p.Path, p.Problem))
 	}
-	check := &StoreCheck{OK: len(res.Problems) == 0, VerifyResult: res}
+	for _, p := range c.Missing {
+		out = append(out, fmt.Sprintf("missing blob %s: %s", p.Path, p.Problem))
+	}
+	return out
+}
+
+// VerifyStore checks the blob store and records the result.
+func (s *Service) VerifyStore(ctx context.Context, actor string) (*StoreCheck, error) {
+	check, err := s.checkBlobStore(ctx)
+	if err != nil {
+		return nil, err
+	}
 	err = s.write(ctx, func(tx *Tx) error {
 		return tx.recordStoreCheck(ctx, actor, "store verify", check)
 	})
@@ -568,13 +583,14 @@ func (s *Service) VerifyStore(ctx context.Context, actor string) (*StoreCheck, e
 func (tx *Tx) recordStoreCheck(ctx context.Context, actor, source string, check *StoreCheck) error {
 	detail := fmt.Sprintf("%d blobs", check.Blobs)
 	if !check.OK {
-		detail = fmt.Sprintf("%d of %d blobs corrupted, first %s: %s", len(check.Problems), check.Blobs, check.Problems[0].Path, check.Problems[0].Problem)
+		f := check.Failures()
+		detail = fmt.Sprintf("%d problem(s) in %d blobs, first %s", len(f), check.Blobs, f[0])
 	}
 	if _, err := tx.exec(ctx, `INSERT INTO verifications (kind, ok, detail, source, at) VALUES ('blob_store', ?, ?, ?, ?)`,
 		boolInt(check.OK), detail, source, ms(tx.now)); err != nil {
 		return err
 	}
-	return tx.audit(ctx, actor, "store.verify", "store", map[string]any{"ok": check.OK, "blobs": check.Blobs, "problems": check.Problems})
+	return tx.audit(ctx, actor, "store.verify", "store", map[string]any{"ok": check.OK, "blobs": check.Blobs, "problems": check.Problems, "missing": check.Missing})
 }
 
 func boolInt(b bool) int {

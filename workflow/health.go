@@ -32,24 +32,24 @@ func (h *Health) yellow(format string, args ...any) {
 	h.Reasons = append(h.Reasons, "yellow: "+fmt.Sprintf(format, args...))
 }
 
-// Health checks integrity and attention. It re-hashes the audit chain and
-// the blob store and compares capsules with their files, so it is thorough
-// rather than instant.
+// Health checks integrity and attention. It verifies the audit log (re-hash,
+// anchored heads, replay against the tables) and the blob store and compares
+// capsules with their files, so it is thorough rather than instant.
 func (s *Service) Health(ctx context.Context) (*Health, error) {
 	h := &Health{Status: HealthGreen, Reasons: []string{}}
-	chain, err := s.verifyChainWithReports(ctx)
+	chain, err := s.verifyAuditLog(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if !chain.OK {
-		h.red("audit chain broken at seq %d: %s", chain.BrokenSeq, chain.Problem)
+	for _, f := range chain.Failures() {
+		h.red("%s", f)
 	}
-	blobs, err := s.blobs().Verify()
+	blobs, err := s.checkBlobStore(ctx)
 	if err != nil {
-		return nil, Errorf(EINTERNAL, "verify blob store: %v", err)
+		return nil, err
 	}
-	for _, p := range blobs.Problems {
-		h.red("corrupted blob %s: %s", p.Path, p.Problem)
+	for _, f := range blobs.Failures() {
+		h.red("%s", f)
 	}
 	var latest []*Capsule
 	err = s.read(ctx, func(tx *Tx) error {

@@ -3,7 +3,6 @@ package workflow
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -441,14 +440,11 @@ func (s *Service) Where(ctx context.Context) (*Where, error) {
 	}
 	w.SchemaVersion = schemaFromStamp(v).max
 	err = s.read(ctx, func(tx *Tx) error {
-		err := tx.queryRow(ctx, `SELECT hash FROM audit_log ORDER BY seq LIMIT 1`).Scan(&w.StoreID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
+		w.StoreID, err = tx.storeIdentity(ctx)
 		return err
 	})
 	if err != nil {
-		return nil, storeErr("read store identity", err)
+		return nil, err
 	}
 	return w, nil
 }

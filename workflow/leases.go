@@ -56,7 +56,7 @@ func (l *Lease) effective(t time.Time) *Lease {
 		return l
 	}
 	c := *l
-	c.State, c.EndedAt, c.EndReason, c.EndedBy = LeaseExpired, l.ExpiresAt, "ttl elapsed (not yet swept)", ""
+	c.State, c.EndedAt, c.EndReason, c.EndedBy = LeaseExpired, l.ExpiresAt, expiredReason+" (not yet swept)", ""
 	return &c
 }
 
@@ -115,11 +115,15 @@ func (tx *Tx) endLease(ctx context.Context, l *Lease, state, reason, by string, 
 	return nil
 }
 
+// expiredReason is the end reason of every expired lease; lease.expire
+// events imply it, so the replay of the audit log knows it too.
+const expiredReason = "ttl elapsed"
+
 // expireLease ends a lease whose time ran out, as of its expiry, and tells
 // the holder's domain. `oxygen expire`, the daemon and a claim that finds an
 // expired lease all call this, so they record exactly the same thing.
 func (tx *Tx) expireLease(ctx context.Context, cfg *Config, root string, l *Lease) error {
-	if err := tx.endLease(ctx, l, LeaseExpired, "ttl elapsed", SystemActor.Owner, l.ExpiresAt.Time); err != nil {
+	if err := tx.endLease(ctx, l, LeaseExpired, expiredReason, SystemActor.Owner, l.ExpiresAt.Time); err != nil {
 		return err
 	}
 	if err := tx.audit(ctx, SystemActor.Owner, "lease.expire", "resource:"+l.Resource, map[string]any{
@@ -285,7 +289,7 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 	}
 	if err := tx.audit(ctx, req.Actor.Owner, "lease.grant", "resource:"+res.ID, map[string]any{
 		"owner": req.Actor.Owner, "domain": req.Actor.Domain, "token": token, "item": req.Item, "reason": req.Reason,
-		"ttl_ms": req.ttl.Milliseconds(), "expires_at": Time{now.Add(req.ttl)}}); err != nil {
+		"ttl_ms": req.ttl.Milliseconds(), "expires_at": Time{now.Add(req.ttl)}, "hold_since": Time{holdSince}}); err != nil {
 		return nil, err
 	}
 	return &ClaimResult{Lease: &Lease{ID: id, Resource: res.ID, Owner: req.Actor.Owner, Domain: req.Actor.Domain, Token: token, Item: req.Item,
@@ -518,7 +522,7 @@ func (tx *Tx) releaseLease(ctx context.Context, l *Lease, by, reason string) err
 		return err
 	}
 	return tx.audit(ctx, by, "lease.release", "resource:"+l.Resource, map[string]any{
-		"owner": l.Owner, "token": l.Token, "held_ms": tx.now.Sub(l.CreatedAt.Time).Milliseconds()})
+		"owner": l.Owner, "token": l.Token, "held_ms": tx.now.Sub(l.CreatedAt.Time).Milliseconds(), "reason": reason})
 }
 
 func (s *Service) revoke(ctx context.Context, tx *Tx, l *Lease, req ReleaseRequest) error {

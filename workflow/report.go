@@ -120,17 +120,17 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 		return nil, err
 	}
 	// 2. Checks that read files: the chain, the blobs, capsules, fingerprints.
-	chain, err := s.verifyChainWithReports(ctx)
+	chain, err := s.verifyAuditLog(ctx)
 	if err != nil {
 		return nil, err
 	}
 	r.Integrity.AuditChain = chain
 	r.ChainHead = chain.Head
-	blobs, err := s.blobs().Verify()
+	blobs, err := s.checkBlobStore(ctx)
 	if err != nil {
-		return nil, Errorf(EINTERNAL, "verify blob store: %v", err)
+		return nil, err
 	}
-	r.Integrity.BlobStore = StoreCheck{OK: len(blobs.Problems) == 0, VerifyResult: blobs}
+	r.Integrity.BlobStore = *blobs
 	if err := s.reportCapsules(ctx, r); err != nil {
 		return nil, err
 	}
@@ -420,11 +420,8 @@ func (r *Report) findings() {
 		}
 		add("shadow edit %d on %s (open since %s): %s", e.ID, e.Resource, e.DetectedAt, strings.Join(paths, ", "))
 	}
-	if !r.Integrity.AuditChain.OK {
-		add("integrity: audit chain broken at seq %d: %s", r.Integrity.AuditChain.BrokenSeq, r.Integrity.AuditChain.Problem)
-	}
-	for _, p := range r.Integrity.BlobStore.Problems {
-		add("integrity: corrupted blob %s: %s", p.Path, p.Problem)
+	for _, line := range append(r.Integrity.AuditChain.Failures(), r.Integrity.BlobStore.Failures()...) {
+		add("integrity: %s", line)
 	}
 	for _, c := range r.PendingCouncil {
 		add("council_call %d for %s awaits approval (from %s)", c.ID, c.Item, c.From)
@@ -528,37 +525,19 @@ func (r *Report) Markdown() string {
 	}
 	w("\n\n## Integrity\n\n")
 	chain := "intact"
-	if !r.Integrity.AuditChain.OK {
-		chain = fmt.Sprintf("BROKEN at seq %d: %s", r.Integrity.AuditChain.BrokenSeq, r.Integrity.AuditChain.Problem)
+	switch c := r.Integrity.AuditChain; {
+	case c.Problem != "":
+		chain = fmt.Sprintf("BROKEN at seq %d: %s", c.BrokenSeq, c.Problem)
+	case c.Disagreeing > 0:
+		chain = fmt.Sprintf("intact, but %d thing(s) in the store disagree with it (see the findings)", c.Disagreeing)
 	}
 	w("- Audit chain: %s (%d events)\n", chain, r.Integrity.AuditChain.Events)
-	w("- Blob store: %d blobs, %d corrupted\n", r.Integrity.BlobStore.Blobs, len(r.Integrity.BlobStore.Problems))
+	w("- Blob store: %d blobs, %d corrupted, %d missing\n", r.Integrity.BlobStore.Blobs, len(r.Integrity.BlobStore.Problems), len(r.Integrity.BlobStore.Missing))
 	if r.Signal != 0 {
 		w("\nProclaimed as signal %d (topic %s).\n", r.Signal, reportTopicAudit)
 	}
 	w("\nThe machine-readable report is %s.\n", strings.TrimSuffix(path.Base(r.Path), ".md")+".json")
 	return b.String()
-}
-
-// verifyChainWithReports is the full chain check: re-hash, recorded heads in
-// the store, and the heads in report files on disk, which survive even if
-// the rows that recorded them are cut away too.
-func (s *Service) verifyChainWithReports(ctx context.Context) (ChainCheck, error) {
-	var res ChainCheck
-	err := s.read(ctx, func(tx *Tx) error {
-		var err error
-		if res, err = tx.verifyChain(ctx); err != nil {
-			return err
-		}
-		if err := tx.checkHeads(ctx, &res); err != nil {
-			return err
-		}
-		if err := s.checkReportHeads(ctx, tx, &res); err != nil {
-			return err
-		}
-		return tx.checkSignals(ctx, &res)
-	})
-	return res, err
 }
 
 // checkReportHeads reads the chain head of every report file.
@@ -581,8 +560,19 @@ func (s *Service) checkReportHeads(ctx context.Context, tx *Tx, res *ChainCheck)
 		}
 		var head struct {
 			ChainHead ChainHead `json:"chain_head"`
+			Integrity struct {
+				AuditChain struct {
+					Store string `json:"store"`
+				} `json:"audit_chain"`
+			} `json:"integrity"`
 		}
 		if json.Unmarshal(data, &head) != nil || head.ChainHead.Seq == 0 {
+			continue
+		}
+		// Reports name their store since anchoring came in; one that names
+		// another store was written before a re-init and proves nothing here.
+		if store := head.Integrity.AuditChain.Store; store != "" && store != res.Store {
+			res.Anchors.PreviousStoreReports++
 			continue
 		}
 		var hash string

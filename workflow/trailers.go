@@ -69,14 +69,15 @@ func (s *Service) ReadCommitMessage(ctx context.Context, file string) (*CommitMe
 }
 
 // AddTrailers adds trailers (full "Key: value" lines) to the message, where
-// git keeps trailers. A line already there is not added again, so an
+// git keeps trailers. A lease line already there is not added again, so an
 // amended commit keeps the leases it was first made under and gains the
-// new ones.
+// new ones; an audit head already there is replaced by the newer one.
 func (s *Service) AddTrailers(ctx context.Context, m *CommitMessage, trailers []string) error {
 	if len(trailers) == 0 || m.Empty {
 		return nil
 	}
-	args := []string{"-c", "trailer." + LeaseTrailerKey + ".ifexists=addIfDifferent", "interpret-trailers", "--in-place"}
+	args := []string{"-c", "trailer." + LeaseTrailerKey + ".ifexists=addIfDifferent", "-c", "trailer." + AnchorTrailerKey + ".ifexists=replace",
+		"interpret-trailers", "--in-place"}
 	for _, t := range trailers {
 		args = append(args, "--trailer", t)
 	}

@@ -8,7 +8,8 @@ import (
 // AuditCmd groups the audit commands.
 type AuditCmd struct {
 	Log    AuditLogCmd    `cmd:"" help:"Print audit events, oldest first."`
-	Verify AuditVerifyCmd `cmd:"" help:"Re-hash the audit chain; exit 4 and name the first broken seq if any row was altered."`
+	Verify AuditVerifyCmd `cmd:"" help:"Re-hash the audit chain, check the heads recorded in the store, reports and git, and replay the log against the tables; exit 4 on any finding."`
+	Anchor AuditAnchorCmd `cmd:"" help:"Print the chain head as the git trailer the commit-msg hook adds: Oxygen-Audit-Head: STORE SEQ HASH."`
 	Report AuditReportCmd `cmd:"" help:"Write an audit report to .substrate/reports/ (hoarding, stale work, drift, shadow edits, integrity)."`
 }
 
@@ -58,11 +59,41 @@ func (c *AuditVerifyCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	if !res.OK {
-		err := workflow.Errorf(workflow.EDENIED, "audit chain broken at seq %d: %s", res.BrokenSeq, res.Problem)
-		return env.Finding(err, res, func() {})
+	notes := func() {
+		for _, n := range res.Anchors.Notes() {
+			env.Printf("%s\n", n)
+		}
+	}
+	if failures := res.Failures(); len(failures) > 0 {
+		err := workflow.Errorf(workflow.EDENIED, "%s", failures[0])
+		return env.Finding(err, res, func() {
+			// The first failure is the error line; the rest come first.
+			for _, f := range failures[1:] {
+				env.Printf("%s\n", f)
+			}
+			notes()
+		})
 	}
 	return env.Output(res, func() {
 		env.Printf("audit chain intact: %d events, head seq %d %s\n", res.Events, res.Head.Seq, res.Head.Hash)
+		r := res.Replayed
+		env.Printf("the store agrees with the log: %d items, %d transitions, %d leases, %d attestations, %d signals, %d council approvals, %d shadow edits, %d capsules\n",
+			r.Items, r.Transitions, r.Leases, r.Attestations, r.Signals, r.CouncilApprovals, r.ShadowEdits, r.Capsules)
+		notes()
 	})
+}
+
+// AuditAnchorCmd prints the head for git.
+type AuditAnchorCmd struct{}
+
+func (c *AuditAnchorCmd) Run(env *cli.Env) error {
+	svc, err := env.Service()
+	if err != nil {
+		return err
+	}
+	a, err := svc.AuditAnchor(env.Ctx)
+	if err != nil {
+		return err
+	}
+	return env.Output(a, func() { env.Printf("%s\n", a.Trailer) })
 }

@@ -7,7 +7,7 @@ import (
 
 // StoreCmd groups blob store commands.
 type StoreCmd struct {
-	Verify StoreVerifyCmd `cmd:"" help:"Re-hash every blob; exit 4 and name any corrupted one."`
+	Verify StoreVerifyCmd `cmd:"" help:"Re-hash every blob and look up every blob a capsule, fingerprint or shadow edit refers to; exit 4 and name any corrupted or missing one."`
 }
 
 // StoreVerifyCmd checks the blob store.
@@ -22,10 +22,11 @@ func (c *StoreVerifyCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	if !res.OK {
-		return env.Finding(workflow.Errorf(workflow.EDENIED, "%d of %d blobs are corrupted (first: %s)", len(res.Problems), res.Blobs, res.Problems[0].Path), res, func() {
-			for _, p := range res.Problems {
-				env.Printf("corrupted: %s: %s\n", p.Path, p.Problem)
+	if failures := res.Failures(); len(failures) > 0 {
+		err := workflow.Errorf(workflow.EDENIED, "the blob store has %d corrupted and %d missing blob(s) (first: %s)", len(res.Problems), len(res.Missing), failures[0])
+		return env.Finding(err, res, func() {
+			for _, f := range failures {
+				env.Printf("%s\n", f)
 			}
 		})
 	}

@@ -13,7 +13,7 @@ import (
 // HookCmd manages the git hooks.
 type HookCmd struct {
 	Install   HookInstallCmd   `cmd:"" help:"Write the pre-commit hook (oxygen check --staged) and the commit-msg hook (oxygen hook commit-msg); never replaces a hook it did not write."`
-	CommitMsg HookCommitMsgCmd `cmd:"" name:"commit-msg" help:"Prove the commit being made: record its changes under your leases and add an Oxygen-Lease trailer per lease to the message file (the commit-msg hook runs this)."`
+	CommitMsg HookCommitMsgCmd `cmd:"" name:"commit-msg" help:"Prove the commit being made: record its changes under your leases, add an Oxygen-Lease trailer per lease and the Oxygen-Audit-Head trailer to the message file (the commit-msg hook runs this)."`
 }
 
 // gitHook is one hook oxygen writes. The marker identifies a hook this tool
@@ -38,7 +38,9 @@ var gitHooks = []gitHook{
 		name:   "commit-msg",
 		marker: "# oxygen commit-msg hook",
 		comment: `# Records what the commit changes under your leases and names each lease in
-# an Oxygen-Lease trailer, which oxygen check --range verifies in CI.`,
+# an Oxygen-Lease trailer, which oxygen check --range verifies in CI. Adds the
+# audit chain head as an Oxygen-Audit-Head trailer, which orchestrate audit
+# verify checks: events cut from the log, or a rewritten log, no longer match.`,
 		command: `hook commit-msg "$1"`,
 	},
 }
@@ -162,5 +164,11 @@ func (c *HookCommitMsgCmd) Run(env *cli.Env) error {
 	if err := guardVerdict(env, svc, mode, "OXYGEN_GUARD=warn (commit-msg)", actor.Owner, res, func() { printViolations(env, res) }); err != nil {
 		return err
 	}
-	return svc.AddTrailers(env.Ctx, msg, res.Trailers)
+	// The head is read last, so that it anchors what this commit recorded
+	// (its attestations, a bypass) along with everything before.
+	head, err := svc.AuditAnchor(env.Ctx)
+	if err != nil {
+		return err
+	}
+	return svc.AddTrailers(env.Ctx, msg, append(res.Trailers, head.Trailer))
 }
