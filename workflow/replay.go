@@ -70,7 +70,7 @@ func (r *replayRow) set(pairs ...string) {
 
 // replay is the state rebuilt so far.
 type replay struct {
-	items, transitions, leases, counters, attestations, signals, council, shadows, capsules *replayTable
+	items, transitions, leases, counters, attestations, signals, council, outcomes, shadows, capsules *replayTable
 	maxToken                                                                                int64
 	// contradictions are events that do not fit the state before them: an
 	// event about a row the log never created, or a move from a status the
@@ -103,6 +103,7 @@ func newReplay() *replay {
 			"body", "refs", "created_at", "file"),
 		council: table("council_approvals", "council approval of signal", "signal_id", "item_id", "approved_by", "approver_domain",
 			"approved_at", "note", "consumed_at", "consumed_by", "consumed_action"),
+		outcomes: table("council_outcomes", "council outcome of signal", "signal_id", "outcome", "by_owner", "by_domain", "reason", "at"),
 		shadows: table("shadow_edits", "shadow edit", "id", "resource", "worktree", "paths", "old_blob", "new_blob", "detected_at", "status",
 			"resolved_at", "resolved_by", "reason", "signal_id"),
 		capsules: table("capsules", "capsule", "item_id || ' generation ' || generation", "blob", "path", "template", "generated_at"),
@@ -118,7 +119,7 @@ const dependsOnColumn = "depends_on"
 
 // tables lists the replayed tables in the order findings are reported.
 func (r *replay) tables() []*replayTable {
-	return []*replayTable{r.items, r.transitions, r.leases, r.counters, r.attestations, r.signals, r.council, r.shadows, r.capsules}
+	return []*replayTable{r.items, r.transitions, r.leases, r.counters, r.attestations, r.signals, r.council, r.outcomes, r.shadows, r.capsules}
 }
 
 // ReplayCounts is how many rows of each table the replay accounted for.
@@ -181,6 +182,8 @@ func (r *replay) apply(e *chainEvent) {
 		err = r.signalSend(e)
 	case "council.approve", "council.consume":
 		err = r.councilChange(e)
+	case "council.deny", "council.withdraw":
+		err = r.councilOutcome(e)
 	case "shadow.detect", "shadow.restore", "shadow.accept":
 		err = r.shadowChange(e)
 	case "capsule.generate":
@@ -431,6 +434,25 @@ func (r *replay) councilChange(e *chainEvent) error {
 		r.contradict(e, "council_call %d was already used", id)
 	}
 	r.council.row(key, e.seq).set("consumed_at", msText(e.at), "consumed_by", e.actor, "consumed_action", p.Action)
+	return nil
+}
+
+// councilOutcome replays a denial or a withdrawal: each call ends once.
+func (r *replay) councilOutcome(e *chainEvent) error {
+	var p struct {
+		Reason   string
+		ByDomain string `json:"by_domain"`
+	}
+	if err := json.Unmarshal([]byte(e.payload), &p); err != nil {
+		return err
+	}
+	id := e.subjectID("signal")
+	key := msText(id)
+	if r.outcomes.rows[key] != nil {
+		r.contradict(e, "council_call %d had already ended", id)
+	}
+	outcome := map[string]string{"council.deny": CouncilDenied, "council.withdraw": CouncilWithdrawn}[e.action]
+	r.outcomes.row(key, e.seq).set("outcome", outcome, "by_owner", e.actor, "by_domain", p.ByDomain, "reason", p.Reason, "at", msText(e.at))
 	return nil
 }
 
