@@ -71,7 +71,7 @@ func (r *replayRow) set(pairs ...string) {
 // replay is the state rebuilt so far.
 type replay struct {
 	items, transitions, leases, counters, attestations, signals, council, outcomes, shadows, capsules *replayTable
-	maxToken                                                                                int64
+	maxToken                                                                                          int64
 	// contradictions are events that do not fit the state before them: an
 	// event about a row the log never created, or a move from a status the
 	// item was not in.
