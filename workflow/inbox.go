@@ -17,6 +17,10 @@ type InboxRequest struct {
 	Owner  string // "" reads the domain's inbox: signals nobody in it acknowledged
 	Domain string
 	All    bool // include the audit job's proclamations
+
+	// withAcked keeps acknowledged signals: the briefing lists every council
+	// call its reader may approve, read or not.
+	withAcked bool
 }
 
 // InboxEntry is a waiting signal with why it is the reader's.
@@ -43,12 +47,9 @@ func (s *Service) Inbox(ctx context.Context, req InboxRequest) ([]*InboxEntry, e
 
 func (tx *Tx) inbox(ctx context.Context, cfg *Config, req InboxRequest) ([]*InboxEntry, error) {
 	var w filter
-	if req.Owner != "" {
-		w.when(true, `from_owner <> ?`, req.Owner)
-		w.when(true, `NOT EXISTS (SELECT 1 FROM signal_acks a WHERE a.signal_id = signals.id AND a.owner = ?)`, req.Owner)
-	} else {
-		w.when(true, `NOT EXISTS (SELECT 1 FROM signal_acks a WHERE a.signal_id = signals.id AND a.domain = ?)`, req.Domain)
-	}
+	w.when(req.Owner != "", `from_owner <> ?`, req.Owner)
+	w.when(req.Owner != "" && !req.withAcked, `NOT EXISTS (SELECT 1 FROM signal_acks a WHERE a.signal_id = signals.id AND a.owner = ?)`, req.Owner)
+	w.when(req.Owner == "" && !req.withAcked, `NOT EXISTS (SELECT 1 FROM signal_acks a WHERE a.signal_id = signals.id AND a.domain = ?)`, req.Domain)
 	// A council call is addressed to everyone but is only someone's business
 	// while it is pending and they may approve it.
 	w.when(true, `(
