@@ -39,13 +39,13 @@ func (s *Service) Inbox(ctx context.Context, req InboxRequest) ([]*InboxEntry, e
 	var out []*InboxEntry
 	err := s.read(ctx, func(tx *Tx) error {
 		var err error
-		out, err = tx.inbox(ctx, s.Config, req)
+		out, err = s.inbox(ctx, tx, req)
 		return err
 	})
 	return out, err
 }
 
-func (tx *Tx) inbox(ctx context.Context, cfg *Config, req InboxRequest) ([]*InboxEntry, error) {
+func (s *Service) inbox(ctx context.Context, tx *Tx, req InboxRequest) ([]*InboxEntry, error) {
 	var w filter
 	w.when(req.Owner != "", `from_owner <> ?`, req.Owner)
 	w.when(req.Owner != "" && !req.withAcked, `NOT EXISTS (SELECT 1 FROM signal_acks a WHERE a.signal_id = signals.id AND a.owner = ?)`, req.Owner)
@@ -58,7 +58,7 @@ func (tx *Tx) inbox(ctx context.Context, cfg *Config, req InboxRequest) ([]*Inbo
 		OR (kind <> 'council_call' AND to_target = ?)
 		OR (kind <> 'council_call' AND to_target = 'all'
 			AND (? OR NOT (kind = 'proclamation' AND from_owner = ? AND topic = ?))))`,
-		cfg.Council.SelfApprove, req.Domain, req.Domain, req.All, SystemActor.Owner, reportTopicAudit)
+		s.Config.Council.SelfApprove, req.Domain, req.Domain, req.All, SystemActor.Owner, reportTopicAudit)
 	rows, err := tx.query(ctx, `SELECT `+signalColumns+` FROM signals`+w.where()+` ORDER BY id`, w.args...)
 	if err != nil {
 		return nil, err
@@ -74,6 +74,7 @@ func (tx *Tx) inbox(ctx context.Context, cfg *Config, req InboxRequest) ([]*Inbo
 		if req.Owner != "" {
 			who = req.Owner
 		}
+		sig.File = s.Shown(sig.File)
 		e := &InboxEntry{Signal: sig, Why: "to " + sig.To, Ack: fmt.Sprintf("orchestrate signal ack %d --by %s", sig.ID, who)}
 		if sig.Kind == KindCouncilCall {
 			e.Why = "council call you may approve"

@@ -40,7 +40,7 @@ type BriefItem struct {
 	Title      string `json:"title"`
 	Status     Status `json:"status"`
 	Priority   string `json:"priority"`
-	Capsule    string `json:"capsule"` // the working copy, root-relative; "" before the first generation
+	Capsule    string `json:"capsule"` // the working copy as Shown; "" before the first generation
 	Generation int    `json:"generation"`
 }
 
@@ -103,11 +103,11 @@ func (s *Service) Prime(ctx context.Context, actor Actor, problem string) (*Brie
 				return err
 			}
 			if c != nil {
-				bi.Capsule, bi.Generation = c.Path, c.Generation
+				bi.Capsule, bi.Generation = s.Shown(c.Path), c.Generation
 			}
 			b.Items = append(b.Items, bi)
 		}
-		inbox, err := tx.inbox(ctx, s.Config, InboxRequest{Owner: actor.Owner, Domain: actor.Domain})
+		inbox, err := s.inbox(ctx, tx, InboxRequest{Owner: actor.Owner, Domain: actor.Domain})
 		if err != nil {
 			return err
 		}
@@ -116,7 +116,7 @@ func (s *Service) Prime(ctx context.Context, actor Actor, problem string) (*Brie
 				b.Inbox = append(b.Inbox, e)
 			}
 		}
-		everything, err := tx.inbox(ctx, s.Config, InboxRequest{Owner: actor.Owner, Domain: actor.Domain, withAcked: true})
+		everything, err := s.inbox(ctx, tx, InboxRequest{Owner: actor.Owner, Domain: actor.Domain, withAcked: true})
 		if err != nil {
 			return err
 		}

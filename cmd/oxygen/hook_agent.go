@@ -75,15 +75,17 @@ func (c *HookPreEditCmd) Run(env *cli.Env) error {
 			return allow("cwd %s: %v", p.Cwd, err)
 		}
 	}
-	root, err := env.RootDir()
+	l, err := env.Layout()
 	if err != nil {
 		return nil // not an oxygen repository: nothing to guard
 	}
-	cfg, err := workflow.LoadConfig(root)
+	cfg, err := workflow.LoadConfig(l.Root)
 	if err != nil {
 		return allow("%s", workflow.ErrorMessage(err))
 	}
-	rel, inside := workflow.EditPath(root, path)
+	// Paths are the worktree's the agent works in; the policy is the one
+	// that governs the shared store.
+	rel, inside := workflow.EditPath(l.Worktree, path)
 	if !inside || len(cfg.ResourcesFor(rel)) == 0 {
 		return nil // decided without opening the store
 	}
@@ -118,12 +120,13 @@ func (c *HookInstallCmd) installAgent(env *cli.Env) error {
 	if c.Agent != "claude" {
 		return workflow.Errorf(workflow.EINVALID, "--agent %q: oxygen installs hooks for claude (Claude Code); other agents can use oxygen mcp", c.Agent)
 	}
-	root, err := env.RootDir()
+	l, err := env.Layout()
 	if err != nil {
 		return err
 	}
+	// Claude Code reads the settings of the worktree it runs in.
 	rel := filepath.Join(".claude", "settings.json")
-	path := filepath.Join(root, rel)
+	path := filepath.Join(l.Worktree, rel)
 	data, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return workflow.Errorf(workflow.EINTERNAL, "read %s: %v", rel, err)

@@ -159,6 +159,15 @@ func (t *tools) move(id, reason string) workflow.MoveRequest {
 	return workflow.MoveRequest{ID: id, By: t.actor.Owner, ByDomain: t.actor.Domain, Reason: reason}
 }
 
+// shown gives a new signal's export file as the CLI prints it.
+func (t *tools) shown(sig *workflow.Signal, err error) (*workflow.Signal, error) {
+	if err != nil {
+		return nil, err
+	}
+	sig.File = t.svc.Shown(sig.File)
+	return sig, nil
+}
+
 func (t *tools) register(s *mcp.Server) {
 	svc, me := t.svc, t.actor
 	addTool(s, "prime", "Your briefing: who you are, your domain's budgets, your items and their capsules, your leases with time left, signals waiting for you, council calls you could approve, and the rules. Call it first.", true,
@@ -236,6 +245,7 @@ func (t *tools) register(s *mcp.Server) {
 			if err != nil {
 				return assignOut{}, err
 			}
+			res.Capsule.Path = svc.Shown(res.Capsule.Path)
 			return assignOut{res.Item, res.Capsule, res.Council}, nil
 		})
 	addTool(s, "done", "Finish an item in progress: its commands run first, and a failing one refuses the completion with its last lines. Release your leases afterwards.", false,
@@ -262,8 +272,8 @@ func (t *tools) register(s *mcp.Server) {
 		})
 	addTool(s, "send_signal", "Send a signal from you: a missive to hand work over, a handshake before claiming another domain's resource, a proclamation to all.", false,
 		func(ctx context.Context, in signalIn) (*workflow.Signal, error) {
-			return svc.SendSignal(ctx, workflow.SignalSpec{Kind: in.Kind, From: me.Owner, FromDomain: me.Domain, To: in.To,
-				Topic: in.Topic, Item: in.Item, Resource: in.Resource, Body: in.Body, Refs: in.Refs})
+			return t.shown(svc.SendSignal(ctx, workflow.SignalSpec{Kind: in.Kind, From: me.Owner, FromDomain: me.Domain, To: in.To,
+				Topic: in.Topic, Item: in.Item, Resource: in.Resource, Body: in.Body, Refs: in.Refs}))
 		})
 	addTool(s, "inbox", "Signals waiting for you or your domain that you have not acknowledged, oldest first, with their bodies.", true,
 		func(ctx context.Context, in inboxIn) (inboxOut, error) {
@@ -276,7 +286,7 @@ func (t *tools) register(s *mcp.Server) {
 		})
 	addTool(s, "council_call", "Ask to exceed your domain's attention budget once for an item; someone from another domain must approve it before assign can use it.", false,
 		func(ctx context.Context, in councilIn) (*workflow.Signal, error) {
-			return svc.CallCouncil(ctx, in.Item, me, in.Reason)
+			return t.shown(svc.CallCouncil(ctx, in.Item, me, in.Reason))
 		})
 	addTool(s, "capsule", "An item's context capsule: objective, boundaries, invariants, touch points, the leases they need, and the files themselves.", true,
 		func(ctx context.Context, in capsuleIn) (capsuleOut, error) {
@@ -284,6 +294,7 @@ func (t *tools) register(s *mcp.Server) {
 			if err != nil {
 				return capsuleOut{}, err
 			}
+			c.Path = svc.Shown(c.Path)
 			return capsuleOut{c, string(content)}, nil
 		})
 	addTool(s, "health", "The repository's health, green, yellow or red, with the reasons (re-hashes the audit chain and the blob store).", true,
