@@ -36,6 +36,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./workflow/
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./capsules/
 	./scripts/bench-processes.sh
+	./scripts/bench-hook.sh
 
 install: build
 	mkdir -p $(PREFIX)/bin
