@@ -39,11 +39,7 @@ for _ in $(seq "$rounds"); do
   "$bin/oxygen" hook pre-edit < blocked.json 2>/dev/null || [ $? -eq 2 ]
   t4=$EPOCHREALTIME
   echo "$t0 $t1 $t2 $t3 $t4"
-done | awk '
-function median(a, n,   i, j, t) {
-  for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
-  return (n % 2) ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
-}
+done | awk -f "$here/scripts/median.awk" -f <(echo '
 {
   n++
   floor[n] = ($2 - $1) * 1000; free[n] = ($3 - $2) * 1000; held[n] = ($4 - $3) * 1000; blocked[n] = ($5 - $4) * 1000
@@ -54,4 +50,4 @@ END {
   printf "  pre-edit, path under no resource        %6.2f\n", median(free, n)
   printf "  pre-edit, path under a held resource    %6.2f\n", median(held, n)
   printf "  pre-edit, blocked (audited)             %6.2f\n", median(blocked, n)
-}'
+}')
