@@ -144,6 +144,19 @@ func TestMCPTools(t *testing.T) {
 		t.Fatalf("tools %v, want %v", names, want)
 	}
 
+	// which takes paths relative to the worktree's top.
+	var which struct {
+		Paths []struct {
+			Path      string `json:"path"`
+			Resources []struct{ ID string }
+		} `json:"paths"`
+	}
+	structured(t, call(t, ada, "which", map[string]any{"paths": []string{"backups/rotate.sh", filepath.Join(r.dir, "README.md")}}), &which)
+	if len(which.Paths) != 2 || which.Paths[0].Path != "backups/rotate.sh" || len(which.Paths[0].Resources) != 1 ||
+		which.Paths[0].Resources[0].ID != "storage" || which.Paths[1].Path != "README.md" || len(which.Paths[1].Resources) != 0 {
+		t.Fatalf("which: %+v", which)
+	}
+
 	// A claim: the lease is ada's, as the store says.
 	var claimed struct {
 		Lease struct {

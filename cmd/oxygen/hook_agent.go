@@ -86,6 +86,13 @@ func (c *HookPreEditCmd) Run(env *cli.Env) error {
 	// Paths are the worktree's the agent works in; the policy is the one
 	// that governs the shared store.
 	rel, inside := workflow.EditPath(l.Worktree, path)
+	if !inside {
+		// Another worktree of the same repository shares the store, so
+		// its files are guarded by the same leases.
+		if other, err := workflow.Discover(filepath.Dir(path)); err == nil && other.Home == l.Home {
+			rel, inside = workflow.EditPath(other.Worktree, path)
+		}
+	}
 	if !inside || len(cfg.ResourcesFor(rel)) == 0 {
 		return nil // decided without opening the store
 	}

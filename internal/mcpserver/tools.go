@@ -24,7 +24,7 @@ type tools struct {
 type noInput struct{}
 
 type whichIn struct {
-	Paths []string `json:"paths" jsonschema:"file paths, relative to the repository root or absolute"`
+	Paths []string `json:"paths" jsonschema:"file paths, relative to the top of your worktree or absolute"`
 }
 
 type claimIn struct {
@@ -179,7 +179,7 @@ func (t *tools) register(s *mcp.Server) {
 			paths := make([]string, len(in.Paths))
 			for i, p := range in.Paths {
 				if p != "" && !filepath.IsAbs(p) {
-					p = filepath.Join(svc.Root, p)
+					p = filepath.Join(svc.Worktree, p)
 				}
 				paths[i] = p
 			}
