@@ -398,3 +398,26 @@ func TestMCPRawSession(t *testing.T) {
 		t.Fatal("server still running 10s after stdin closed")
 	}
 }
+
+// BenchmarkMCPClaimRelease times a claim and a release as tool calls in one
+// session: the same two transactions as the CLI's, without two process
+// starts. go test -run '^$' -bench MCP -benchtime 300x ./e2e/
+func BenchmarkMCPClaimRelease(b *testing.B) {
+	r := newRepo(b)
+	ctx := context.Background()
+	client := mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "0"}, nil)
+	session, err := client.Connect(ctx, &mcp.CommandTransport{Command: r.command("oxygen", "mcp", "--owner", "builder")}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer session.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		for _, name := range []string{"claim", "release"} {
+			res, err := session.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: map[string]any{"resource": "storage"}})
+			if err != nil || res.IsError {
+				b.Fatalf("%s: %v %v", name, err, res)
+			}
+		}
+	}
+}
