@@ -274,7 +274,7 @@ func TestMCPIdentityAtStart(t *testing.T) {
 		args []string
 		want string
 	}{
-		{nil, "oxygen-mcp: invalid: no owner: pass --owner or set OXYGEN_OWNER"},
+		{nil, "oxygen-mcp: invalid: no owner: pass --owner, set OXYGEN_OWNER, or set a default with git config oxygen.owner NAME"},
 		{[]string{"--owner", "zed"}, `oxygen-mcp: invalid: cannot tell which domain "zed" acts for`},
 		{[]string{"--owner", "ada", "--domain", "scribe"}, `oxygen-mcp: invalid: --domain "scribe" contradicts agents.ada: builder`},
 	} {

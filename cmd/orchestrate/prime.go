@@ -20,7 +20,7 @@ func (c *PrimeCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	actor, idErr := c.Identity.Resolve(svc.Config)
+	actor, idErr := c.Identity.Resolve(svc)
 	problem := ""
 	if idErr != nil {
 		actor, problem = workflow.Actor{}, workflow.ErrorMessage(idErr)

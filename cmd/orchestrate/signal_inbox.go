@@ -1,15 +1,13 @@
 package main
 
 import (
-	"os"
-
 	"github.com/oxygen-tools/oxygen/internal/cli"
 	"github.com/oxygen-tools/oxygen/workflow"
 )
 
 // SignalInboxCmd lists the signals waiting for an owner or a domain.
 type SignalInboxCmd struct {
-	Owner  string `name:"owner" help:"Whose inbox (default: OXYGEN_OWNER); their acknowledgements hide signals." placeholder:"WHO"`
+	Owner  string `name:"owner" help:"Whose inbox (default: OXYGEN_OWNER, else git config oxygen.owner); their acknowledgements hide signals." placeholder:"WHO"`
 	Domain string `name:"domain" help:"Without --owner: the domain's inbox, hiding what anyone in it acknowledged. With --owner: the domain that owner acts for." placeholder:"DOMAIN"`
 	All    bool   `name:"all" help:"Include the audit job's proclamations."`
 }
@@ -21,15 +19,13 @@ func (c *SignalInboxCmd) Run(env *cli.Env) error {
 	}
 	req := workflow.InboxRequest{Domain: c.Domain, All: c.All}
 	reader := c.Domain
-	if c.Owner != "" || (c.Domain == "" && os.Getenv("OXYGEN_OWNER") != "") {
-		actor, err := cli.Identity{Owner: c.Owner, Domain: c.Domain}.Resolve(svc.Config)
+	if c.Owner != "" || c.Domain == "" {
+		actor, err := cli.Identity{Owner: c.Owner, Domain: c.Domain}.Resolve(svc)
 		if err != nil {
 			return err
 		}
 		req.Owner, req.Domain = actor.Owner, actor.Domain
 		reader = actor.Owner + " (" + actor.Domain + ")"
-	} else if c.Domain == "" {
-		return workflow.Errorf(workflow.EINVALID, "whose inbox? pass --owner WHO or --domain DOMAIN, or set OXYGEN_OWNER")
 	}
 	entries, err := svc.Inbox(env.Ctx, req)
 	if err != nil {

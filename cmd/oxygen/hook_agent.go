@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,12 +102,10 @@ func (c *HookPreEditCmd) Run(env *cli.Env) error {
 		return allow("%s", workflow.ErrorMessage(err))
 	}
 	req := workflow.EditRequest{Path: rel, Tool: p.ToolName}
-	req.Actor, err = c.Identity.Resolve(svc.Config)
+	req.Actor, err = c.Identity.Resolve(svc)
 	if err != nil {
-		req.Actor.Owner, req.Problem = c.Owner, workflow.ErrorMessage(err)
-		if req.Actor.Owner == "" {
-			req.Actor.Owner = os.Getenv("OXYGEN_OWNER")
-		}
+		// Keep the owner, if one was named, for the record of the block.
+		req.Actor.Owner, req.Problem = cmp.Or(c.Owner, os.Getenv("OXYGEN_OWNER"), svc.ConfiguredOwner()), workflow.ErrorMessage(err)
 	}
 	v, err := svc.GuardEdit(env.Ctx, req)
 	if err != nil {

@@ -156,7 +156,7 @@ func duration(name, v string) (*time.Duration, error) {
 }
 
 func (t *tools) move(id, reason string) workflow.MoveRequest {
-	return workflow.MoveRequest{ID: id, By: t.actor.Owner, ByDomain: t.actor.Domain, Reason: reason}
+	return workflow.MoveRequest{ID: id, By: t.actor.Owner, Domain: t.actor.Domain, Reason: reason}
 }
 
 // shown gives a new signal's export file as the CLI prints it.
