@@ -131,33 +131,22 @@ func (c *HookInstallCmd) installAgent(env *cli.Env) error {
 		return err
 	}
 	// Claude Code reads the settings of the worktree it runs in.
-	rel := filepath.Join(".claude", "settings.json")
-	path := filepath.Join(l.Worktree, rel)
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return workflow.Errorf(workflow.EINTERNAL, "read %s: %v", rel, err)
-	}
-	existed := err == nil
-	merged, added, err := mergeClaudeHooks(data)
+	rel := ".claude/settings.json"
+	path := filepath.Join(l.Worktree, filepath.FromSlash(rel))
+	var added []string
+	status, err := workflow.UpdateFile(l.Worktree, rel, func(old []byte) ([]byte, error) {
+		merged, a, err := mergeClaudeHooks(old)
+		if err != nil {
+			return nil, workflow.Errorf(workflow.EINVALID, "%s: %v; fix it or move it away, then run oxygen hook install --agent claude again (nothing was written)", rel, err)
+		}
+		added = a
+		return merged, nil
+	})
 	if err != nil {
-		return workflow.Errorf(workflow.EINVALID, "%s: %v; fix it or move it away, then run oxygen hook install --agent claude again (nothing was written)", rel, err)
+		return err
 	}
-	status := "unchanged"
-	if len(added) > 0 {
-		status = "updated"
-		if !existed {
-			status = "installed"
-		}
-		mode := os.FileMode(0o644)
-		if fi, err := os.Stat(path); err == nil {
-			mode = fi.Mode().Perm()
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return workflow.Errorf(workflow.EINTERNAL, "create %s: %v", filepath.Dir(rel), err)
-		}
-		if err := workflow.WriteFileAtomic(path, merged, mode); err != nil {
-			return workflow.Errorf(workflow.EINTERNAL, "write %s: %v", rel, err)
-		}
+	if status == "created" {
+		status = "installed"
 	}
 	doc := map[string]any{"settings": path, "status": status, "added": added}
 	return env.Output(doc, func() {
