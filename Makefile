@@ -10,7 +10,7 @@ export CGO_ENABLED = 0
 all: build
 
 build:
-	$(GO) build -trimpath -o $(BIN)/ ./cmd/orchestrate ./cmd/oxygen
+	$(GO) build -trimpath -o $(BIN)/ ./cmd/orchestrate ./cmd/oxygen ./cmd/oxygen-mcp
 
 test:
 	$(GO) vet ./...
@@ -36,10 +36,11 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./workflow/
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./capsules/
 	./scripts/bench-processes.sh
+	./scripts/bench-hook.sh
 
 install: build
 	mkdir -p $(PREFIX)/bin
-	install -m 0755 $(BIN)/orchestrate $(BIN)/oxygen $(PREFIX)/bin/
+	install -m 0755 $(BIN)/orchestrate $(BIN)/oxygen $(BIN)/oxygen-mcp $(PREFIX)/bin/
 
 vet:
 	$(GO) vet ./...

@@ -37,11 +37,7 @@ for _ in $(seq "$rounds"); do
   "$bin/oxygen" status >/dev/null
   t5=$EPOCHREALTIME
   echo "$t0 $t1 $t2 $t3 $t4 $t5"
-done | awk -v rounds="$rounds" '
-function median(a, n,   i, j, t) {
-  for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
-  return (n % 2) ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
-}
+done | awk -v rounds="$rounds" -f "$here/scripts/median.awk" -f <(echo '
 {
   n++
   ins1[n] = ($2 - $1) * 1000; ins2[n] = ($3 - $2) * 1000
@@ -57,4 +53,4 @@ END {
   s = median(pair_sql, n); o = median(pair_oxy, n)
   printf "  two sqlite3 INSERTs                     %6.2f\n", s
   printf "  claim + release                         %6.2f  (%.2fx; target <= 2x)\n", o, o / s
-}'
+}')

@@ -63,6 +63,24 @@ show oxygen claim storage --item WORK-002 --ttl 10m
 show git commit -qm "protocol and backups"
 show oxygen release storage
 
+step "Agents: the briefing, and Claude Code's edit hook blocking an unleased edit before it happens"
+show orchestrate prime
+show oxygen hook install --agent claude
+# pre_edit feeds `oxygen hook pre-edit` the JSON Claude Code sends before an Edit.
+pre_edit() {
+  printf '$ (Claude Code edits %s) | oxygen hook pre-edit\n' "$1"
+  set +e
+  printf '{"hook_event_name":"PreToolUse","tool_name":"Edit","cwd":"%s","tool_input":{"file_path":"%s","old_string":"14","new_string":"21"}}' "$repo" "$1" | oxygen hook pre-edit
+  local rc=$?
+  set -e
+  printf '(exit %d: %s)\n' "$rc" "$([ "$rc" -eq 0 ] && echo "the edit goes ahead" || echo "Claude Code refuses the edit and shows the agent the line above")"
+}
+pre_edit backups/rotate.sh
+show oxygen claim storage --item WORK-002 --ttl 10m
+pre_edit backups/rotate.sh
+show oxygen release storage
+show orchestrate audit log --action guard.block
+
 step "Risk budget: done runs the item's commands first"
 show orchestrate done OXYGEN-001
 unset OXYGEN_OWNER

@@ -103,7 +103,7 @@ func (s *Service) capsuleData(ctx context.Context, tx *Tx, it *Item, files []cap
 		}
 		if r.Domain != it.Domain {
 			rl.NeedsHandshake = true
-			rl.HandshakeCommand = fmt.Sprintf("orchestrate signal send --kind handshake --from %s --domain %s --to %s --resource %s --item %s --body \"what you will change and why\"", it.Owner, it.Domain, r.Domain, r.ID, it.ID)
+			rl.HandshakeCommand = HandshakeCommand(Actor{Owner: it.Owner, Domain: it.Domain}, r, it.ID)
 		}
 		d.Resources = append(d.Resources, rl)
 	}

@@ -243,8 +243,8 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 			return nil, err
 		}
 		if !ok {
-			return nil, Errorf(EDENIED, "%s belongs to %s; %s needs a handshake first (none sent to %s for %s within %s): orchestrate signal send --kind handshake --from %s --domain %s --to %s --resource %s --body \"what you will change and why\"",
-				res.ID, res.Domain, req.Actor.Domain, res.Domain, res.ID, FormatDuration(s.Config.Leases.HandshakeTTL), req.Actor.Owner, req.Actor.Domain, res.Domain, res.ID)
+			return nil, Errorf(EDENIED, "%s belongs to %s; %s needs a handshake first (none sent to %s for %s within %s): %s",
+				res.ID, res.Domain, req.Actor.Domain, res.Domain, res.ID, FormatDuration(s.Config.Leases.HandshakeTTL), HandshakeCommand(req.Actor, res, ""))
 		}
 	}
 	dom, _ := s.Config.Domain(req.Actor.Domain)

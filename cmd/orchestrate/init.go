@@ -8,7 +8,9 @@ import (
 )
 
 // InitCmd sets up a repository; running it again changes nothing.
-type InitCmd struct{}
+type InitCmd struct {
+	Agents bool `name:"agents" help:"Also add or update the Oxygen section of AGENTS.md (and of CLAUDE.md if present), between its markers."`
+}
 
 func (c *InitCmd) Run(env *cli.Env) error {
 	dir := env.Globals.Root
@@ -27,10 +29,33 @@ func (c *InitCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	return env.Output(res, func() {
-		env.Printf("%s\n", res.Describe())
+	var guides []workflow.GuideFile
+	if c.Agents {
+		cfg, err := workflow.LoadConfig(res.Root)
+		if err != nil {
+			return err
+		}
+		if guides, err = workflow.WriteAgentGuides(res.Root, cfg); err != nil {
+			return err
+		}
+	}
+	doc := struct {
+		*workflow.InitResult
+		Agents []workflow.GuideFile `json:"agent_files,omitempty"`
+	}{res, guides}
+	return env.Output(doc, func() {
+		summary := res.Describe()
+		for _, g := range guides {
+			if len(res.Created) == 0 && g.Status != "unchanged" {
+				summary = res.Root + " is already an oxygen repository"
+			}
+		}
+		env.Printf("%s\n", summary)
 		for _, f := range res.Created {
 			env.Printf("  created %s\n", f)
+		}
+		for _, g := range guides {
+			env.Printf("  %s %s\n", g.Status, g.Path)
 		}
 	})
 }

@@ -12,8 +12,9 @@ import (
 type CLI struct {
 	cli.Globals
 
-	Init     InitCmd     `cmd:"" help:"Set up .substrate/ (config, store, .gitignore) here or in --root."`
+	Init     InitCmd     `cmd:"" help:"Set up .substrate/ (config, store, .gitignore) here or in --root; --agents also writes the agent instructions."`
 	Where    WhereCmd    `cmd:"" help:"Print the repository root, this worktree, the shared store and its schema version."`
+	Prime    PrimeCmd    `cmd:"" help:"Brief an agent starting work: identity, budgets, items, leases, inbox, council calls, the rules."`
 	Add      AddCmd      `cmd:"" help:"Add a work item."`
 	Import   ImportCmd   `cmd:"" help:"Upsert the items of a plan registry file, all or nothing."`
 	List     ListCmd     `cmd:"" help:"List work items."`

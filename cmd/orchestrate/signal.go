@@ -9,9 +9,11 @@ import (
 
 // SignalCmd groups the signal commands.
 type SignalCmd struct {
-	Send SignalSendCmd `cmd:"" help:"Send a signal: missive, council_call, proclamation, handshake or dead_end."`
-	List SignalListCmd `cmd:"" help:"List signals, oldest first."`
-	Show SignalShowCmd `cmd:"" help:"Show one signal."`
+	Send  SignalSendCmd  `cmd:"" help:"Send a signal: missive, council_call, proclamation, handshake or dead_end."`
+	List  SignalListCmd  `cmd:"" help:"List signals, oldest first."`
+	Show  SignalShowCmd  `cmd:"" help:"Show one signal."`
+	Inbox SignalInboxCmd `cmd:"" help:"Signals waiting for you or your domain that you have not acknowledged, oldest first, with their bodies."`
+	Ack   SignalAckCmd   `cmd:"" help:"Acknowledge signals, taking them out of your inbox (recorded in the audit log)."`
 }
 
 // printSignals is the signal table shared by signal list and council list.

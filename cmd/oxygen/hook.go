@@ -10,10 +10,11 @@ import (
 	"github.com/oxygen-tools/oxygen/workflow"
 )
 
-// HookCmd manages the git hooks.
+// HookCmd manages the git hooks and the coding agents' edit hooks.
 type HookCmd struct {
-	Install   HookInstallCmd   `cmd:"" help:"Write the pre-commit hook (oxygen check --staged) and the commit-msg hook (oxygen hook commit-msg); never replaces a hook it did not write."`
+	Install   HookInstallCmd   `cmd:"" help:"Write the pre-commit hook (oxygen check --staged) and the commit-msg hook (oxygen hook commit-msg); never replaces a hook it did not write. --agent claude instead merges the edit guard and the briefing into .claude/settings.json."`
 	CommitMsg HookCommitMsgCmd `cmd:"" name:"commit-msg" help:"Prove the commit being made: record its changes under your leases, add an Oxygen-Lease trailer per lease and the Oxygen-Audit-Head trailer to the message file (the commit-msg hook runs this)."`
+	PreEdit   HookPreEditCmd   `cmd:"" name:"pre-edit" help:"Claude Code PreToolUse hook: exit 2 with what to run when the file being edited is under a resource you do not hold."`
 }
 
 // gitHook is one hook oxygen writes. The marker identifies a hook this tool
@@ -69,9 +70,14 @@ type HookStatus struct {
 // HookInstallCmd writes the hooks. They go where git looks for them
 // (core.hooksPath respected), which linked worktrees share: one install
 // serves every worktree.
-type HookInstallCmd struct{}
+type HookInstallCmd struct {
+	Agent string `name:"agent" placeholder:"AGENT" help:"Install a coding agent's hooks instead of git's: claude (PreToolUse guard and SessionStart briefing in .claude/settings.json)."`
+}
 
 func (c *HookInstallCmd) Run(env *cli.Env) error {
+	if c.Agent != "" {
+		return c.installAgent(env)
+	}
 	svc, err := env.Service()
 	if err != nil {
 		return err

@@ -13,7 +13,7 @@ func printLease(env *cli.Env, l *workflow.Lease, now time.Time) {
 	env.Printf("%s  token %d  %s (%s)  %s\n", l.Resource, l.Token, l.Owner, l.Domain, l.State)
 	env.Printf("  claimed %s, expires %s", l.CreatedAt, l.ExpiresAt)
 	if l.State == workflow.LeaseActive {
-		env.Printf(" (%s left)", left(l.ExpiresAt.Sub(now)))
+		env.Printf(" (%s left)", cli.Left(l.ExpiresAt.Sub(now)))
 	}
 	env.Printf("\n")
 	if l.Item != "" {
@@ -25,17 +25,6 @@ func printLease(env *cli.Env, l *workflow.Lease, now time.Time) {
 	if l.State != workflow.LeaseActive {
 		env.Printf("  ended %s by %s: %s\n", l.EndedAt, l.EndedBy, l.EndReason)
 	}
-}
-
-// left prints a remaining time compactly: 29m59s, 3h12m, 45s.
-func left(d time.Duration) string {
-	if d <= 0 {
-		return "0s"
-	}
-	if d >= time.Hour {
-		return d.Truncate(time.Minute).String()
-	}
-	return d.Truncate(time.Second).String()
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }

@@ -23,8 +23,9 @@ type CLI struct {
 	Expire    ExpireCmd    `cmd:"" help:"Mark every lease past its expiry as expired (commands already treat them as free)."`
 	Check     CheckCmd     `cmd:"" help:"Refuse changes to shared resources made without a lease (--staged, --range A..B, or PATH...)."`
 	Trailer   TrailerCmd   `cmd:"" help:"Print the Oxygen-Lease trailers that prove a commit's changes were made under leases (to add to a commit made without them)."`
-	Hook      HookCmd      `cmd:"" help:"Git hooks: pre-commit runs the guard, commit-msg adds the Oxygen-Lease trailers that prove a commit and the audit chain head that anchors the log."`
+	Hook      HookCmd      `cmd:"" help:"Git hooks: pre-commit runs the guard, commit-msg adds the Oxygen-Lease trailers that prove a commit and the audit chain head that anchors the log; and the coding agents' edit-time hook."`
 	Shadow    ShadowCmd    `cmd:"" help:"Shadow edits: changes made without a lease, found by the audit job."`
+	Mcp       McpCmd       `cmd:"" help:"Serve the protocol as MCP tools over stdio, as the owner fixed here (--print-config: the client's JSON entry)."`
 }
 
 func main() {

@@ -33,7 +33,7 @@ func (c *StatusCmd) Run(env *cli.Env) error {
 			for _, l := range st.Leases {
 				remaining := "-"
 				if l.State == workflow.LeaseActive {
-					remaining = left(l.ExpiresAt.Sub(st.Now.Time))
+					remaining = cli.Left(l.ExpiresAt.Sub(st.Now.Time))
 				}
 				item := l.Item
 				if item == "" {
