@@ -70,8 +70,8 @@ func (r *replayRow) set(pairs ...string) {
 
 // replay is the state rebuilt so far.
 type replay struct {
-	items, transitions, leases, counters, attestations, signals, council, outcomes, shadows, capsules *replayTable
-	maxToken                                                                                          int64
+	items, transitions, leases, counters, attestations, signals, council, outcomes, acks, shadows, capsules *replayTable
+	maxToken                                                                                                int64
 	// contradictions are events that do not fit the state before them: an
 	// event about a row the log never created, or a move from a status the
 	// item was not in.
@@ -103,6 +103,7 @@ func newReplay() *replay {
 			"body", "refs", "created_at", "file"),
 		council: table("council_approvals", "council approval of signal", "signal_id", "item_id", "approved_by", "approver_domain",
 			"approved_at", "note", "consumed_at", "consumed_by", "consumed_action"),
+		acks:     table("signal_acks", "acknowledgement", "signal_id || ' ' || owner", "domain", "acked_at"),
 		outcomes: table("council_outcomes", "council outcome of signal", "signal_id", "outcome", "by_owner", "by_domain", "reason", "at"),
 		shadows: table("shadow_edits", "shadow edit", "id", "resource", "worktree", "paths", "old_blob", "new_blob", "detected_at", "status",
 			"resolved_at", "resolved_by", "reason", "signal_id"),
@@ -119,7 +120,7 @@ const dependsOnColumn = "depends_on"
 
 // tables lists the replayed tables in the order findings are reported.
 func (r *replay) tables() []*replayTable {
-	return []*replayTable{r.items, r.transitions, r.leases, r.counters, r.attestations, r.signals, r.council, r.outcomes, r.shadows, r.capsules}
+	return []*replayTable{r.items, r.transitions, r.leases, r.counters, r.attestations, r.signals, r.acks, r.council, r.outcomes, r.shadows, r.capsules}
 }
 
 // ReplayCounts is how many rows of each table the replay accounted for.
@@ -184,6 +185,8 @@ func (r *replay) apply(e *chainEvent) {
 		err = r.councilChange(e)
 	case "council.deny", "council.withdraw":
 		err = r.councilOutcome(e)
+	case "signal.ack":
+		err = r.signalAck(e)
 	case "shadow.detect", "shadow.restore", "shadow.accept":
 		err = r.shadowChange(e)
 	case "capsule.generate":
@@ -434,6 +437,20 @@ func (r *replay) councilChange(e *chainEvent) error {
 		r.contradict(e, "council_call %d was already used", id)
 	}
 	r.council.row(key, e.seq).set("consumed_at", msText(e.at), "consumed_by", e.actor, "consumed_action", p.Action)
+	return nil
+}
+
+// signalAck replays an acknowledgement: one per signal and owner.
+func (r *replay) signalAck(e *chainEvent) error {
+	var p struct{ Domain string }
+	if err := json.Unmarshal([]byte(e.payload), &p); err != nil {
+		return err
+	}
+	key := msText(e.subjectID("signal")) + " " + e.actor
+	if r.acks.rows[key] != nil {
+		r.contradict(e, "%s had already acknowledged it", e.actor)
+	}
+	r.acks.row(key, e.seq).set("domain", p.Domain, "acked_at", msText(e.at))
 	return nil
 }
 
