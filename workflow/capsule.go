@@ -111,7 +111,7 @@ func (s *Service) capsuleData(ctx context.Context, tx *Tx, it *Item, files []cap
 	if err != nil {
 		return d, err
 	}
-	d.Health, d.HealthReasons = h.Status, h.Reasons
+	d.Health, d.HealthReasons = h.Status, h.Lines()
 	counts := map[string]int{}
 	rows, err := tx.query(ctx, `SELECT status, count(*) FROM items GROUP BY status`)
 	if err != nil {

@@ -39,8 +39,8 @@ func TestClockThatGoesBackStandsStill(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "yellow: the clock reads 1h behind the newest audit event (2026-01-30T04:46:11Z): the store's time stands still until it catches up, so no lease expires meanwhile"
-	if h.Status != HealthYellow || len(h.Reasons) != 1 || h.Reasons[0] != want {
-		t.Fatalf("health %s %q, want yellow %q", h.Status, h.Reasons, want)
+	if h.Status != HealthYellow || len(h.Findings) != 1 || h.Lines()[0] != want || h.Findings[0].Code != "clock_behind" {
+		t.Fatalf("health %s %q, want yellow %q", h.Status, h.Lines(), want)
 	}
 	// A clock that moves on again is used as it reads.
 	later := testNow.Add(time.Minute)

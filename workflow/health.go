@@ -14,42 +14,61 @@ const (
 )
 
 // Health is the repository's state in one colour: red for integrity
-// problems, yellow for things that need someone's attention.
+// problems, yellow for things that need someone's attention, each finding
+// with a stable code and the thing it is about, so that scripts and
+// dashboards need not parse prose.
 type Health struct {
-	Status  string   `json:"status"`
-	Reasons []string `json:"reasons"`
+	Status   string          `json:"status"`
+	Findings []HealthFinding `json:"findings"`
 }
 
-func (h *Health) red(format string, args ...any) {
+// HealthFinding is one reason for a colour.
+type HealthFinding struct {
+	Level   string `json:"level"`   // red or yellow
+	Code    string `json:"code"`    // what kind of finding, e.g. capsule_drift
+	Subject string `json:"subject"` // what it is about, e.g. WORK-001, storage
+	Message string `json:"message"`
+}
+
+// Lines are the findings as text: "yellow: message".
+func (h *Health) Lines() []string {
+	out := make([]string, len(h.Findings))
+	for i, f := range h.Findings {
+		out[i] = f.Level + ": " + f.Message
+	}
+	return out
+}
+
+func (h *Health) red(code, subject, format string, args ...any) {
 	h.Status = HealthRed
-	h.Reasons = append(h.Reasons, "red: "+fmt.Sprintf(format, args...))
+	h.Findings = append(h.Findings, HealthFinding{HealthRed, code, subject, fmt.Sprintf(format, args...)})
 }
 
-func (h *Health) yellow(format string, args ...any) {
+func (h *Health) yellow(code, subject, format string, args ...any) {
 	if h.Status == HealthGreen {
 		h.Status = HealthYellow
 	}
-	h.Reasons = append(h.Reasons, "yellow: "+fmt.Sprintf(format, args...))
+	h.Findings = append(h.Findings, HealthFinding{HealthYellow, code, subject, fmt.Sprintf(format, args...)})
 }
 
 // Health checks integrity and attention. It verifies the audit log (re-hash,
 // anchored heads, replay against the tables) and the blob store and compares
 // capsules with their files, so it is thorough rather than instant.
 func (s *Service) Health(ctx context.Context) (*Health, error) {
-	h := &Health{Status: HealthGreen, Reasons: []string{}}
+	h := &Health{Status: HealthGreen, Findings: []HealthFinding{}}
 	chain, err := s.verifyAuditLog(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range chain.Failures() {
-		h.red("%s", f)
+		h.red("audit_log", "audit log", "%s", f)
 	}
 	blobs, err := s.checkBlobStore(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range blobs.Failures() {
-		h.red("%s", f)
+		h.red("blob_store", "blob store", "%s", f)
 	}
 	var latest []*Capsule
 	err = s.read(ctx, func(tx *Tx) error {
@@ -66,11 +85,11 @@ func (s *Service) Health(ctx context.Context) (*Health, error) {
 	}
 	for _, c := range latest {
 		if d := s.capsuleDrift(c); d.Drifted {
-			h.yellow("%s's capsule has drifted (orchestrate capsule verify %s)", c.Item, c.Item)
+			h.yellow("capsule_drift", c.Item, "%s's capsule has drifted (orchestrate capsule verify %s)", c.Item, c.Item)
 		}
 	}
 	if drift := PolicyDrift(s.Layout, s.Config); drift != "" {
-		h.yellow("%s", drift)
+		h.yellow("policy_drift", ConfigFile, "%s", drift)
 	}
 	return h, nil
 }
@@ -78,14 +97,14 @@ func (s *Service) Health(ctx context.Context) (*Health, error) {
 // quickHealth is the colour a capsule shows: the attention checks plus the
 // latest integrity results on record, without re-verifying anything.
 func (s *Service) quickHealth(ctx context.Context, tx *Tx) (*Health, error) {
-	h := &Health{Status: HealthGreen, Reasons: []string{}}
+	h := &Health{Status: HealthGreen, Findings: []HealthFinding{}}
 	for _, kind := range []string{"audit_chain", "blob_store"} {
 		ok, detail, at, found, err := tx.latestVerification(ctx, kind)
 		if err != nil {
 			return nil, err
 		}
 		if found && !ok {
-			h.red("the last %s check (%s) failed: %s", kind, at, detail)
+			h.red(kind, kind, "the last %s check (%s) failed: %s", kind, at, detail)
 		}
 	}
 	return h, s.attention(ctx, tx, h)
@@ -95,21 +114,21 @@ func (s *Service) quickHealth(ctx context.Context, tx *Tx) (*Health, error) {
 // open shadow edits (red), and the yellow reasons.
 func (s *Service) attention(ctx context.Context, tx *Tx, h *Health) error {
 	if tx.behind > time.Second {
-		h.yellow("the clock reads %s behind the newest audit event (%s): the store's time stands still until it catches up, so no lease expires meanwhile", FormatDuration(tx.behind), Time{tx.now})
+		h.yellow("clock_behind", "clock", "the clock reads %s behind the newest audit event (%s): the store's time stands still until it catches up, so no lease expires meanwhile", FormatDuration(tx.behind), Time{tx.now})
 	}
 	open, err := tx.shadowEdits(ctx, `status = 'open' ORDER BY id`)
 	if err != nil {
 		return err
 	}
 	for _, e := range open {
-		h.red("shadow edit %d on %s is unresolved (oxygen shadow restore %d, or accept it)", e.ID, e.Resource, e.ID)
+		h.red("shadow_edit", e.Resource, "shadow edit %d on %s is unresolved (oxygen shadow restore %d, or accept it)", e.ID, e.Resource, e.ID)
 	}
 	unswept, err := tx.leases(ctx, `state = 'active' AND expires_at <= ? ORDER BY expires_at, id`, ms(tx.now))
 	if err != nil {
 		return err
 	}
 	for _, l := range unswept {
-		h.yellow("%s's lease on %s expired at %s and was not swept (oxygen expire, or run the daemon)", l.Owner, l.Resource, l.ExpiresAt)
+		h.yellow("unswept_lease", l.Resource, "%s's lease on %s expired at %s and was not swept (oxygen expire, or run the daemon)", l.Owner, l.Resource, l.ExpiresAt)
 	}
 	jobs, err := s.jobStatuses(ctx, tx, nil)
 	if err != nil {
@@ -117,7 +136,7 @@ func (s *Service) attention(ctx context.Context, tx *Tx, h *Health) error {
 	}
 	for _, j := range jobs {
 		if j.Overdue {
-			h.yellow("job %s: %s", j.Name, j.Note)
+			h.yellow("job_overdue", j.Name, "job %s: %s", j.Name, j.Note)
 		}
 	}
 	pending, err := tx.listCouncil(ctx, true, s.Config.Council.TTL)
@@ -125,7 +144,7 @@ func (s *Service) attention(ctx context.Context, tx *Tx, h *Health) error {
 		return err
 	}
 	for _, c := range pending {
-		h.yellow("council_call %d for %s awaits approval (from %s)", c.ID, c.Item, c.From)
+		h.yellow("council_pending", "council_call "+itoa(c.ID), "council_call %d for %s awaits approval (from %s)", c.ID, c.Item, c.From)
 	}
 	for _, d := range s.Config.Domains {
 		busy, err := tx.inProgress(ctx, d.Name)
@@ -133,7 +152,7 @@ func (s *Service) attention(ctx context.Context, tx *Tx, h *Health) error {
 			return err
 		}
 		if len(busy) > d.MaxInProgress {
-			h.yellow("%s has %d items in progress, over its cap of %d", d.Name, len(busy), d.MaxInProgress)
+			h.yellow("over_cap", d.Name, "%s has %d items in progress, over its cap of %d", d.Name, len(busy), d.MaxInProgress)
 		}
 	}
 	stale, err := tx.staleItems(ctx, s.Config.Items.StaleAfter)
@@ -141,7 +160,7 @@ func (s *Service) attention(ctx context.Context, tx *Tx, h *Health) error {
 		return err
 	}
 	for _, st := range stale {
-		h.yellow("%s has been in progress for %s (items.stale_after %s)", st.ID, FormatDuration(roundDuration(st.For)), FormatDuration(s.Config.Items.StaleAfter))
+		h.yellow("stale_item", st.ID, "%s has been in progress for %s (items.stale_after %s)", st.ID, FormatDuration(roundDuration(st.For)), FormatDuration(s.Config.Items.StaleAfter))
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ func (c *HealthCmd) Run(env *cli.Env) error {
 	}
 	if err := env.Output(h, func() {
 		env.Printf("%s\n", h.Status)
-		for _, r := range h.Reasons {
+		for _, r := range h.Lines() {
 			env.Printf("  %s\n", r)
 		}
 	}); err != nil {
@@ -41,7 +41,8 @@ func (c *HealthCmd) Run(env *cli.Env) error {
 // unknown reports a health check that could not run, with exit status 3.
 func unknown(env *cli.Env, err error) error {
 	if env.Globals.JSON {
-		env.PrintJSON(workflow.Health{Status: "unknown", Reasons: []string{workflow.ErrorMessage(err)}})
+		env.PrintJSON(workflow.Health{Status: "unknown", Findings: []workflow.HealthFinding{
+			{Level: "unknown", Code: workflow.ErrorCode(err), Subject: "health", Message: workflow.ErrorMessage(err)}}})
 	}
 	fmt.Fprintf(env.Stderr, "%s: unknown: %s\n", env.Tool, workflow.ErrorMessage(err))
 	return &cli.ExitError{Code: 3}
