@@ -30,13 +30,13 @@ import (
 
 // Violation is a changed path not covered by the lease it needs.
 type Violation struct {
-	Path     string `json:"path"`
-	Resource string `json:"resource"`
-	Domain   string `json:"domain"`
-	Holder   string `json:"holder"` // who holds it now, or "" for nobody
-	Commit   string `json:"commit,omitempty"`
-	Reason   string `json:"reason,omitempty"` // why a commit's trailers do not cover it
-	Command  string `json:"command"`
+	Path     string  `json:"path"`
+	Resource string  `json:"resource"`
+	Domain   string  `json:"domain"`
+	Holder   *Holder `json:"holder"` // who holds it now, or null for nobody: the object which and resources print
+	Commit   string  `json:"commit,omitempty"`
+	Reason   string  `json:"reason,omitempty"` // why a commit's trailers do not cover it
+	Command  string  `json:"command"`
 }
 
 // GuardResult is what a check found. Trailers are the Oxygen-Lease lines
@@ -63,7 +63,7 @@ func (c *Config) TouchesResource(paths []string) bool {
 func unleased(path string, r Resource, holder *Lease, owner string) Violation {
 	v := Violation{Path: path, Resource: r.ID, Domain: r.Domain, Command: fmt.Sprintf("oxygen claim %s --owner %s", r.ID, owner)}
 	if holder != nil {
-		v.Holder = fmt.Sprintf("%s (%s), token %d, until %s", holder.Owner, holder.Domain, holder.Token, holder.ExpiresAt)
+		v.Holder = &Holder{Owner: holder.Owner, Domain: holder.Domain, Token: holder.Token, ExpiresAt: holder.ExpiresAt}
 	}
 	return v
 }

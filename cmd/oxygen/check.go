@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"os"
 
 	"github.com/oxygen-tools/oxygen/internal/cli"
@@ -108,9 +110,9 @@ func printViolations(env *cli.Env, res *workflow.GuardResult) {
 			env.Printf("%s %s: under %s (%s): %s; %s\n", v.Commit[:12], v.Path, v.Resource, v.Domain, v.Reason, v.Command)
 			continue
 		}
-		holder := v.Holder
-		if holder == "" {
-			holder = "nobody"
+		holder := "nobody"
+		if h := v.Holder; h != nil {
+			holder = fmt.Sprintf("%s (%s), token %d, until %s", h.Owner, h.Domain, h.Token, h.ExpiresAt)
 		}
 		env.Printf("%s: under %s (%s), held by %s; run: %s\n", v.Path, v.Resource, v.Domain, holder, v.Command)
 	}
