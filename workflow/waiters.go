@@ -23,7 +23,9 @@ const (
 
 type waiter struct {
 	ID        int64
+	Resource  string
 	Owner     string
+	Domain    string
 	PID       int
 	Host      string
 	CreatedAt Time
@@ -204,7 +206,11 @@ func (tx *Tx) sweepWaiters(ctx context.Context, resource string) error {
 
 // waiters lists every ticket for resource, live or not, oldest first.
 func (tx *Tx) waiters(ctx context.Context, resource string) ([]*waiter, error) {
-	rows, err := tx.query(ctx, `SELECT id, owner, pid, host, created_at, heartbeat_at FROM lease_waiters WHERE resource = ? ORDER BY id`, resource)
+	return tx.scanWaiters(ctx, `resource = ? ORDER BY id`, resource)
+}
+
+func (tx *Tx) scanWaiters(ctx context.Context, where string, args ...any) ([]*waiter, error) {
+	rows, err := tx.query(ctx, `SELECT id, resource, owner, domain, pid, host, created_at, heartbeat_at FROM lease_waiters WHERE `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -213,13 +219,37 @@ func (tx *Tx) waiters(ctx context.Context, resource string) ([]*waiter, error) {
 	for rows.Next() {
 		var w waiter
 		var created, beat int64
-		if err := rows.Scan(&w.ID, &w.Owner, &w.PID, &w.Host, &created, &beat); err != nil {
+		if err := rows.Scan(&w.ID, &w.Resource, &w.Owner, &w.Domain, &w.PID, &w.Host, &created, &beat); err != nil {
 			return nil, storeErr("read waiters", err)
 		}
 		w.CreatedAt, w.Heartbeat = fromMS(created), fromMS(beat)
 		out = append(out, &w)
 	}
 	return out, rows.Err()
+}
+
+// Waiter is a live place in a resource's queue, as status pages show it.
+type Waiter struct {
+	Owner    string `json:"owner"`
+	Domain   string `json:"domain"`
+	Position int    `json:"position"` // 1 is next
+	Since    Time   `json:"since"`
+}
+
+// liveWaiters is every resource's queue of live tickets, in serving order.
+func (tx *Tx) liveWaiters(ctx context.Context) (map[string][]Waiter, error) {
+	all, err := tx.scanWaiters(ctx, `1=1 ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]Waiter{}
+	for _, w := range all {
+		if w.live(tx.now) {
+			q := out[w.Resource]
+			out[w.Resource] = append(q, Waiter{Owner: w.Owner, Domain: w.Domain, Position: len(q) + 1, Since: w.CreatedAt})
+		}
+	}
+	return out, nil
 }
 
 // heartbeat keeps the ticket live. If the ticket was swept (this process was
