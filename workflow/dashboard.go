@@ -37,7 +37,7 @@ type Dashboard struct {
 
 // Board is the items by domain (rows) and status (columns).
 type Board struct {
-	Statuses []Status  `json:"statuses"`
+	Statuses []Status   `json:"statuses"`
 	Rows     []BoardRow `json:"rows"`
 }
 
