@@ -145,6 +145,9 @@ type ClaimRequest struct {
 	TTL      *time.Duration // nil: leases.default_ttl
 	Item     string
 	Reason   string
+	// OnWait, if set, hears where a queued claim stands after every poll
+	// (ClaimWait only): a terminal shows it to the person waiting.
+	OnWait func(WaitState)
 
 	ttl time.Duration // the checked TTL
 }

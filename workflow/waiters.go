@@ -136,11 +136,14 @@ func (s *Service) ClaimWait(ctx context.Context, req ClaimRequest, wait time.Dur
 			}
 			lastBeat = time.Now()
 		}
-		free, err := s.mayGrant(ctx, req.Resource, ticket)
+		state, err := s.waitState(ctx, req.Resource, ticket)
 		if err != nil {
 			return nil, err
 		}
-		if !free {
+		if req.OnWait != nil {
+			req.OnWait(state)
+		}
+		if state.Holder != nil || state.Position > 1 {
 			continue
 		}
 		err = s.write(ctx, func(tx *Tx) error {
@@ -160,19 +163,33 @@ func (s *Service) ClaimWait(ctx context.Context, req ClaimRequest, wait time.Dur
 	}
 }
 
-// mayGrant is a cheap read: is the resource free and this ticket first?
-func (s *Service) mayGrant(ctx context.Context, resource string, ticket int64) (bool, error) {
-	free := false
+// WaitState is where a queued claim stands after a poll.
+type WaitState struct {
+	Resource string
+	Position int    // in the queue of live waiters; 1 is next
+	Holder   *Lease // the live lease in the way, nil when the resource is free
+	Now      Time
+}
+
+// waitState is a cheap read: who holds the resource, and how many live
+// tickets are ahead of this one? The claim may go ahead when nobody holds it
+// and the ticket is first.
+func (s *Service) waitState(ctx context.Context, resource string, ticket int64) (WaitState, error) {
+	st := WaitState{Resource: resource}
 	err := s.read(ctx, func(tx *Tx) error {
+		st.Now = Time{tx.now}
 		l, err := tx.activeLease(ctx, resource)
-		if err != nil || (l != nil && l.liveAt(tx.now)) {
+		if err != nil {
 			return err
 		}
+		if l != nil && l.liveAt(tx.now) {
+			st.Holder = l
+		}
 		ahead, err := tx.waitersAhead(ctx, resource, ticket)
-		free = len(ahead) == 0
+		st.Position = len(ahead) + 1
 		return err
 	})
-	return free, err
+	return st, err
 }
 
 func (tx *Tx) enqueue(ctx context.Context, req ClaimRequest) (int64, error) {
