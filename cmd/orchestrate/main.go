@@ -37,6 +37,9 @@ type CLI struct {
 	Health   HealthCmd   `cmd:"" help:"Report green, yellow or red (exit 0, 1, 2; 3 when unknown)."`
 	Daemon   DaemonCmd   `cmd:"" help:"Run the scheduled jobs (expire-leases, audit) until SIGINT or SIGTERM."`
 	Jobs     JobsCmd     `cmd:"" help:"List the scheduled jobs, or run one now."`
+
+	// For the shell rather than the repository.
+	Completion cli.CompletionCmd `cmd:"" help:"Print shell completion code (bash, zsh, fish): add eval \"$(orchestrate completion bash)\" to ~/.bashrc."`
 }
 
 func main() {

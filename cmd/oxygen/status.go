@@ -10,9 +10,9 @@ import (
 
 // StatusCmd shows leases and budgets.
 type StatusCmd struct {
-	Domain   string `name:"domain" help:"Only this domain."`
+	Domain   string `name:"domain" help:"Only this domain." predictor:"domain"`
 	Owner    string `name:"owner" help:"Only this owner's leases."`
-	Resource string `name:"resource" help:"Only this resource."`
+	Resource string `name:"resource" help:"Only this resource." predictor:"resource"`
 	All      bool   `name:"all" help:"Include history: released, expired and revoked leases."`
 }
 
