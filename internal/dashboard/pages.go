@@ -141,7 +141,9 @@ func (p *pages) drawTimeline(t workflow.Timeline) timelineView {
 	v.Height = tlTop + tlRowH*float64(len(t.Rows)) + 4
 	first := from.Truncate(3 * time.Hour).Add(3 * time.Hour)
 	for at := first; at.Before(to); at = at.Add(3 * time.Hour) {
-		v.Ticks = append(v.Ticks, tlTick{X: x(at), Label: at.UTC().Format("15:04")})
+		if x(at) < v.PlotEnd-30 { // leave room for the "now" label
+			v.Ticks = append(v.Ticks, tlTick{X: x(at), Label: at.UTC().Format("15:04")})
+		}
 	}
 	for i, r := range t.Rows {
 		y := tlTop + tlRowH*float64(i)

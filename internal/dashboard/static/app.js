@@ -26,7 +26,7 @@
           current.replaceWith(document.adoptNode(fresh));
         }
       }
-      status.textContent = 'live, updated ' + new Date().toISOString().slice(11, 19) + 'Z';
+      status.textContent = 'live';
       status.dataset.updates = String(Number(status.dataset.updates || 0) + 1);
     } catch (e) {
       status.textContent = 'update failed (' + e.message + '), retrying';
