@@ -37,6 +37,7 @@ demo: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./workflow/
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./capsules/
+	$(GO) test -run '^$$' -bench . -benchtime 50x ./internal/dashboard/
 	./scripts/bench-processes.sh
 	./scripts/bench-hook.sh
 

@@ -240,7 +240,7 @@ func (s *Service) board(ctx context.Context, tx *Tx) (Board, error) {
 }
 
 func (tx *Tx) boardItems(ctx context.Context, domain string, status Status) ([]BoardItem, error) {
-	rows, err := tx.query(ctx, `SELECT id, title, priority, owner, updated_at FROM items WHERE domain = ? AND status = ? ORDER BY updated_at DESC, id LIMIT ?`,
+	rows, err := tx.query(ctx, `SELECT id, title, priority, owner, updated_at FROM items WHERE domain = ? AND status = ? ORDER BY updated_at DESC, rowid DESC LIMIT ?`,
 		domain, status, BoardCellLimit)
 	if err != nil {
 		return nil, err
@@ -276,15 +276,24 @@ func (s *Service) timeline(ctx context.Context, tx *Tx, ov *Overview) (Timeline,
 	if err != nil {
 		return t, err
 	}
+	// Two queries, because an OR of the two conditions would scan the table.
+	active, err := tx.leases(ctx, `state = 'active'`)
+	if err != nil {
+		return t, err
+	}
 	for _, r := range s.Config.Resources {
 		row := TimelineRow{Resource: r.ID, Domain: r.Domain, Leases: []*Lease{}, ShadowEdits: []*ShadowEdit{}, Waiters: queues[r.ID]}
 		if row.Waiters == nil {
 			row.Waiters = []Waiter{}
 		}
-		leases, err := tx.leases(ctx, `resource = ? AND (created_at >= ? OR state = 'active') ORDER BY created_at, id`,
-			r.ID, ms(from.Add(-s.Config.Leases.MaxHold)))
+		leases, err := tx.leases(ctx, `resource = ? AND created_at >= ? ORDER BY created_at, id`, r.ID, ms(from.Add(-s.Config.Leases.MaxHold)))
 		if err != nil {
 			return t, err
+		}
+		for _, l := range active {
+			if l.Resource == r.ID && l.CreatedAt.Before(from.Add(-s.Config.Leases.MaxHold)) {
+				leases = append([]*Lease{l}, leases...)
+			}
 		}
 		for _, l := range leases {
 			l = l.effective(tx.now)

@@ -114,25 +114,37 @@ func (m mailCount) to(domain string) int {
 	return m.byName[domain] + m.toAll - m.toAllFrom[domain]
 }
 
-// signalsAddressed counts the signals sent since then, by recipient.
+// signalsAddressed counts the signals sent since then, by recipient. Signals
+// are numbered in commit order, so it reads them newest first and stops
+// soon after the first one older than since: the slack covers a clock that
+// stepped back a little between two writers. A table of every signal ever
+// sent is never scanned for a day's worth.
 func (tx *Tx) signalsAddressed(ctx context.Context, since time.Time) (mailCount, error) {
+	const clockSlack = 5 * time.Minute
 	m := mailCount{byName: map[string]int{}, toAllFrom: map[string]int{}}
-	rows, err := tx.query(ctx, `SELECT from_domain, to_target, count(*) FROM signals WHERE created_at >= ? GROUP BY from_domain, to_target`, ms(since))
+	rows, err := tx.query(ctx, `SELECT from_domain, to_target, created_at FROM signals ORDER BY id DESC`)
 	if err != nil {
 		return m, err
 	}
 	defer rows.Close()
+	from, stop := ms(since), ms(since.Add(-clockSlack))
 	for rows.Next() {
-		var from, to string
-		var n int
-		if err := rows.Scan(&from, &to, &n); err != nil {
+		var sender, to string
+		var at int64
+		if err := rows.Scan(&sender, &to, &at); err != nil {
 			return m, storeErr("read signals", err)
 		}
+		if at < from {
+			if at < stop {
+				break
+			}
+			continue
+		}
 		if to == ToAll {
-			m.toAllFrom[from] += n
-			m.toAll += n
+			m.toAllFrom[sender]++
+			m.toAll++
 		} else {
-			m.byName[to] += n
+			m.byName[to]++
 		}
 	}
 	return m, rows.Err()
