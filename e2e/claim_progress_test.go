@@ -35,7 +35,7 @@ func TestClaimWaitShowsProgressOnATerminal(t *testing.T) {
 		t.Fatalf("the claim on a terminal: %v, want exit 6\n%q", err, out)
 	}
 	text := string(out)
-	want := regexp.MustCompile(`\r\x1b\[Kwaiting for storage: queue position 1, held by builder \(builder\), token 1, \d+m left`)
+	want := regexp.MustCompile(`\r\x1b\[Kwaiting for storage: queue position 1, held by builder \(builder\), token \d+, \d+m left`)
 	if !want.MatchString(text) {
 		t.Fatalf("no progress line %s in the terminal's output:\n%q", want, text)
 	}

@@ -215,7 +215,8 @@ func TestServeRefusesAndStaysReadOnly(t *testing.T) {
 	}
 	before := storeState(t, r)
 	d := r.serve("--addr", "127.0.0.1:0")
-	for _, path := range []string{"/", "/panels", "/panels?kind=dead_end", "/item/A1", "/item/A2", "/lease/1", fmt.Sprintf("/signal/%d", council), "/static/app.js"} {
+	first := strings.TrimSpace(r.query(`SELECT token FROM leases ORDER BY id LIMIT 1`))
+	for _, path := range []string{"/", "/panels", "/panels?kind=dead_end", "/item/A1", "/item/A2", "/lease/" + first, fmt.Sprintf("/signal/%d", council), "/static/app.js"} {
 		if code, _ := d.get(t, path); code != 200 {
 			t.Errorf("GET %s: %d", path, code)
 		}
@@ -488,10 +489,11 @@ func TestDashboardInABrowser(t *testing.T) {
 	t.Logf("screenshot: %s", shot)
 
 	// Permalinks.
+	tokens := strings.Fields(r.query(`SELECT token FROM leases ORDER BY id LIMIT 2`))
 	for path, want := range map[string]string{
 		"item/A1":                         "A1 in_progress",
-		"lease/1":                         "Lease 1 on schema released",
-		"lease/2":                         "Lease 2 on deployment expired",
+		"lease/" + tokens[0]:              "Lease " + tokens[0] + " on schema released",
+		"lease/" + tokens[1]:              "Lease " + tokens[1] + " on deployment expired",
 		fmt.Sprintf("signal/%d", council): fmt.Sprintf("Signal %d council_call", council),
 	} {
 		if err := chromedp.Do(ctx, chromedp.Navigate(d.url+path)); err != nil {

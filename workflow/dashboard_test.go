@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -149,7 +148,9 @@ func TestDashboard(t *testing.T) {
 
 	// Leases: one ended long before the window, one released inside it, one
 	// revoked, one expired without a sweep, and one live.
-	day := testNow
+	// Time only moves forward in a store: the day ends two days after the
+	// items were added.
+	day := testNow.Add(48 * time.Hour)
 	svc.Clock = FixedClock(day.Add(-30 * time.Hour))
 	mustClaim(t, svc, "schema", scribe, time.Hour)
 	if _, err := svc.Release(ctx, ReleaseRequest{Resource: "schema", Actor: scribe}); err != nil {
@@ -320,7 +321,7 @@ func TestOpenStoreReadOnly(t *testing.T) {
 	ctx := context.Background()
 	svc := MustOpen(t)
 	mustAdd(t, svc, "A1", "builder")
-	db := filepath.Join(svc.Root, DBFile)
+	db := svc.Layout.DBPath()
 	sum := func() [32]byte {
 		b, err := os.ReadFile(db)
 		if err != nil {
@@ -333,12 +334,12 @@ func TestOpenStoreReadOnly(t *testing.T) {
 	}
 	before := sum()
 
-	ro, err := OpenStoreReadOnly(ctx, svc.Root)
+	ro, err := OpenStoreReadOnly(ctx, svc.Layout, svc.Config.Signals.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	rsvc := NewService(svc.Root, svc.Config, ro, svc.Clock)
+	rsvc := NewService(svc.Layout, svc.Config, ro, svc.Clock)
 	if _, err := rsvc.Overview(ctx); err != nil {
 		t.Fatalf("reading through the read-only store: %v", err)
 	}
@@ -360,13 +361,18 @@ func TestOpenStoreReadOnly(t *testing.T) {
 	}
 
 	// It never creates a store, and never migrates one.
-	if _, err := OpenStoreReadOnly(ctx, t.TempDir()); ErrorCode(err) != ENOTFOUND {
-		t.Fatalf("missing store: %v, want notfound", err)
+	empty := *svc.Layout
+	empty.Home, empty.Explicit = t.TempDir(), "elsewhere"
+	if _, err := OpenStoreReadOnly(ctx, &empty, svc.Config.Signals.Dir); ErrorCode(err) != EINVALID || !strings.Contains(ErrorMessage(err), "no store at") {
+		t.Fatalf("missing store: %v, want the no-store error", err)
+	}
+	if empty.Found() {
+		t.Fatal("a read-only open created a store")
 	}
 	if _, err := svc.Store.DB().ExecContext(ctx, `PRAGMA user_version = 1`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenStoreReadOnly(ctx, svc.Root); ErrorCode(err) != ECONFLICT || !strings.Contains(ErrorMessage(err), "never migrates") {
+	if _, err := OpenStoreReadOnly(ctx, svc.Layout, svc.Config.Signals.Dir); ErrorCode(err) != ECONFLICT || !strings.Contains(ErrorMessage(err), "never migrates") {
 		t.Fatalf("old schema: %v, want a conflict that says it never migrates", err)
 	}
 	var v int

@@ -71,11 +71,11 @@ func (s *completionSource) useRoot(words []string) {
 }
 
 func (s *completionSource) config() *workflow.Config {
-	root, err := s.env.RootDir()
+	l, err := s.env.Layout()
 	if err != nil {
 		return nil
 	}
-	cfg, err := workflow.LoadConfig(root)
+	cfg, err := workflow.LoadConfig(l.Root)
 	if err != nil {
 		return nil
 	}

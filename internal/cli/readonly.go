@@ -4,33 +4,28 @@ import (
 	"github.com/oxygen-tools/oxygen/workflow"
 )
 
-// ReadOnlyService loads the config and opens the existing store read-only,
-// for commands that must never write (the dashboard). It never creates or
-// migrates a store. Close releases it like the writable one.
+// ReadOnlyService is Service for commands that must never write (the
+// dashboard, completion): the same repository, its store opened read-only,
+// never created, migrated or moved. Close releases it like the writable one.
 func (e *Env) ReadOnlyService() (*workflow.Service, error) {
 	if e.svc != nil {
 		return e.svc, nil
 	}
-	root, err := e.RootDir()
+	l, err := e.Layout()
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := workflow.LoadConfig(root)
+	clock, err := Clock()
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range cfg.Warnings {
+	svc, err := workflow.OpenServiceReadOnly(e.Ctx, l, clock)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range svc.Config.Warnings {
 		e.Warnf("%s", w)
 	}
-	clock, err := workflow.ClockFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	store, err := workflow.OpenStoreReadOnly(e.Ctx, root)
-	if err != nil {
-		return nil, err
-	}
-	e.store = store
-	e.svc = workflow.NewService(root, cfg, store, clock)
+	e.store, e.svc = svc.Store, svc
 	return e.svc, nil
 }

@@ -28,18 +28,19 @@ func bigStore(b *testing.B) (*workflow.Service, time.Time) {
 	root := b.TempDir()
 	now := time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	if _, err := workflow.Init(ctx, root, clock); err != nil {
+	if _, err := workflow.Init(ctx, root, true, clock); err != nil {
 		b.Fatal(err)
 	}
-	cfg, err := workflow.LoadConfig(root)
+	l, err := workflow.Discover(root)
 	if err != nil {
 		b.Fatal(err)
 	}
-	store, err := workflow.OpenStore(ctx, root)
+	w, err := workflow.OpenService(ctx, l, clock)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer store.Close()
+	defer w.Store.Close()
+	cfg, store := w.Config, w.Store
 	tx, err := store.DB().BeginTx(ctx, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -109,12 +110,12 @@ func bigStore(b *testing.B) (*workflow.Service, time.Time) {
 	if _, err := store.DB().ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		b.Fatal(err)
 	}
-	ro, err := workflow.OpenStoreReadOnly(ctx, root)
+	ro, err := workflow.OpenServiceReadOnly(ctx, l, clock)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { ro.Close() })
-	return workflow.NewService(root, cfg, ro, clock), now
+	b.Cleanup(func() { ro.Store.Close() })
+	return ro, now
 }
 
 // BenchmarkDashboardPage is the server time of one request for the whole

@@ -33,19 +33,18 @@ func newFixture(t *testing.T, opts dashboard.Options) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	root := t.TempDir()
-	if _, err := workflow.Init(ctx, root, nil); err != nil {
+	if _, err := workflow.Init(ctx, root, true, nil); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := workflow.LoadConfig(root)
+	l, err := workflow.Discover(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := workflow.OpenStore(ctx, root)
+	w, err := workflow.OpenService(ctx, l, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
-	w := workflow.NewService(root, cfg, store, nil)
+	t.Cleanup(func() { w.Store.Close() })
 	f := &fixture{root: root, writer: w}
 	for _, spec := range []workflow.ItemSpec{
 		{ID: "A1", Title: xss, Kind: "bug", Domain: "builder", Priority: "high", Objective: "fix <b>it</b>"},
@@ -65,12 +64,16 @@ func newFixture(t *testing.T, opts dashboard.Options) *fixture {
 		t.Fatal(err)
 	}
 	f.token = lease.Lease.Token
-	ro, err := workflow.OpenStoreReadOnly(ctx, root)
+	rl, err := workflow.Discover(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ro.Close() })
-	srv, err := dashboard.New(workflow.NewService(root, cfg, ro, nil), opts)
+	ro, err := workflow.OpenServiceReadOnly(ctx, rl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ro.Store.Close() })
+	srv, err := dashboard.New(ro, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@
 'use strict';
 (function () {
   const status = document.getElementById('live-status');
+  status.textContent = 'connecting';
   let busy = false;
   let again = false;
 
