@@ -373,15 +373,11 @@ func (s *Service) ItemPage(ctx context.Context, id string) (*ItemPage, error) {
 	}
 	var p *ItemPage
 	err := s.read(ctx, func(tx *Tx) error {
-		it, err := tx.getItem(ctx, id)
+		d, err := tx.itemDetail(ctx, id)
 		if err != nil {
 			return err
 		}
-		hist, err := tx.history(ctx, id)
-		if err != nil {
-			return err
-		}
-		p = &ItemPage{ItemDetail: &ItemDetail{Item: it, History: hist}, Now: Time{tx.now}}
+		p = &ItemPage{ItemDetail: d, Now: Time{tx.now}}
 		if p.Signals, err = tx.listSignals(ctx, SignalFilter{Item: id}); err != nil {
 			return err
 		}

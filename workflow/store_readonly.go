@@ -56,23 +56,13 @@ func OpenStoreReadOnly(ctx context.Context, l *Layout, signalsDir string) (*Stor
 	}
 	db.SetMaxOpenConns(4)
 	s := &Store{db: db, path: path}
-	version, err := s.userVersion(ctx)
+	_, behind, err := s.schemaState(ctx)
+	if err == nil && behind {
+		err = Errorf(ECONFLICT, "store %s lacks migrations this binary has; a read-only open never migrates: run any orchestrate command (orchestrate list) once, then retry", path)
+	}
 	if err != nil {
 		db.Close()
 		return nil, err
-	}
-	latest, err := LatestSchemaVersion()
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	switch {
-	case version > latest:
-		db.Close()
-		return nil, Errorf(EINTERNAL, "store %s has schema version %d, newer than this binary's %d: upgrade oxygen", path, version, latest)
-	case version < latest:
-		db.Close()
-		return nil, Errorf(ECONFLICT, "store %s has schema version %d, older than this binary's %d; a read-only open never migrates: run any orchestrate command (orchestrate list) once, then retry", path, version, latest)
 	}
 	return s, nil
 }

@@ -60,6 +60,12 @@ func (e *Env) Layout() (*workflow.Layout, error) {
 // Service loads the config and opens the store, once per process. It never
 // creates a store: only init does.
 func (e *Env) Service() (*workflow.Service, error) {
+	return e.openService(workflow.OpenService)
+}
+
+// openService finds the repository and opens its service with open, which
+// is workflow.OpenService or workflow.OpenServiceReadOnly.
+func (e *Env) openService(open func(context.Context, *workflow.Layout, workflow.Clock) (*workflow.Service, error)) (*workflow.Service, error) {
 	if e.svc != nil {
 		return e.svc, nil
 	}
@@ -71,7 +77,7 @@ func (e *Env) Service() (*workflow.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := workflow.OpenService(e.Ctx, l, clock)
+	svc, err := open(e.Ctx, l, clock)
 	if err != nil {
 		return nil, err
 	}
