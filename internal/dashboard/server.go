@@ -13,6 +13,7 @@ package dashboard
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"errors"
@@ -147,7 +148,10 @@ func (s *Server) tokenOK(r *http.Request) bool {
 	} else {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) == 1
+	// Both sides are hashed first: ConstantTimeCompare returns at once on a
+	// length mismatch, which would tell a prober the token's length.
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(s.opts.Token))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
 // IsLoopbackHost reports whether host (a name or an IP, without port) is
