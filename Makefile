@@ -10,7 +10,7 @@ export CGO_ENABLED = 0
 all: build
 
 build:
-	$(GO) build -trimpath -o $(BIN)/ ./cmd/orchestrate ./cmd/oxygen ./cmd/oxygen-mcp
+	$(GO) build -trimpath -o $(BIN)/ ./cmd/orchestrate ./cmd/oxygen ./cmd/oxygen-mcp ./cmd/orchestrate-dashboard
 
 test:
 	$(GO) vet ./...
@@ -43,7 +43,7 @@ bench: build
 
 install: build
 	mkdir -p $(PREFIX)/bin
-	install -m 0755 $(BIN)/orchestrate $(BIN)/oxygen $(BIN)/oxygen-mcp $(PREFIX)/bin/
+	install -m 0755 $(BIN)/orchestrate $(BIN)/oxygen $(BIN)/oxygen-mcp $(BIN)/orchestrate-dashboard $(PREFIX)/bin/
 
 vet:
 	$(GO) vet ./...

@@ -197,6 +197,23 @@ func TestServeRefusesAndStaysReadOnly(t *testing.T) {
 		t.Fatalf("serve --addr nonsense: exit %d\n%s", res.code, res.stderr)
 	}
 
+	// serve hands over to orchestrate-dashboard, found next to orchestrate
+	// or on PATH; without it, serve says so.
+	alone := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(binDir, "orchestrate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(alone, "orchestrate"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(alone, "orchestrate"), "serve")
+	cmd.Dir, cmd.Env = r.dir, append(os.Environ(), "PATH="+alone)
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 5 || !strings.Contains(string(out), "orchestrate-dashboard is neither next to this binary nor on PATH") {
+		t.Errorf("serve without orchestrate-dashboard: %v\n%s", err, out)
+	}
+
 	guarded := r.serve("--addr", "0.0.0.0:0", "--token", "s3cret")
 	port := guarded.url[strings.LastIndex(guarded.url[:len(guarded.url)-1], ":")+1 : len(guarded.url)-1]
 	guarded.url = "http://127.0.0.1:" + port + "/"

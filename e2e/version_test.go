@@ -20,10 +20,10 @@ func TestVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	line := regexp.MustCompile(fmt.Sprintf(`^(orchestrate|oxygen) \S+, commit (unknown|[0-9a-f]{12}( \([^)]+\))?), schema version %d, go\S+ \w+/\w+\n$`, schema))
+	line := regexp.MustCompile(fmt.Sprintf(`^(orchestrate|oxygen|orchestrate-dashboard) \S+, commit (unknown|[0-9a-f]{12}( \([^)]+\))?), schema version %d, go\S+ \w+/\w+\n$`, schema))
 	dir := t.TempDir()
-	for _, tool := range []string{"orchestrate", "oxygen"} {
-		for _, args := range [][]string{{"--version"}, {"status", "--version"}} {
+	for tool, command := range map[string]string{"orchestrate": "status", "oxygen": "status", "orchestrate-dashboard": "serve"} {
+		for _, args := range [][]string{{"--version"}, {command, "--version"}} {
 			cmd := exec.Command(filepath.Join(binDir, tool), args...)
 			cmd.Dir = dir
 			out, err := cmd.Output()

@@ -3,6 +3,8 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -146,21 +148,25 @@ func (s *Service) attention(ctx context.Context, tx *Tx, h *Health) error {
 	for _, c := range pending {
 		h.yellow("council_pending", "council_call "+itoa(c.ID), "council_call %d for %s awaits approval (from %s)", c.ID, c.Item, c.From)
 	}
-	for _, d := range s.Config.Domains {
-		busy, err := tx.inProgress(ctx, d.Name)
-		if err != nil {
-			return err
-		}
-		if len(busy) > d.MaxInProgress {
-			h.yellow("over_cap", d.Name, "%s has %d items in progress, over its cap of %d", d.Name, len(busy), d.MaxInProgress)
-		}
-	}
-	stale, err := tx.staleItems(ctx, s.Config.Items.StaleAfter)
+	// One read of the work in progress serves both the caps and staleness.
+	busy, err := tx.itemsInProgress(ctx)
 	if err != nil {
 		return err
 	}
-	for _, st := range stale {
-		h.yellow("stale_item", st.ID, "%s has been in progress for %s (items.stale_after %s)", st.ID, FormatDuration(roundDuration(st.For)), FormatDuration(s.Config.Items.StaleAfter))
+	perDomain := map[string]int{}
+	for _, it := range busy {
+		perDomain[it.Domain]++
+	}
+	for _, d := range s.Config.Domains {
+		if n := perDomain[d.Name]; n > d.MaxInProgress {
+			h.yellow("over_cap", d.Name, "%s has %d items in progress, over its cap of %d", d.Name, n, d.MaxInProgress)
+		}
+	}
+	slices.SortFunc(busy, func(a, b ItemInProgress) int { return strings.Compare(a.ID, b.ID) })
+	for _, it := range busy {
+		if it.For > s.Config.Items.StaleAfter {
+			h.yellow("stale_item", it.ID, "%s has been in progress for %s (items.stale_after %s)", it.ID, FormatDuration(roundDuration(it.For)), FormatDuration(s.Config.Items.StaleAfter))
+		}
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oxygen-tools/oxygen/internal/cli"
 	"github.com/oxygen-tools/oxygen/workflow"
 )
 
@@ -124,14 +125,14 @@ func (s *Server) admit(r *http.Request) (int, string) {
 		return 0, ""
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil || !IsLoopbackHost(host) {
+	if err != nil || !cli.IsLoopbackHost(host) {
 		return http.StatusUnauthorized, "401 unauthorized: this dashboard serves only this machine; start it with --token to serve others"
 	}
 	name := r.Host
 	if h, _, err := net.SplitHostPort(r.Host); err == nil {
 		name = h
 	}
-	if !IsLoopbackHost(name) {
+	if !cli.IsLoopbackHost(name) {
 		return http.StatusForbidden, "403 forbidden: Host " + strconv.Quote(r.Host) + " is not a loopback name"
 	}
 	return 0, ""
@@ -152,24 +153,6 @@ func (s *Server) tokenOK(r *http.Request) bool {
 	// length mismatch, which would tell a prober the token's length.
 	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(s.opts.Token))
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
-}
-
-// IsLoopbackHost reports whether host (a name or an IP, without port) is
-// this machine's loopback: localhost, 127.0.0.0/8 or ::1.
-func IsLoopbackHost(host string) bool {
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// IsLoopbackAddr reports whether a listen address (host:port) binds only
-// the loopback interface. An empty host binds every interface.
-func IsLoopbackAddr(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	return err == nil && host != "" && IsLoopbackHost(host)
 }
 
 func (s *Server) query(r *http.Request) workflow.DashboardQuery {
