@@ -149,13 +149,13 @@ func (s *Service) Dashboard(ctx context.Context, q DashboardQuery) (*Dashboard, 
 		if d.Signals == nil {
 			d.Signals = []*Signal{}
 		}
-		calls, err := tx.listCouncil(ctx, false)
+		calls, err := tx.listCouncil(ctx, false, s.Config.Council.TTL)
 		if err != nil {
 			return err
 		}
 		d.CouncilQueue = []*CouncilCall{}
 		for _, c := range calls {
-			if c.State != "consumed" {
+			if c.State == CouncilPending || c.State == CouncilApproved {
 				d.CouncilQueue = append(d.CouncilQueue, c)
 			}
 		}
@@ -441,7 +441,7 @@ func (s *Service) SignalPage(ctx context.Context, id int64) (*SignalPage, error)
 		}
 		p = &SignalPage{Signal: sig, Now: Time{tx.now}}
 		if sig.Kind == KindCouncilCall {
-			p.Council, err = tx.councilCall(ctx, sig)
+			p.Council, err = tx.councilCall(ctx, sig, s.Config.Council.TTL)
 		}
 		return err
 	})

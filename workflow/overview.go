@@ -92,7 +92,7 @@ func (s *Service) overview(ctx context.Context, tx *Tx) (*Overview, error) {
 		}
 		ov.Domains = append(ov.Domains, do)
 	}
-	if ov.Council, err = tx.listCouncil(ctx, true); err != nil {
+	if ov.Council, err = tx.listCouncil(ctx, true, s.Config.Council.TTL); err != nil {
 		return nil, err
 	}
 	if ov.Health, err = s.quickHealth(ctx, tx); err != nil {

@@ -282,6 +282,27 @@ func TestUntrustedTextIsEscaped(t *testing.T) {
 	}
 }
 
+// The council queue keeps the calls that can still be used; a denied one
+// leaves it, and its permalink says who denied it and why.
+func TestCouncilStates(t *testing.T) {
+	f := newFixture(t, dashboard.Options{})
+	denied, err := f.writer.CallCouncil(context.Background(), "A1", workflow.Actor{Owner: "ada", Domain: "builder"}, "second thoughts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.writer.DenyCouncil(context.Background(), denied.ID, workflow.Actor{Owner: "sam", Domain: "scribe"}, "not <now>"); err != nil {
+		t.Fatal(err)
+	}
+	body := f.request("GET", "/panels").Body.String()
+	if !strings.Contains(body, fmt.Sprintf(`<tr data-council="%d" data-state="pending">`, f.council)) || strings.Contains(body, fmt.Sprintf(`data-council="%d"`, denied.ID)) {
+		t.Errorf("council queue: pending call missing or denied call shown")
+	}
+	rec := f.request("GET", fmt.Sprintf("/signal/%d", denied.ID))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "denied by sam at ") || !strings.Contains(rec.Body.String(), ": not &lt;now&gt;</p>") {
+		t.Errorf("denied call's page: %d\n%s", rec.Code, rec.Body)
+	}
+}
+
 func TestPanelsShowTheStore(t *testing.T) {
 	f := newFixture(t, dashboard.Options{})
 	body := f.request("GET", "/").Body.String()
