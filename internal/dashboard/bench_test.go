@@ -22,7 +22,7 @@ const (
 	benchDays    = 90
 )
 
-func bigStore(b *testing.B) (*workflow.Service, time.Time) {
+func bigStore(b *testing.B) (svc *workflow.Service, lastToken int64) {
 	b.Helper()
 	ctx := context.Background()
 	root := b.TempDir()
@@ -77,6 +77,11 @@ func bigStore(b *testing.B) (*workflow.Service, time.Time) {
 			exec(`INSERT INTO item_deps (item_id, depends_on, pos) VALUES (?, ?, 0)`, id, fmt.Sprintf("WORK-%05d", i))
 		}
 	}
+	// Fencing tokens continue from the store's seed.
+	var seed int64
+	if err := tx.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = 'lease_token'`).Scan(&seed); err != nil {
+		b.Fatal(err)
+	}
 	resources := cfg.Resources
 	for i := 0; i < benchLeases; i++ {
 		r := resources[i%len(resources)]
@@ -87,13 +92,13 @@ func bigStore(b *testing.B) (*workflow.Service, time.Time) {
 		}
 		if i >= benchLeases-len(resources) {
 			exec(`INSERT INTO leases (resource, owner, domain, token, created_at, expires_at, state) VALUES (?, 'agent', ?, ?, ?, ?, 'active')`,
-				r.ID, r.Domain, i+1, created.UnixMilli(), now.Add(time.Hour).UnixMilli())
+				r.ID, r.Domain, seed+int64(i)+1, created.UnixMilli(), now.Add(time.Hour).UnixMilli())
 			continue
 		}
 		exec(`INSERT INTO leases (resource, owner, domain, token, created_at, expires_at, ended_at, end_reason, ended_by, state) VALUES (?, 'agent', ?, ?, ?, ?, ?, 'done', 'agent', ?)`,
-			r.ID, r.Domain, i+1, created.UnixMilli(), created.Add(30*time.Minute).UnixMilli(), ended.UnixMilli(), state)
+			r.ID, r.Domain, seed+int64(i)+1, created.UnixMilli(), created.Add(30*time.Minute).UnixMilli(), ended.UnixMilli(), state)
 	}
-	exec(`UPDATE counters SET value = ? WHERE name = 'lease_token'`, benchLeases)
+	exec(`UPDATE counters SET value = ? WHERE name = 'lease_token'`, seed+benchLeases)
 	for i := 0; i < benchSignals; i++ {
 		at := start.Add(span * time.Duration(i) / benchSignals).UnixMilli()
 		exec(`INSERT INTO signals (kind, topic, from_owner, from_domain, to_target, body, created_at, file) VALUES ('missive', 'general', 'agent', ?, ?, 'a missive', ?, 'x.json')`,
@@ -115,19 +120,19 @@ func bigStore(b *testing.B) (*workflow.Service, time.Time) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { ro.Store.Close() })
-	return ro, now
+	return ro, seed + benchLeases
 }
 
 // BenchmarkDashboardPage is the server time of one request for the whole
 // page, and for the live panels alone, over a store with 10k items and
 // 100k lease rows: one read transaction plus rendering.
 func BenchmarkDashboardPage(b *testing.B) {
-	svc, _ := bigStore(b)
+	svc, last := bigStore(b)
 	srv, err := dashboard.New(svc, dashboard.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	for name, path := range map[string]string{"page": "/", "panels": "/panels", "item": "/item/WORK-09999", "lease": "/lease/99999"} {
+	for name, path := range map[string]string{"page": "/", "panels": "/panels", "item": "/item/WORK-09999", "lease": fmt.Sprintf("/lease/%d", last-1)} {
 		b.Run(name, func(b *testing.B) {
 			var size int
 			for b.Loop() {
