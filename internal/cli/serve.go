@@ -13,7 +13,7 @@ import (
 // ServeFlags are the dashboard's flags. `orchestrate serve` checks them and
 // hands them on to the orchestrate-dashboard binary, which takes the same.
 type ServeFlags struct {
-	Addr  string `name:"addr" default:"127.0.0.1:7070" help:"Listen address. Anything but loopback needs --token." placeholder:"HOST:PORT"`
+	Addr  string `name:"addr" default:"127.0.0.1:7070" help:"Listen address (default 127.0.0.1:7070); anything but loopback needs --token." placeholder:"HOST:PORT"`
 	Token string `name:"token" env:"OXYGEN_DASHBOARD_TOKEN" help:"Require this bearer token (or basic-auth password) on every request. Prefer the environment variable: a flag shows in ps." placeholder:"TOKEN"`
 }
 
