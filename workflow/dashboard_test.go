@@ -64,12 +64,22 @@ func TestOverview(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A broadcast from scribe reaches everyone else; one addressed to
-	// guardian reaches guardian alone.
+	// Unread signals are each domain's inbox (orchestrate signal inbox
+	// --domain D) within the week: a broadcast reaches every domain, a
+	// missive its addressee, a pending council call every domain that may
+	// approve it, and an acknowledgement by anyone in a domain clears it for
+	// that domain. A signal from before the week does not count.
 	if _, err := svc.SendSignal(ctx, SignalSpec{Kind: KindProclamation, From: "sam", FromDomain: "scribe", Body: "hello"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.SendSignal(ctx, SignalSpec{Kind: KindMissive, From: "sam", FromDomain: "scribe", To: "guardian", Body: "hi"}); err != nil {
+	hi, err := svc.SendSignal(ctx, SignalSpec{Kind: KindMissive, From: "sam", FromDomain: "scribe", To: "guardian", Body: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SendSignal(ctx, SignalSpec{Kind: KindMissive, From: "sam", FromDomain: "scribe", To: "guardian", Body: "read"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Ack(ctx, Actor{Owner: "gus", Domain: "guardian"}, []int64{hi.ID + 1}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -87,19 +97,32 @@ func TestOverview(t *testing.T) {
 	if len(ov.Domains) != len(svc.Config.Domains) {
 		t.Errorf("%d domains, want every configured one", len(ov.Domains))
 	}
-	// builder: 2 assignment missives + the scribe broadcast; its own council
-	// call to all does not count. guardian: the broadcast and its missive,
-	// plus builder's council call. scribe: only builder's council call.
+	// builder: its 2 assignment missives and the broadcast (its own council
+	// call is not its to approve). guardian: the broadcast, "hi" ("read" was
+	// acknowledged) and the council call. scribe: its own broadcast and the
+	// council call.
 	want := map[string]DomainOverview{
-		"builder":  {Domain: "builder", InProgress: 2, MaxInProgress: 2, Leases: 2, MaxLeases: 2, Signals: 3},
-		"guardian": {Domain: "guardian", MaxInProgress: 2, MaxLeases: 2, Signals: 3},
-		"scribe":   {Domain: "scribe", MaxInProgress: 2, MaxLeases: 2, Signals: 1},
+		"builder":  {Domain: "builder", InProgress: 2, MaxInProgress: 2, Leases: 2, MaxLeases: 2, Unread: 3},
+		"guardian": {Domain: "guardian", MaxInProgress: 2, MaxLeases: 2, Unread: 3},
+		"scribe":   {Domain: "scribe", MaxInProgress: 2, MaxLeases: 2, Unread: 2},
 	}
 	for name, w := range want {
 		if domains[name] != w {
 			t.Errorf("%s: got %+v, want %+v", name, domains[name], w)
 		}
 	}
+	// A week later all of it has left the window.
+	svc.Clock = FixedClock(testNow.Add(time.Hour + UnreadWindow + time.Minute))
+	later, err := svc.Overview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range later.Domains {
+		if d.Unread != 0 {
+			t.Errorf("%s: %d unread a week later", d.Domain, d.Unread)
+		}
+	}
+	svc.Clock = FixedClock(testNow.Add(time.Hour))
 	if len(ov.InProgress) != 2 || ov.InProgress[0].ID != "B1" || !ov.InProgress[0].Since.Equal(testNow) || ov.InProgress[1].ID != "B2" || ov.InProgress[0].Owner != "builder" {
 		t.Errorf("in progress: %+v", ov.InProgress)
 	}
@@ -266,6 +289,18 @@ func TestDashboard(t *testing.T) {
 		if _, err := svc.Dashboard(ctx, q); ErrorCode(err) != EINVALID {
 			t.Errorf("%+v: %v, want invalid", q, err)
 		}
+	}
+}
+
+// The audit panel: the chain's head, and the last verification with the
+// head it saw.
+func TestDashboardAuditSummary(t *testing.T) {
+	ctx := context.Background()
+	svc := MustOpen(t)
+	mustAdd(t, svc, "A1", "builder")
+	d, err := svc.Dashboard(ctx, DashboardQuery{})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if d.Audit.Head.Seq == 0 || len(d.Audit.Head.Hash) != 64 || d.Audit.LastCheck != nil || d.Audit.LastReport != nil {
 		t.Errorf("audit: %+v", d.Audit)

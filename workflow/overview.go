@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// SignalWindow is how far back Overview counts the signals addressed to each
-// domain.
-const SignalWindow = 24 * time.Hour
+// UnreadWindow is how far back Overview counts each domain's unacknowledged
+// signals: a week's backlog shows, and a long history is never read whole.
+const UnreadWindow = 7 * 24 * time.Hour
 
 // Overview is the repository at a glance: what `orchestrate status` prints
 // and what the dashboard's top panels show. It is read in one transaction,
@@ -28,9 +28,10 @@ type DomainOverview struct {
 	MaxInProgress int    `json:"max_in_progress"`
 	Leases        int    `json:"leases"`
 	MaxLeases     int    `json:"max_leases"`
-	// Signals counts what was addressed to the domain within SignalWindow:
-	// sent to it by name, or to all by another domain.
-	Signals int `json:"signals_24h"`
+	// Unread counts the domain's inbox within UnreadWindow: what waits for
+	// it that nobody in it has acknowledged (orchestrate signal inbox
+	// --domain D lists them all).
+	Unread int `json:"unread_7d"`
 }
 
 // LeaseOverview is a live lease and the queue behind it.
@@ -74,12 +75,16 @@ func (s *Service) overview(ctx context.Context, tx *Tx) (*Overview, error) {
 		}
 		ov.Leases = append(ov.Leases, LeaseOverview{Lease: l, Waiters: q})
 	}
-	mail, err := tx.signalsAddressed(ctx, tx.now.Add(-SignalWindow))
+	firstID, err := tx.firstSignalSince(ctx, tx.now.Add(-UnreadWindow))
 	if err != nil {
 		return nil, err
 	}
 	for _, d := range s.Config.Domains {
-		do := DomainOverview{Domain: d.Name, MaxInProgress: d.MaxInProgress, MaxLeases: d.MaxLeases, Signals: mail.to(d.Name)}
+		unread, err := s.inbox(ctx, tx, InboxRequest{Domain: d.Name, sinceID: firstID})
+		if err != nil {
+			return nil, err
+		}
+		do := DomainOverview{Domain: d.Name, MaxInProgress: d.MaxInProgress, MaxLeases: d.MaxLeases, Unread: len(unread)}
 		for _, it := range ov.InProgress {
 			if it.Domain == d.Name {
 				do.InProgress++
@@ -101,51 +106,37 @@ func (s *Service) overview(ctx context.Context, tx *Tx) (*Overview, error) {
 	return ov, nil
 }
 
-// mailCount is what signalsAddressed found: signals sent to each domain by
-// name, and broadcasts by sender domain.
-type mailCount struct {
-	byName, toAllFrom map[string]int
-	toAll             int
-}
-
-// to is how many signals reached domain: its own, plus every broadcast but
-// the ones it sent.
-func (m mailCount) to(domain string) int {
-	return m.byName[domain] + m.toAll - m.toAllFrom[domain]
-}
-
-// signalsAddressed counts the signals sent since then, by recipient. Signals
-// are numbered in commit order, so it reads them newest first and stops
-// soon after the first one older than since: the slack covers a clock that
-// stepped back a little between two writers. A table of every signal ever
-// sent is never scanned for a day's worth.
-func (tx *Tx) signalsAddressed(ctx context.Context, since time.Time) (mailCount, error) {
+// firstSignalSince is the id of the oldest signal sent since then (one past
+// the newest when none was). Signals are numbered in commit order, so it
+// reads them newest first and stops soon after the first one older than
+// since; the slack covers a clock that stepped back a little between two
+// writers. A table of every signal ever sent is never scanned for a week.
+func (tx *Tx) firstSignalSince(ctx context.Context, since time.Time) (int64, error) {
 	const clockSlack = 5 * time.Minute
-	m := mailCount{byName: map[string]int{}, toAllFrom: map[string]int{}}
-	rows, err := tx.query(ctx, `SELECT from_domain, to_target, created_at FROM signals ORDER BY id DESC`)
+	rows, err := tx.query(ctx, `SELECT id, created_at FROM signals ORDER BY id DESC`)
 	if err != nil {
-		return m, err
+		return 0, err
 	}
 	defer rows.Close()
 	from, stop := ms(since), ms(since.Add(-clockSlack))
+	first := int64(-1)
 	for rows.Next() {
-		var sender, to string
-		var at int64
-		if err := rows.Scan(&sender, &to, &at); err != nil {
-			return m, storeErr("read signals", err)
+		var id, at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return 0, storeErr("read signals", err)
 		}
-		if at < from {
-			if at < stop {
-				break
-			}
-			continue
+		if first < 0 {
+			first = id + 1
 		}
-		if to == ToAll {
-			m.toAllFrom[sender]++
-			m.toAll++
-		} else {
-			m.byName[to]++
+		if at < stop {
+			break
+		}
+		if at >= from {
+			first = id
 		}
 	}
-	return m, rows.Err()
+	if first < 0 {
+		first = 1
+	}
+	return first, rows.Err()
 }

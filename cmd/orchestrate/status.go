@@ -31,9 +31,9 @@ func printOverview(env *cli.Env, ov *workflow.Overview) {
 	rows := make([][]string, 0, len(ov.Domains))
 	for _, d := range ov.Domains {
 		rows = append(rows, []string{d.Domain,
-			budget(p, d.InProgress, d.MaxInProgress), budget(p, d.Leases, d.MaxLeases), fmt.Sprint(d.Signals)})
+			budget(p, d.InProgress, d.MaxInProgress), budget(p, d.Leases, d.MaxLeases), fmt.Sprint(d.Unread)})
 	}
-	columns(env, append([][]string{{p.Bold("DOMAIN"), p.Bold("IN PROGRESS"), p.Bold("LEASES"), p.Bold("SIGNALS 24H")}}, rows...))
+	columns(env, append([][]string{{p.Bold("DOMAIN"), p.Bold("IN PROGRESS"), p.Bold("LEASES"), p.Bold("UNREAD 7D")}}, rows...))
 
 	env.Printf("\n%s\n", p.Bold("in progress"))
 	if len(ov.InProgress) == 0 {
@@ -51,7 +51,7 @@ func printOverview(env *cli.Env, ov *workflow.Overview) {
 	}
 	rows = rows[:0]
 	for _, l := range ov.Leases {
-		left := cli.Left(l.ExpiresAt.Time, now)
+		left := cli.Remaining(l.ExpiresAt.Time, now)
 		if l.ExpiresAt.Sub(now) < 5*time.Minute {
 			left = p.Yellow(left)
 		}

@@ -70,7 +70,7 @@ func waitLine(st workflow.WaitState) string {
 	switch {
 	case st.Holder != nil:
 		h := st.Holder
-		line += fmt.Sprintf(", held by %s (%s), token %d, %s", h.Owner, h.Domain, h.Token, cli.Left(h.ExpiresAt.Time, st.Now.Time))
+		line += fmt.Sprintf(", held by %s (%s), token %d, %s", h.Owner, h.Domain, h.Token, cli.Remaining(h.ExpiresAt.Time, st.Now.Time))
 	case st.Position > 1:
 		line += fmt.Sprintf(", free, %d ahead", st.Position-1)
 	default:

@@ -47,10 +47,10 @@ func IsLoopbackAddr(addr string) bool {
 	return err == nil && host != "" && IsLoopbackHost(host)
 }
 
-// FindSibling finds a companion binary: next to this one first, so that a
-// build directory or an install prefix is used as a whole, then on PATH.
-// Heavy features live in companions so that their start-up cost stays out
-// of every other command.
+// FindSibling finds a companion binary (oxygen-mcp, orchestrate-dashboard):
+// next to this one first, so that a build directory or an install prefix is
+// used as a whole, then on PATH. Heavy features live in companions so that
+// their start-up cost stays out of every other command.
 func FindSibling(name string) (string, error) {
 	if self, err := os.Executable(); err == nil {
 		p := filepath.Join(filepath.Dir(self), name)

@@ -70,8 +70,8 @@ func Relative(d time.Duration) string {
 // Ago is "3h ago" for a time before now.
 func Ago(t, now time.Time) string { return Relative(now.Sub(t)) + " ago" }
 
-// Left is "12m left" for a time after now.
-func Left(t, now time.Time) string {
+// Remaining is "12m left" for a time after now, and "due" once it passed.
+func Remaining(t, now time.Time) string {
 	if !t.After(now) {
 		return "due"
 	}

@@ -27,11 +27,11 @@ func TestRelative(t *testing.T) {
 	if got := Ago(now.Add(-3*time.Hour), now); got != "3h ago" {
 		t.Errorf("Ago: %q", got)
 	}
-	if got := Left(now.Add(12*time.Minute), now); got != "12m left" {
-		t.Errorf("Left: %q", got)
+	if got := Remaining(now.Add(12*time.Minute), now); got != "12m left" {
+		t.Errorf("Remaining: %q", got)
 	}
-	if got := Left(now.Add(-time.Second), now); got != "due" {
-		t.Errorf("Left past: %q", got)
+	if got := Remaining(now.Add(-time.Second), now); got != "due" {
+		t.Errorf("Remaining past: %q", got)
 	}
 }
 

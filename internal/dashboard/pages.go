@@ -34,7 +34,7 @@ func loadPages(cfg *workflow.Config) (*pages, error) {
 			}
 			return cli.Ago(t.Time, now.Time)
 		},
-		"left":   func(t workflow.Time, now workflow.Time) string { return cli.Left(t.Time, now.Time) },
+		"left":   func(t workflow.Time, now workflow.Time) string { return cli.Remaining(t.Time, now.Time) },
 		"utc":    func(t workflow.Time) string { return t.String() },
 		"colour": p.colourOf,
 		"short": func(s string) string {
