@@ -140,7 +140,7 @@ func TestOverview(t *testing.T) {
 	if len(ov.Council) != 1 || ov.Council[0].ID != call.ID || ov.Council[0].Body != "the release waits on it" || ov.Council[0].State != "pending" {
 		t.Errorf("council: %+v", ov.Council)
 	}
-	if ov.Health.Status != HealthYellow || !strings.Contains(strings.Join(ov.Health.Reasons, "\n"), fmt.Sprintf("council_call %d for B3 awaits approval", call.ID)) {
+	if ov.Health.Status != HealthYellow || !strings.Contains(strings.Join(ov.Health.Lines(), "\n"), fmt.Sprintf("council_call %d for B3 awaits approval", call.ID)) {
 		t.Errorf("health: %+v", ov.Health)
 	}
 

@@ -76,7 +76,7 @@ func printOverview(env *cli.Env, ov *workflow.Overview) {
 	}
 
 	env.Printf("\n%s %s\n", p.Bold("health:"), healthWord(p, ov.Health.Status))
-	for _, r := range ov.Health.Reasons {
+	for _, r := range ov.Health.Lines() {
 		env.Printf("  %s\n", r)
 	}
 }
