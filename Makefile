@@ -10,10 +10,12 @@ export CGO_ENABLED = 0
 all: build
 
 build:
-	$(GO) build -trimpath -o $(BIN)/ ./cmd/orchestrate ./cmd/oxygen ./cmd/oxygen-mcp
+	$(GO) build -trimpath -o $(BIN)/ ./cmd/orchestrate ./cmd/oxygen ./cmd/oxygen-mcp ./cmd/orchestrate-dashboard
 
 test:
 	$(GO) vet ./...
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		echo "SKIP: TestDashboardInABrowser: Chromium is not installed (apt-get install chromium); the dashboard's HTTP tests still run"
 	$(GO) test -count=1 -timeout 12m ./...
 
 # cover runs the same tests as test, with coverage: the unit tests write
@@ -35,12 +37,13 @@ demo: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./workflow/
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./capsules/
+	$(GO) test -run '^$$' -bench . -benchtime 50x ./internal/dashboard/
 	./scripts/bench-processes.sh
 	./scripts/bench-hook.sh
 
 install: build
 	mkdir -p $(PREFIX)/bin
-	install -m 0755 $(BIN)/orchestrate $(BIN)/oxygen $(BIN)/oxygen-mcp $(PREFIX)/bin/
+	install -m 0755 $(BIN)/orchestrate $(BIN)/oxygen $(BIN)/oxygen-mcp $(BIN)/orchestrate-dashboard $(PREFIX)/bin/
 
 vet:
 	$(GO) vet ./...

@@ -47,7 +47,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Setenv("GOCOVERDIR", coverDir) // testscript passes it on to scripts
 	}
-	build := exec.Command("go", "build", "-tags", "oxygentest", "-cover", "-o", dir, "./cmd/orchestrate", "./cmd/oxygen", "./cmd/oxygen-mcp")
+	build := exec.Command("go", "build", "-tags", "oxygentest", "-cover", "-o", dir, "./cmd/orchestrate", "./cmd/oxygen", "./cmd/oxygen-mcp", "./cmd/orchestrate-dashboard")
 	build.Dir = ".."
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {

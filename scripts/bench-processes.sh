@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Times whole processes: `oxygen claim`, `oxygen release` and `oxygen status`
-# next to the sqlite3 CLI doing one INSERT into a WAL database with
+# Times whole processes: `oxygen claim`, `oxygen release`, `oxygen status` and
+# `orchestrate status` next to the sqlite3 CLI doing one INSERT into a WAL database with
 # synchronous=FULL, interleaved in one run so that both see the same machine.
 #
 # Usage: scripts/bench-processes.sh [ROUNDS]   (default 300; needs sqlite3)
@@ -36,12 +36,15 @@ for _ in $(seq "$rounds"); do
   t4=$EPOCHREALTIME
   "$bin/oxygen" status >/dev/null
   t5=$EPOCHREALTIME
-  echo "$t0 $t1 $t2 $t3 $t4 $t5"
+  "$bin/orchestrate" status >/dev/null
+  t6=$EPOCHREALTIME
+  echo "$t0 $t1 $t2 $t3 $t4 $t5 $t6"
 done | awk -v rounds="$rounds" -f "$here/scripts/median.awk" -f <(echo '
 {
   n++
   ins1[n] = ($2 - $1) * 1000; ins2[n] = ($3 - $2) * 1000
   claim[n] = ($4 - $3) * 1000; rel[n] = ($5 - $4) * 1000; stat[n] = ($6 - $5) * 1000
+  ostat[n] = ($7 - $6) * 1000
   pair_sql[n] = ($3 - $1) * 1000; pair_oxy[n] = ($5 - $3) * 1000
 }
 END {
@@ -50,6 +53,7 @@ END {
   printf "  oxygen claim                            %6.2f\n", median(claim, n)
   printf "  oxygen release                          %6.2f\n", median(rel, n)
   printf "  oxygen status                           %6.2f\n", median(stat, n)
+  printf "  orchestrate status                      %6.2f\n", median(ostat, n)
   s = median(pair_sql, n); o = median(pair_oxy, n)
   printf "  two sqlite3 INSERTs                     %6.2f\n", s
   printf "  claim + release                         %6.2f  (%.2fx; target <= 2x)\n", o, o / s

@@ -600,16 +600,29 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// latestVerification returns the newest check of kind, if any.
-func (tx *Tx) latestVerification(ctx context.Context, kind string) (ok bool, detail string, at Time, found bool, err error) {
+// IntegrityCheck is one recorded integrity check.
+type IntegrityCheck struct {
+	Kind    string `json:"kind"`
+	OK      bool   `json:"ok"`
+	Detail  string `json:"detail"`
+	HeadSeq int64  `json:"head_seq,omitempty"` // audit_chain: the head it saw
+	Source  string `json:"source"`
+	At      Time   `json:"at"`
+}
+
+// latestVerification returns the newest check of kind, or nil if none ran.
+func (tx *Tx) latestVerification(ctx context.Context, kind string) (*IntegrityCheck, error) {
+	v := IntegrityCheck{Kind: kind}
 	var okInt int
 	var atMS int64
-	err = tx.queryRow(ctx, `SELECT ok, detail, at FROM verifications WHERE kind = ? ORDER BY id DESC LIMIT 1`, kind).Scan(&okInt, &detail, &atMS)
+	err := tx.queryRow(ctx, `SELECT ok, detail, COALESCE(head_seq, 0), source, at FROM verifications WHERE kind = ? ORDER BY id DESC LIMIT 1`, kind).
+		Scan(&okInt, &v.Detail, &v.HeadSeq, &v.Source, &atMS)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, "", Time{}, false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, "", Time{}, false, storeErr("read verifications", err)
+		return nil, storeErr("read verifications", err)
 	}
-	return okInt == 1, detail, fromMS(atMS), true, nil
+	v.OK, v.At = okInt == 1, fromMS(atMS)
+	return &v, nil
 }

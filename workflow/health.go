@@ -3,6 +3,8 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -99,12 +101,12 @@ func (s *Service) Health(ctx context.Context) (*Health, error) {
 func (s *Service) quickHealth(ctx context.Context, tx *Tx) (*Health, error) {
 	h := &Health{Status: HealthGreen, Findings: []HealthFinding{}}
 	for _, kind := range []string{"audit_chain", "blob_store"} {
-		ok, detail, at, found, err := tx.latestVerification(ctx, kind)
+		v, err := tx.latestVerification(ctx, kind)
 		if err != nil {
 			return nil, err
 		}
-		if found && !ok {
-			h.red(kind, kind, "the last %s check (%s) failed: %s", kind, at, detail)
+		if v != nil && !v.OK {
+			h.red(kind, kind, "the last %s check (%s) failed: %s", kind, v.At, v.Detail)
 		}
 	}
 	return h, s.attention(ctx, tx, h)
@@ -146,21 +148,25 @@ func (s *Service) attention(ctx context.Context, tx *Tx, h *Health) error {
 	for _, c := range pending {
 		h.yellow("council_pending", "council_call "+itoa(c.ID), "council_call %d for %s awaits approval (from %s)", c.ID, c.Item, c.From)
 	}
-	for _, d := range s.Config.Domains {
-		busy, err := tx.inProgress(ctx, d.Name)
-		if err != nil {
-			return err
-		}
-		if len(busy) > d.MaxInProgress {
-			h.yellow("over_cap", d.Name, "%s has %d items in progress, over its cap of %d", d.Name, len(busy), d.MaxInProgress)
-		}
-	}
-	stale, err := tx.staleItems(ctx, s.Config.Items.StaleAfter)
+	// One read of the work in progress serves both the caps and staleness.
+	busy, err := tx.itemsInProgress(ctx)
 	if err != nil {
 		return err
 	}
-	for _, st := range stale {
-		h.yellow("stale_item", st.ID, "%s has been in progress for %s (items.stale_after %s)", st.ID, FormatDuration(roundDuration(st.For)), FormatDuration(s.Config.Items.StaleAfter))
+	perDomain := map[string]int{}
+	for _, it := range busy {
+		perDomain[it.Domain]++
+	}
+	for _, d := range s.Config.Domains {
+		if n := perDomain[d.Name]; n > d.MaxInProgress {
+			h.yellow("over_cap", d.Name, "%s has %d items in progress, over its cap of %d", d.Name, n, d.MaxInProgress)
+		}
+	}
+	slices.SortFunc(busy, func(a, b ItemInProgress) int { return strings.Compare(a.ID, b.ID) })
+	for _, it := range busy {
+		if it.For > s.Config.Items.StaleAfter {
+			h.yellow("stale_item", it.ID, "%s has been in progress for %s (items.stale_after %s)", it.ID, FormatDuration(roundDuration(it.For)), FormatDuration(s.Config.Items.StaleAfter))
+		}
 	}
 	return nil
 }
@@ -173,25 +179,49 @@ type StaleItem struct {
 	For   time.Duration `json:"-"`
 }
 
+// ItemInProgress is an item in progress, with whom and since when (its
+// latest move into in_progress).
+type ItemInProgress struct {
+	ID     string        `json:"id"`
+	Title  string        `json:"title"`
+	Domain string        `json:"domain"`
+	Owner  string        `json:"owner"`
+	Since  Time          `json:"since"`
+	For    time.Duration `json:"-"`
+}
+
 func (tx *Tx) staleItems(ctx context.Context, after time.Duration) ([]StaleItem, error) {
-	rows, err := tx.query(ctx, `SELECT i.id, i.owner, MAX(t.at) FROM items i JOIN item_transitions t ON t.item_id = i.id AND t.to_status = 'in_progress'
-		WHERE i.status = 'in_progress' GROUP BY i.id, i.owner ORDER BY i.id`)
+	all, err := tx.itemsInProgress(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []StaleItem{}
+	for _, st := range all {
+		if st.For > after {
+			out = append(out, StaleItem{ID: st.ID, Owner: st.Owner, Since: st.Since, For: st.For})
+		}
+	}
+	return out, nil
+}
+
+// itemsInProgress lists every item in progress, longest running first.
+func (tx *Tx) itemsInProgress(ctx context.Context) ([]ItemInProgress, error) {
+	rows, err := tx.query(ctx, `SELECT i.id, i.title, i.domain, i.owner, MAX(t.at) AS since FROM items i JOIN item_transitions t ON t.item_id = i.id AND t.to_status = 'in_progress'
+		WHERE i.status = 'in_progress' GROUP BY i.id, i.title, i.domain, i.owner ORDER BY since, i.id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []StaleItem{}
+	out := []ItemInProgress{}
 	for rows.Next() {
-		var st StaleItem
+		var st ItemInProgress
 		var since int64
-		if err := rows.Scan(&st.ID, &st.Owner, &since); err != nil {
+		if err := rows.Scan(&st.ID, &st.Title, &st.Domain, &st.Owner, &since); err != nil {
 			return nil, storeErr("read items", err)
 		}
 		st.Since = fromMS(since)
 		st.For = tx.now.Sub(st.Since.Time)
-		if st.For > after {
-			out = append(out, st)
-		}
+		out = append(out, st)
 	}
 	return out, rows.Err()
 }

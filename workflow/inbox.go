@@ -21,6 +21,9 @@ type InboxRequest struct {
 	// withAcked keeps acknowledged signals: the briefing lists every council
 	// call its reader may approve, read or not.
 	withAcked bool
+	// sinceID, when set, reads signals from this id on only: status counts a
+	// window of the inbox without reading the whole history.
+	sinceID int64
 }
 
 // InboxEntry is a waiting signal with why it is the reader's.
@@ -47,6 +50,7 @@ func (s *Service) Inbox(ctx context.Context, req InboxRequest) ([]*InboxEntry, e
 
 func (s *Service) inbox(ctx context.Context, tx *Tx, req InboxRequest) ([]*InboxEntry, error) {
 	var w filter
+	w.when(req.sinceID > 0, `id >= ?`, req.sinceID)
 	w.when(req.Owner != "", `from_owner <> ?`, req.Owner)
 	w.when(req.Owner != "" && !req.withAcked, `NOT EXISTS (SELECT 1 FROM signal_acks a WHERE a.signal_id = signals.id AND a.owner = ?)`, req.Owner)
 	w.when(req.Owner == "" && !req.withAcked, `NOT EXISTS (SELECT 1 FROM signal_acks a WHERE a.signal_id = signals.id AND a.domain = ?)`, req.Domain)

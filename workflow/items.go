@@ -431,15 +431,23 @@ func (s *Service) Show(ctx context.Context, id string) (*ItemDetail, error) {
 	}
 	var d *ItemDetail
 	err := s.read(ctx, func(tx *Tx) error {
-		it, err := tx.getItem(ctx, id)
-		if err != nil {
-			return err
-		}
-		hist, err := tx.history(ctx, id)
-		d = &ItemDetail{Item: it, History: hist}
+		var err error
+		d, err = tx.itemDetail(ctx, id)
 		return err
 	})
 	return d, err
+}
+
+func (tx *Tx) itemDetail(ctx context.Context, id string) (*ItemDetail, error) {
+	it, err := tx.getItem(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := tx.history(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &ItemDetail{Item: it, History: hist}, nil
 }
 
 func (tx *Tx) history(ctx context.Context, id string) ([]Transition, error) {

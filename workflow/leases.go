@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/internal/pathspec"
 )
 
 // Lease states.
@@ -143,6 +145,9 @@ type ClaimRequest struct {
 	TTL      *time.Duration // nil: leases.default_ttl
 	Item     string
 	Reason   string
+	// OnWait, if set, hears where a queued claim stands after every poll
+	// (ClaimWait only): a terminal shows it to the person waiting.
+	OnWait func(WaitState)
 
 	ttl time.Duration // the checked TTL
 }
@@ -780,8 +785,12 @@ func (s *Service) VerifyToken(ctx context.Context, resource string, token int64)
 }
 
 // unknownResource is the "not found" error for a resource id, naming the
-// closest known ids.
+// closest known ids, or, when the id is a path someone typed in its place,
+// the resource that covers it and the command that tells.
 func unknownResource(cfg *Config, id string) error {
+	if err := pathNotResource(cfg, id); err != nil {
+		return err
+	}
 	type cand struct {
 		id   string
 		dist int
@@ -809,6 +818,25 @@ func unknownResource(cfg *Config, id string) error {
 		return Errorf(ENOTFOUND, "no resource %q (resources: %s)", id, strings.Join(all, ", "))
 	}
 	return Errorf(ENOTFOUND, "no resource %q; did you mean %s?", id, strings.Join(near, ", "))
+}
+
+// pathNotResource explains an id that is a path: it holds a slash, or it
+// falls under a resource's globs. The path is taken as root-relative; `oxygen
+// which` resolves it from the working directory exactly.
+func pathNotResource(cfg *Config, id string) error {
+	var covering []string
+	if clean, err := pathspec.CleanRel(id); err == nil {
+		for _, r := range cfg.ResourcesFor(clean) {
+			covering = append(covering, r.ID)
+		}
+	}
+	switch {
+	case len(covering) > 0:
+		return Errorf(ENOTFOUND, "no resource %q: that is a path, not a resource id; it falls under %s (oxygen which %s shows who holds it)", id, strings.Join(covering, ", "), id)
+	case strings.ContainsAny(id, `/\`):
+		return Errorf(ENOTFOUND, "no resource %q: that is a path, not a resource id (oxygen which %s tells which resource covers it)", id, id)
+	}
+	return nil
 }
 
 func levenshtein(a, b string) int {

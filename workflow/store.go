@@ -72,27 +72,32 @@ func openStore(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	stamp, err := s.userVersion(ctx)
+	latest, behind, err := s.schemaState(ctx)
+	if err == nil && behind {
+		err = s.migrate(ctx, latest)
+	}
 	if err != nil {
 		db.Close()
 		return nil, err
-	}
-	latest, err := embeddedSchema()
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	switch have := schemaFromStamp(stamp); {
-	case have.newerThan(latest):
-		db.Close()
-		return nil, Errorf(EINTERNAL, "store %s has schema version %d (%d migrations), newer than this binary's %d (%d): upgrade oxygen", path, have.max, have.count, latest.max, latest.count)
-	case stamp != latest.stamp():
-		if err := s.migrate(ctx, latest); err != nil {
-			db.Close()
-			return nil, err
-		}
 	}
 	return s, nil
+}
+
+// schemaState compares the store's schema stamp with this binary's
+// migrations: behind when the store lacks some of them, an error when the
+// store is newer than the binary.
+func (s *Store) schemaState(ctx context.Context) (latest schema, behind bool, err error) {
+	stamp, err := s.userVersion(ctx)
+	if err != nil {
+		return schema{}, false, err
+	}
+	if latest, err = embeddedSchema(); err != nil {
+		return schema{}, false, err
+	}
+	if have := schemaFromStamp(stamp); have.newerThan(latest) {
+		return schema{}, false, Errorf(EINTERNAL, "store %s has schema version %d (%d migrations), newer than this binary's %d (%d): upgrade oxygen", s.path, have.max, have.count, latest.max, latest.count)
+	}
+	return latest, stamp != latest.stamp(), nil
 }
 
 // schema identifies a set of migrations by its highest number and its

@@ -23,7 +23,9 @@ const (
 
 type waiter struct {
 	ID        int64
+	Resource  string
 	Owner     string
+	Domain    string
 	PID       int
 	Host      string
 	CreatedAt Time
@@ -134,11 +136,14 @@ func (s *Service) ClaimWait(ctx context.Context, req ClaimRequest, wait time.Dur
 			}
 			lastBeat = time.Now()
 		}
-		free, err := s.mayGrant(ctx, req.Resource, ticket)
+		state, err := s.waitState(ctx, req.Resource, ticket)
 		if err != nil {
 			return nil, err
 		}
-		if !free {
+		if req.OnWait != nil {
+			req.OnWait(state)
+		}
+		if state.Holder != nil || state.Position > 1 {
 			continue
 		}
 		err = s.write(ctx, func(tx *Tx) error {
@@ -158,19 +163,33 @@ func (s *Service) ClaimWait(ctx context.Context, req ClaimRequest, wait time.Dur
 	}
 }
 
-// mayGrant is a cheap read: is the resource free and this ticket first?
-func (s *Service) mayGrant(ctx context.Context, resource string, ticket int64) (bool, error) {
-	free := false
+// WaitState is where a queued claim stands after a poll.
+type WaitState struct {
+	Resource string
+	Position int    // in the queue of live waiters; 1 is next
+	Holder   *Lease // the live lease in the way, nil when the resource is free
+	Now      Time
+}
+
+// waitState is a cheap read: who holds the resource, and how many live
+// tickets are ahead of this one? The claim may go ahead when nobody holds it
+// and the ticket is first.
+func (s *Service) waitState(ctx context.Context, resource string, ticket int64) (WaitState, error) {
+	st := WaitState{Resource: resource}
 	err := s.read(ctx, func(tx *Tx) error {
+		st.Now = Time{tx.now}
 		l, err := tx.activeLease(ctx, resource)
-		if err != nil || (l != nil && l.liveAt(tx.now)) {
+		if err != nil {
 			return err
 		}
+		if l != nil && l.liveAt(tx.now) {
+			st.Holder = l
+		}
 		ahead, err := tx.waitersAhead(ctx, resource, ticket)
-		free = len(ahead) == 0
+		st.Position = len(ahead) + 1
 		return err
 	})
-	return free, err
+	return st, err
 }
 
 func (tx *Tx) enqueue(ctx context.Context, req ClaimRequest) (int64, error) {
@@ -204,7 +223,11 @@ func (tx *Tx) sweepWaiters(ctx context.Context, resource string) error {
 
 // waiters lists every ticket for resource, live or not, oldest first.
 func (tx *Tx) waiters(ctx context.Context, resource string) ([]*waiter, error) {
-	rows, err := tx.query(ctx, `SELECT id, owner, pid, host, created_at, heartbeat_at FROM lease_waiters WHERE resource = ? ORDER BY id`, resource)
+	return tx.scanWaiters(ctx, `resource = ? ORDER BY id`, resource)
+}
+
+func (tx *Tx) scanWaiters(ctx context.Context, where string, args ...any) ([]*waiter, error) {
+	rows, err := tx.query(ctx, `SELECT id, resource, owner, domain, pid, host, created_at, heartbeat_at FROM lease_waiters WHERE `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -213,13 +236,37 @@ func (tx *Tx) waiters(ctx context.Context, resource string) ([]*waiter, error) {
 	for rows.Next() {
 		var w waiter
 		var created, beat int64
-		if err := rows.Scan(&w.ID, &w.Owner, &w.PID, &w.Host, &created, &beat); err != nil {
+		if err := rows.Scan(&w.ID, &w.Resource, &w.Owner, &w.Domain, &w.PID, &w.Host, &created, &beat); err != nil {
 			return nil, storeErr("read waiters", err)
 		}
 		w.CreatedAt, w.Heartbeat = fromMS(created), fromMS(beat)
 		out = append(out, &w)
 	}
 	return out, rows.Err()
+}
+
+// Waiter is a live place in a resource's queue, as status pages show it.
+type Waiter struct {
+	Owner    string `json:"owner"`
+	Domain   string `json:"domain"`
+	Position int    `json:"position"` // 1 is next
+	Since    Time   `json:"since"`
+}
+
+// liveWaiters is every resource's queue of live tickets, in serving order.
+func (tx *Tx) liveWaiters(ctx context.Context) (map[string][]Waiter, error) {
+	all, err := tx.scanWaiters(ctx, `1=1 ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]Waiter{}
+	for _, w := range all {
+		if w.live(tx.now) {
+			q := out[w.Resource]
+			out[w.Resource] = append(q, Waiter{Owner: w.Owner, Domain: w.Domain, Position: len(q) + 1, Since: w.CreatedAt})
+		}
+	}
+	return out, nil
 }
 
 // heartbeat keeps the ticket live. If the ticket was swept (this process was

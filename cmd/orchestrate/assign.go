@@ -9,7 +9,7 @@ import (
 
 // AssignCmd starts an item.
 type AssignCmd struct {
-	ID      string `arg:"" help:"Item id."`
+	ID      string `arg:"" help:"Item id." predictor:"item"`
 	Owner   string `name:"owner" help:"The new owner; must belong to the item's domain." required:""`
 	Domain  string `name:"domain" help:"The owner's domain, when neither the agents map nor the owner's name says it."`
 	Council int64  `name:"council" help:"An approved council_call that lets this move exceed the attention budget once." placeholder:"N"`

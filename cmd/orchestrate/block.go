@@ -7,7 +7,7 @@ import (
 
 // BlockCmd parks an item in progress.
 type BlockCmd struct {
-	ID     string `arg:"" help:"Item id."`
+	ID     string `arg:"" help:"Item id." predictor:"item"`
 	Reason string `name:"reason" help:"What it waits for." required:""`
 	actorFlags
 }

@@ -18,7 +18,7 @@ type CapsuleCmd struct {
 
 // CapsuleRegenerateCmd re-renders a capsule.
 type CapsuleRegenerateCmd struct {
-	ID string `arg:"" help:"Item id."`
+	ID string `arg:"" help:"Item id." predictor:"item"`
 	By string `name:"by" help:"Who regenerates (default: OXYGEN_OWNER, else the item's owner)."`
 }
 
@@ -42,7 +42,7 @@ func (c *CapsuleRegenerateCmd) Run(env *cli.Env) error {
 
 // CapsuleShowCmd prints a generation.
 type CapsuleShowCmd struct {
-	ID         string `arg:"" help:"Item id."`
+	ID         string `arg:"" help:"Item id." predictor:"item"`
 	Generation int    `name:"generation" help:"Which generation (default: the latest)." placeholder:"N"`
 }
 
@@ -62,7 +62,7 @@ func (c *CapsuleShowCmd) Run(env *cli.Env) error {
 
 // CapsuleHistoryCmd lists generations.
 type CapsuleHistoryCmd struct {
-	ID string `arg:"" help:"Item id."`
+	ID string `arg:"" help:"Item id." predictor:"item"`
 }
 
 func (c *CapsuleHistoryCmd) Run(env *cli.Env) error {
@@ -89,7 +89,7 @@ func (c *CapsuleHistoryCmd) Run(env *cli.Env) error {
 
 // CapsuleVerifyCmd reports drift.
 type CapsuleVerifyCmd struct {
-	ID string `arg:"" help:"Item id."`
+	ID string `arg:"" help:"Item id." predictor:"item"`
 }
 
 func (c *CapsuleVerifyCmd) Run(env *cli.Env) error {

@@ -15,7 +15,7 @@ type CouncilCmd struct {
 
 // CouncilCallCmd records a council_call.
 type CouncilCallCmd struct {
-	Item   string `name:"item" help:"The item to start or unblock over the cap." required:""`
+	Item   string `name:"item" help:"The item to start or unblock over the cap." required:"" predictor:"item"`
 	From   string `name:"from" help:"Who asks (default: OXYGEN_OWNER)."`
 	Domain string `name:"domain" help:"The asker's domain."`
 	Reason string `name:"reason" help:"Why the cap should be exceeded." required:""`
@@ -41,7 +41,7 @@ func (c *CouncilCallCmd) Run(env *cli.Env) error {
 
 // CouncilApproveCmd approves a council_call.
 type CouncilApproveCmd struct {
-	ID     int64  `arg:"" name:"N" help:"The council_call's signal id."`
+	ID     int64  `arg:"" name:"N" help:"The council_call's signal id." predictor:"council"`
 	By     string `name:"by" help:"Who approves (default: OXYGEN_OWNER)."`
 	Domain string `name:"domain" help:"The approver's domain."`
 	Note   string `name:"note" help:"A note for the record."`

@@ -7,7 +7,7 @@ import (
 
 // DeadEndCmd abandons an item and records why as a dead_end signal.
 type DeadEndCmd struct {
-	ID     string `arg:"" help:"Item id."`
+	ID     string `arg:"" help:"Item id." predictor:"item"`
 	Reason string `name:"reason" help:"Why this is a dead end; it becomes the signal's body." required:""`
 	actorFlags
 }

@@ -10,7 +10,7 @@ import (
 
 // DoneCmd finishes an item in progress after its commands pass.
 type DoneCmd struct {
-	ID         string        `arg:"" help:"Item id."`
+	ID         string        `arg:"" help:"Item id." predictor:"item"`
 	Reason     string        `name:"reason" help:"A note for the history; required with --skip-verify."`
 	SkipVerify bool          `name:"skip-verify" help:"Complete without running the item's commands (recorded, and listed by audit reports)."`
 	Timeout    time.Duration `name:"timeout" help:"Per-command time limit; when it runs out the command and everything it started are killed." default:"10m"`

@@ -8,7 +8,7 @@ import (
 // ListCmd lists items.
 type ListCmd struct {
 	Status string `name:"status" help:"Only items in this status."`
-	Domain string `name:"domain" help:"Only items of this domain."`
+	Domain string `name:"domain" help:"Only items of this domain." predictor:"domain"`
 	Owner  string `name:"owner" help:"Only items owned by this owner."`
 }
 

@@ -32,9 +32,14 @@ type CLI struct {
 	Signal   SignalCmd   `cmd:"" help:"Send and read signals."`
 	Council  CouncilCmd  `cmd:"" help:"Council calls: override the attention budget once, with another domain's approval."`
 	Audit    AuditCmd    `cmd:"" help:"Read and verify the audit log."`
+	Status   StatusCmd   `cmd:"" help:"Everything at a glance: budgets, work in progress, leases and queues, council calls, health (exit 0)."`
+	Serve    ServeCmd    `cmd:"" help:"Serve a read-only live dashboard (default http://127.0.0.1:7070)."`
 	Health   HealthCmd   `cmd:"" help:"Report green, yellow or red (exit 0, 1, 2; 3 when unknown)."`
 	Daemon   DaemonCmd   `cmd:"" help:"Run the scheduled jobs (expire-leases, audit) until SIGINT or SIGTERM."`
 	Jobs     JobsCmd     `cmd:"" help:"List the scheduled jobs, or run one now."`
+
+	// For the shell rather than the repository.
+	Completion cli.CompletionCmd `cmd:"" help:"Print shell completion code (bash, zsh, fish): add eval \"$(orchestrate completion bash)\" to ~/.bashrc."`
 }
 
 func main() {

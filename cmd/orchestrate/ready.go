@@ -6,7 +6,7 @@ import (
 
 // ReadyCmd lists what can start now.
 type ReadyCmd struct {
-	Domain string `name:"domain" help:"Only items of this domain."`
+	Domain string `name:"domain" help:"Only items of this domain." predictor:"domain"`
 }
 
 func (c *ReadyCmd) Run(env *cli.Env) error {

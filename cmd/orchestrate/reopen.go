@@ -7,7 +7,7 @@ import (
 
 // ReopenCmd puts a done or dead_end item back to open.
 type ReopenCmd struct {
-	ID     string `arg:"" help:"Item id."`
+	ID     string `arg:"" help:"Item id." predictor:"item"`
 	Reason string `name:"reason" help:"Why it is reopened." required:""`
 	actorFlags
 }

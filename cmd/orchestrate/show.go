@@ -9,7 +9,7 @@ import (
 
 // ShowCmd prints one item and its history.
 type ShowCmd struct {
-	ID string `arg:"" help:"Item id."`
+	ID string `arg:"" help:"Item id." predictor:"item"`
 }
 
 func (c *ShowCmd) Run(env *cli.Env) error {

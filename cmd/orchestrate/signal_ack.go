@@ -6,7 +6,7 @@ import (
 
 // SignalAckCmd acknowledges signals, taking them out of the owner's inbox.
 type SignalAckCmd struct {
-	IDs    []int64 `arg:"" name:"N" help:"Signal ids (see orchestrate signal inbox)."`
+	IDs    []int64 `arg:"" name:"N" help:"Signal ids (see orchestrate signal inbox)." predictor:"signal"`
 	By     string  `name:"by" help:"Who acknowledges (default: OXYGEN_OWNER)." placeholder:"WHO"`
 	Domain string  `name:"domain" help:"The domain they act for."`
 }

@@ -8,8 +8,8 @@ import (
 // SignalListCmd lists signals.
 type SignalListCmd struct {
 	Kind   string `name:"kind" help:"Only this kind."`
-	Item   string `name:"item" help:"Only signals about this item."`
-	Domain string `name:"domain" help:"Only signals sent by or to this domain (including those to all)."`
+	Item   string `name:"item" help:"Only signals about this item." predictor:"item"`
+	Domain string `name:"domain" help:"Only signals sent by or to this domain (including those to all)." predictor:"domain"`
 	Since  string `name:"since" help:"Only signals since a time (RFC 3339) or for a duration back (24h)."`
 }
 

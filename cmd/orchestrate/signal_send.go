@@ -12,8 +12,8 @@ type SignalSendCmd struct {
 	Domain   string   `name:"domain" help:"The sender's domain (default: OXYGEN_DOMAIN, the agents map, or a sender named like a domain)."`
 	To       string   `name:"to" help:"A domain, or all." default:"all"`
 	Topic    string   `name:"topic" help:"Slug (default: the item, else the resource, else general)."`
-	Item     string   `name:"item" help:"The item it concerns."`
-	Resource string   `name:"resource" help:"The resource it concerns (a handshake names the resource it opens)."`
+	Item     string   `name:"item" help:"The item it concerns." predictor:"item"`
+	Resource string   `name:"resource" help:"The resource it concerns (a handshake names the resource it opens)." predictor:"resource"`
 	Body     string   `name:"body" help:"The message."`
 	Ref      []string `name:"ref" help:"Evidence: a root-relative path, such as the capsule and the exact files (repeatable)." sep:"none"`
 }

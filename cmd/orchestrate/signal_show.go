@@ -6,7 +6,7 @@ import (
 
 // SignalShowCmd prints one signal.
 type SignalShowCmd struct {
-	ID int64 `arg:"" help:"Signal id." name:"N"`
+	ID int64 `arg:"" help:"Signal id." name:"N" predictor:"signal"`
 }
 
 func (c *SignalShowCmd) Run(env *cli.Env) error {

@@ -7,7 +7,7 @@ import (
 
 // UnassignCmd returns an item in progress to open.
 type UnassignCmd struct {
-	ID     string `arg:"" help:"Item id."`
+	ID     string `arg:"" help:"Item id." predictor:"item"`
 	Reason string `name:"reason" help:"Why, for the history."`
 	actorFlags
 }

@@ -7,7 +7,7 @@ import (
 
 // UnblockCmd resumes a blocked item, subject to the attention budget.
 type UnblockCmd struct {
-	ID      string `arg:"" help:"Item id."`
+	ID      string `arg:"" help:"Item id." predictor:"item"`
 	Council int64  `name:"council" help:"An approved council_call that lets this move exceed the attention budget once." placeholder:"N"`
 	Reason  string `name:"reason" help:"Why, for the history."`
 	actorFlags

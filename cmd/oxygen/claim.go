@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/oxygen-tools/oxygen/internal/cli"
@@ -9,11 +10,11 @@ import (
 
 // ClaimCmd takes a lease.
 type ClaimCmd struct {
-	Resource string         `arg:"" help:"Resource id (see oxygen resources)."`
+	Resource string         `arg:"" help:"Resource id (see oxygen resources)." predictor:"resource"`
 	TTL      *time.Duration `name:"ttl" help:"Lease length (default: leases.default_ttl; at most leases.max_ttl)."`
-	Item     string         `name:"item" help:"The work item this change belongs to."`
+	Item     string         `name:"item" help:"The work item this change belongs to." predictor:"item"`
 	Reason   string         `name:"reason" help:"What you will change."`
-	Wait     time.Duration  `name:"wait" help:"Queue (first come, first served) for up to this long while another holds it; exit 6 if it runs out."`
+	Wait     time.Duration  `name:"wait" help:"Queue (first come, first served) for up to this long while another holds it; exit 6 if it runs out. On a terminal, stderr shows your place and the holder."`
 	cli.Identity
 }
 
@@ -23,6 +24,11 @@ func (c *ClaimCmd) Run(env *cli.Env) error {
 		return err
 	}
 	req := workflow.ClaimRequest{Resource: c.Resource, Actor: actor, TTL: c.TTL, Item: c.Item, Reason: c.Reason}
+	if c.Wait > 0 && cli.IsTerminal(env.Stderr) {
+		p := &waitProgress{env: env}
+		req.OnWait = p.show
+		defer p.clear()
+	}
 	res, err := svc.ClaimWait(env.Ctx, req, c.Wait)
 	if err != nil {
 		return err
@@ -33,4 +39,42 @@ func (c *ClaimCmd) Run(env *cli.Env) error {
 		}
 		printLease(env, res.Lease, svc.Clock())
 	})
+}
+
+// waitProgress keeps one status line on a terminal's stderr up to date while
+// a claim waits, and wipes it before the result is printed.
+type waitProgress struct {
+	env  *cli.Env
+	last string
+}
+
+func (p *waitProgress) show(st workflow.WaitState) {
+	line := waitLine(st)
+	if line == p.last {
+		return
+	}
+	p.last = line
+	fmt.Fprintf(p.env.Stderr, "\r\x1b[K%s", line)
+}
+
+func (p *waitProgress) clear() {
+	if p.last != "" {
+		fmt.Fprint(p.env.Stderr, "\r\x1b[K")
+	}
+}
+
+// waitLine says where a waiting claim stands: its place, and who is in the
+// way for how long.
+func waitLine(st workflow.WaitState) string {
+	line := fmt.Sprintf("waiting for %s: queue position %d", st.Resource, st.Position)
+	switch {
+	case st.Holder != nil:
+		h := st.Holder
+		line += fmt.Sprintf(", held by %s (%s), token %d, %s", h.Owner, h.Domain, h.Token, cli.Remaining(h.ExpiresAt.Time, st.Now.Time))
+	case st.Position > 1:
+		line += fmt.Sprintf(", free, %d ahead", st.Position-1)
+	default:
+		line += ", free, claiming"
+	}
+	return line
 }

@@ -26,6 +26,9 @@ type CLI struct {
 	Hook      HookCmd      `cmd:"" help:"Git hooks: pre-commit runs the guard, commit-msg adds the Oxygen-Lease trailers that prove a commit and the audit chain head that anchors the log; and the coding agents' edit-time hook."`
 	Shadow    ShadowCmd    `cmd:"" help:"Shadow edits: changes made without a lease, found by the audit job."`
 	Mcp       McpCmd       `cmd:"" help:"Serve the protocol as MCP tools over stdio, as the owner fixed here (--print-config: the client's JSON entry)."`
+
+	// For the shell rather than the repository.
+	Completion cli.CompletionCmd `cmd:"" help:"Print shell completion code (bash, zsh, fish): add eval \"$(oxygen completion bash)\" to ~/.bashrc."`
 }
 
 func main() {

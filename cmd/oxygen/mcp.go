@@ -2,8 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
 	"syscall"
 
 	"github.com/oxygen-tools/oxygen/internal/cli"
@@ -26,7 +24,7 @@ func (c *McpCmd) Run(env *cli.Env) error {
 	if c.PrintConfig {
 		return env.PrintJSON(c.clientConfig(env))
 	}
-	server, err := findServer()
+	server, err := cli.FindSibling(mcpServer)
 	if err != nil {
 		return err
 	}
@@ -40,21 +38,6 @@ func (c *McpCmd) Run(env *cli.Env) error {
 		return workflow.Errorf(workflow.EINTERNAL, "start %s: %v", server, err)
 	}
 	return nil
-}
-
-// findServer looks next to this binary first, so that a build directory or
-// an install prefix is used as a whole, then on PATH.
-func findServer() (string, error) {
-	if self, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(self), mcpServer)
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath(mcpServer); err == nil {
-		return p, nil
-	}
-	return "", workflow.Errorf(workflow.ENOTFOUND, "%s is neither next to oxygen nor on PATH: make install copies it with the other binaries", mcpServer)
 }
 
 // clientConfig is the mcpServers entry that starts this server. Identity

@@ -7,7 +7,7 @@ import (
 
 // ReleaseCmd ends a lease.
 type ReleaseCmd struct {
-	Resource string `arg:"" help:"Resource id."`
+	Resource string `arg:"" help:"Resource id." predictor:"resource"`
 	Force    bool   `name:"force" help:"Release another owner's lease (it ends as revoked and the holder's domain is told)."`
 	Reason   string `name:"reason" help:"Why; required with --force."`
 	cli.Identity

@@ -8,7 +8,7 @@ import (
 
 // RenewCmd extends the caller's lease.
 type RenewCmd struct {
-	Resource string         `arg:"" help:"Resource id."`
+	Resource string         `arg:"" help:"Resource id." predictor:"resource"`
 	TTL      *time.Duration `name:"ttl" help:"New length from now (default: leases.default_ttl)."`
 	cli.Identity
 }

@@ -19,12 +19,12 @@ import (
 // RunCmd holds a lease for exactly as long as a command, and everything it
 // starts, runs.
 type RunCmd struct {
-	Resource string        `arg:"" help:"Resource id."`
+	Resource string        `arg:"" help:"Resource id." predictor:"resource"`
 	Command  []string      `arg:"" passthrough:"partial" name:"command" help:"The command to run, after --."`
 	TTL      time.Duration `name:"ttl" default:"1m" help:"Lease length while the command runs, renewed every third of it. Short, because if oxygen itself is killed the lease lasts until it runs out."`
 	Grace    time.Duration `name:"grace" default:"10s" help:"After passing SIGTERM, SIGINT or SIGHUP on to the command, how long to wait before killing it and everything it started."`
 	Wait     time.Duration `name:"wait" help:"Queue for up to this long while another holds the resource."`
-	Item     string        `name:"item" help:"The work item this change belongs to."`
+	Item     string        `name:"item" help:"The work item this change belongs to." predictor:"item"`
 	Reason   string        `name:"reason" help:"What the command changes."`
 	cli.Identity
 }

@@ -10,9 +10,9 @@ import (
 
 // StatusCmd shows leases and budgets.
 type StatusCmd struct {
-	Domain   string `name:"domain" help:"Only this domain."`
+	Domain   string `name:"domain" help:"Only this domain." predictor:"domain"`
 	Owner    string `name:"owner" help:"Only this owner's leases."`
-	Resource string `name:"resource" help:"Only this resource."`
+	Resource string `name:"resource" help:"Only this resource." predictor:"resource"`
 	All      bool   `name:"all" help:"Include history: released, expired and revoked leases."`
 }
 
@@ -39,9 +39,22 @@ func (c *StatusCmd) Run(env *cli.Env) error {
 				if item == "" {
 					item = "-"
 				}
-				rows = append(rows, []string{l.Resource, l.Owner, l.Domain, itoa(l.Token), l.State, remaining, l.ExpiresAt.String(), item})
+				row := []string{l.Resource, l.Owner, l.Domain, itoa(l.Token), l.State, remaining, l.ExpiresAt.String()}
+				if c.All {
+					ended := "-"
+					if !l.EndedAt.IsZero() {
+						ended = l.EndedAt.String()
+					}
+					row = append(row, ended)
+				}
+				rows = append(rows, append(row, item))
 			}
-			env.Table([]string{"RESOURCE", "OWNER", "DOMAIN", "TOKEN", "STATE", "LEFT", "EXPIRES", "ITEM"}, rows)
+			header := []string{"RESOURCE", "OWNER", "DOMAIN", "TOKEN", "STATE", "LEFT", "EXPIRES"}
+			if c.All {
+				// History shows when each lease ended, not only when it was due to.
+				header = append(header, "ENDED")
+			}
+			env.Table(append(header, "ITEM"), rows)
 		}
 		var budgets []string
 		for _, b := range st.Budgets {

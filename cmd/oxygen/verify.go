@@ -6,7 +6,7 @@ import (
 
 // VerifyCmd is a fencing check for scripts.
 type VerifyCmd struct {
-	Resource string `arg:"" help:"Resource id."`
+	Resource string `arg:"" help:"Resource id." predictor:"resource"`
 	Token    int64  `name:"token" help:"The fencing token you hold." required:""`
 }
 

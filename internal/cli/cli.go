@@ -27,6 +27,8 @@ import (
 type Globals struct {
 	Root string `name:"root" help:"Repository root (default: the nearest directory above with .substrate/)." env:"OXYGEN_ROOT" placeholder:"DIR"`
 	JSON bool   `name:"json" help:"Print one JSON document instead of text."`
+
+	Version VersionFlag `name:"version" help:"Print the version, the commit and the schema version, and exit."`
 }
 
 // Env is what a command's Run receives.
@@ -58,6 +60,12 @@ func (e *Env) Layout() (*workflow.Layout, error) {
 // Service loads the config and opens the store, once per process. It never
 // creates a store: only init does.
 func (e *Env) Service() (*workflow.Service, error) {
+	return e.openService(workflow.OpenService)
+}
+
+// openService finds the repository and opens its service with open, which
+// is workflow.OpenService or workflow.OpenServiceReadOnly.
+func (e *Env) openService(open func(context.Context, *workflow.Layout, workflow.Clock) (*workflow.Service, error)) (*workflow.Service, error) {
 	if e.svc != nil {
 		return e.svc, nil
 	}
@@ -69,7 +77,7 @@ func (e *Env) Service() (*workflow.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := workflow.OpenService(e.Ctx, l, clock)
+	svc, err := open(e.Ctx, l, clock)
 	if err != nil {
 		return nil, err
 	}
@@ -203,6 +211,10 @@ func Run(tool string, grammar any, globals *Globals, args []string, opts Options
 	// the common case builds a grammar of the selected command alone. Help,
 	// unknown commands and usage errors go through the full grammar, so what
 	// users see is the same either way.
+	if completionRequested() {
+		completeLine(env, newParser(grammar))
+		return 0
+	}
 	var kctx *kong.Context
 	var err error
 	name, help, cmd, selected := selectCommand(grammar, args)
@@ -340,7 +352,7 @@ func firstWord(args []string) string {
 // the domain by workflow's resolution rules.
 type Identity struct {
 	Owner  string `name:"owner" help:"Who is acting (default: OXYGEN_OWNER)." placeholder:"WHO"`
-	Domain string `name:"domain" help:"The domain you act for (default: OXYGEN_DOMAIN, the agents map, or an owner named like a domain)." placeholder:"DOMAIN"`
+	Domain string `name:"domain" help:"The domain you act for (default: OXYGEN_DOMAIN, the agents map, or an owner named like a domain)." placeholder:"DOMAIN" predictor:"domain"`
 	// Flag names the owner flag in messages when it is not --owner.
 	Flag string `kong:"-"`
 }
