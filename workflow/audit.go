@@ -158,6 +158,12 @@ type ChainCheck struct {
 	Disagreeing   int          `json:"disagreeing,omitempty"`
 	Replayed      ReplayCounts `json:"replayed"`
 	Anchors       AnchorCheck  `json:"anchors"`
+	// Full is a check that re-hashed every event; otherwise it re-hashed
+	// only the Rehashed events after Checkpoint, the last head recorded
+	// as intact.
+	Full       bool       `json:"full"`
+	Checkpoint *ChainHead `json:"checkpoint,omitempty"`
+	Rehashed   int64      `json:"rehashed"`
 }
 
 // Failures lists what the check found, one line each: the chain or a
@@ -176,16 +182,25 @@ func (c *ChainCheck) Failures() []string {
 	return out
 }
 
-// verifyChain re-hashes every event in order, handing each intact one to
-// visit. It relies on nothing but the rows themselves, so it holds even if
-// the append-only triggers were dropped.
-func (tx *Tx) verifyChain(ctx context.Context, visit func(*chainEvent)) (ChainCheck, error) {
+// verifyChain walks every event in order, handing each intact one to
+// visit. It checks that seqs run without a gap, that each prev_hash is the
+// stored hash before it and that time never goes back, for the whole log.
+// It re-hashes each event's content only after from, the last head a check
+// recorded as intact (all of them when from is nil): content edited before
+// it, with the row's stored hash left as it was, is what --full and the
+// daily audit-full job are for. It relies on nothing but the rows
+// themselves, so it holds even if the append-only triggers were dropped.
+func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, visit func(*chainEvent)) (ChainCheck, error) {
 	rows, err := tx.query(ctx, `SELECT seq, at, actor, action, subject, payload, prev_hash, hash FROM audit_log ORDER BY seq`)
 	if err != nil {
 		return ChainCheck{}, err
 	}
 	defer rows.Close()
-	res := ChainCheck{OK: true}
+	res := ChainCheck{OK: true, Full: from == nil, Checkpoint: from}
+	var trusted int64
+	if from != nil {
+		trusted = from.Seq
+	}
 	prev := genesisHash
 	var expect, prevAt int64 = 1, 0
 	for rows.Next() {
@@ -205,17 +220,18 @@ func (tx *Tx) verifyChain(ctx context.Context, visit func(*chainEvent)) (ChainCh
 			res.BrokenSeq = expect
 		case e.prevHash != prev:
 			fail("prev_hash does not match the previous event's hash")
-		default:
+		case e.at < prevAt:
+			// Every transaction's time is at least the newest event's
+			// (Tx.readClock), so an earlier time was written by a clock
+			// that went back or by hand.
+			fail(fmt.Sprintf("the event's time %s is earlier than the previous event's %s", fromMS(e.at), fromMS(prevAt)))
+		case e.seq > trusted:
+			res.Rehashed++
 			want, err := chainHash(e.prevHash, e.seq, e.at, e.actor, e.action, e.subject, e.payload)
 			if err != nil {
 				fail("the payload is not valid JSON")
 			} else if want != e.hash {
 				fail("the event's content does not match its hash")
-			} else if e.at < prevAt {
-				// Every transaction's time is at least the newest event's
-				// (Tx.readClock), so an earlier time was written by a clock
-				// that went back or by hand.
-				fail(fmt.Sprintf("the event's time %s is earlier than the previous event's %s", fromMS(e.at), fromMS(prevAt)))
 			}
 		}
 		if !res.OK {
@@ -230,6 +246,22 @@ func (tx *Tx) verifyChain(ctx context.Context, visit func(*chainEvent)) (ChainCh
 		expect++
 	}
 	return res, rows.Err()
+}
+
+// checkpoint is the highest head an earlier check recorded as intact, where
+// an incremental check starts re-hashing; nil before the first. checkHeads
+// confirms that the row at its seq still has its hash.
+func (tx *Tx) checkpoint(ctx context.Context) (*ChainHead, error) {
+	var h ChainHead
+	err := tx.queryRow(ctx, `SELECT head_seq, head_hash FROM verifications
+		WHERE kind = 'audit_chain' AND ok = 1 AND head_seq IS NOT NULL ORDER BY head_seq DESC, id DESC LIMIT 1`).Scan(&h.Seq, &h.Hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, storeErr("read verifications", err)
+	}
+	return &h, nil
 }
 
 // checkHeads confirms that every chain head recorded by an earlier check is
@@ -278,10 +310,11 @@ func (tx *Tx) checkHeads(ctx context.Context, res *ChainCheck) error {
 	return nil
 }
 
-// verifyAuditLog is the full check of the log, in one pass over the events:
-// the re-hash, the heads recorded in the store, in report files and in git
-// history, and the replay compared with the tables and the blob store.
-func (s *Service) verifyAuditLog(ctx context.Context) (ChainCheck, error) {
+// verifyAuditLog checks the log in one pass over the events: the re-hash
+// (of every event when full, else of those after the checkpoint), the heads
+// recorded in the store, in report files and in git history, and the replay
+// of every event compared with the tables and the blob store.
+func (s *Service) verifyAuditLog(ctx context.Context, full bool) (ChainCheck, error) {
 	anchors, err := s.readGitAnchors(ctx)
 	if err != nil {
 		return ChainCheck{}, err
@@ -290,8 +323,15 @@ func (s *Service) verifyAuditLog(ctx context.Context) (ChainCheck, error) {
 	var replayed bool
 	rp := newReplay()
 	err = s.read(ctx, func(tx *Tx) error {
+		var from *ChainHead
+		if !full {
+			var err error
+			if from, err = tx.checkpoint(ctx); err != nil {
+				return err
+			}
+		}
 		var err error
-		res, err = tx.verifyChain(ctx, func(e *chainEvent) {
+		res, err = tx.verifyChain(ctx, from, func(e *chainEvent) {
 			rp.apply(e)
 			anchors.observe(e)
 		})
@@ -333,9 +373,9 @@ func (s *Service) verifyAuditLog(ctx context.Context) (ChainCheck, error) {
 
 // VerifyAudit verifies the log in a read snapshot (writers are not held
 // up), then records the result: its head is what a later check uses to
-// notice truncation.
-func (s *Service) VerifyAudit(ctx context.Context, actor, source string) (ChainCheck, error) {
-	res, err := s.verifyAuditLog(ctx)
+// notice truncation, and where the next incremental check starts.
+func (s *Service) VerifyAudit(ctx context.Context, actor, source string, full bool) (ChainCheck, error) {
+	res, err := s.verifyAuditLog(ctx, full)
 	if err != nil {
 		return res, err
 	}
@@ -346,7 +386,7 @@ func (s *Service) VerifyAudit(ctx context.Context, actor, source string) (ChainC
 }
 
 func (tx *Tx) recordChainCheck(ctx context.Context, actor, source string, res ChainCheck) error {
-	detail := fmt.Sprintf("%d events", res.Events)
+	detail := fmt.Sprintf("%d events, %d re-hashed", res.Events, res.Rehashed)
 	var seq, hash any
 	if res.OK {
 		seq, hash = res.Head.Seq, res.Head.Hash
@@ -358,5 +398,5 @@ func (tx *Tx) recordChainCheck(ctx context.Context, actor, source string, res Ch
 		return err
 	}
 	return tx.audit(ctx, actor, "audit.verify", "audit", map[string]any{"ok": res.OK, "events": res.Events, "head": res.Head, "broken_seq": res.BrokenSeq,
-		"disagreeing": res.Disagreeing, "anchors_checked": res.Anchors.Checked})
+		"disagreeing": res.Disagreeing, "anchors_checked": res.Anchors.Checked, "full": res.Full, "rehashed": res.Rehashed})
 }

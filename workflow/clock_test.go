@@ -45,7 +45,7 @@ func TestClockThatGoesBackStandsStill(t *testing.T) {
 	// A clock that moves on again is used as it reads.
 	later := testNow.Add(time.Minute)
 	svc.Clock = FixedClock(later)
-	check, err := svc.VerifyAudit(ctx, "tester", "test")
+	check, err := svc.VerifyAudit(ctx, "tester", "test", true)
 	if err != nil || !check.OK {
 		t.Fatalf("verify: %+v, %v", check, err)
 	}
@@ -80,7 +80,7 @@ func TestVerifyFindsEventEarlierThanItsPredecessor(t *testing.T) {
 		seq, at, "mallory", "lease.claim", "lease:storage", "{}", prev, hash); err != nil {
 		t.Fatal(err)
 	}
-	check, err := svc.VerifyAudit(ctx, "tester", "test")
+	check, err := svc.VerifyAudit(ctx, "tester", "test", true)
 	if err != nil {
 		t.Fatal(err)
 	}

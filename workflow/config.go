@@ -141,10 +141,13 @@ type JobConfig struct {
 const (
 	JobExpireLeases = "expire-leases"
 	JobAudit        = "audit"
+	// JobAuditFull re-hashes the whole log: the audit job and health
+	// re-hash only what came after the last verified head.
+	JobAuditFull = "audit-full"
 )
 
 // KnownJobs lists the jobs in the order `orchestrate jobs` prints them.
-var KnownJobs = []string{JobExpireLeases, JobAudit}
+var KnownJobs = []string{JobExpireLeases, JobAudit, JobAuditFull}
 
 // CronParser accepts descriptors (@every 1m, @hourly) and crontab lines with
 // five fields or six (leading seconds).

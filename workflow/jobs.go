@@ -30,6 +30,16 @@ func (s *Service) JobFuncs() map[string]JobFunc {
 			}
 			return fmt.Sprintf("%s: %d finding(s)", r.Path, len(r.Findings)), nil
 		},
+		JobAuditFull: func(ctx context.Context) (string, error) {
+			res, err := s.VerifyAudit(ctx, SystemActor.Owner, "audit-full job", true)
+			if err != nil {
+				return "", err
+			}
+			if failures := res.Failures(); len(failures) > 0 {
+				return "", Errorf(EDENIED, "%s", failures[0])
+			}
+			return fmt.Sprintf("audit chain intact: %d events re-hashed, head seq %d", res.Rehashed, res.Head.Seq), nil
+		},
 	}
 }
 

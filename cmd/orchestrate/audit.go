@@ -8,7 +8,7 @@ import (
 // AuditCmd groups the audit commands.
 type AuditCmd struct {
 	Log    AuditLogCmd    `cmd:"" help:"Print audit events, oldest first."`
-	Verify AuditVerifyCmd `cmd:"" help:"Re-hash the audit chain, check the heads recorded in the store, reports and git, and replay the log against the tables; exit 4 on any finding."`
+	Verify AuditVerifyCmd `cmd:"" help:"Re-hash the audit chain after the last verified head (--full: all of it), check the heads recorded in the store, reports and git, and replay the log against the tables; exit 4 on any finding."`
 	Anchor AuditAnchorCmd `cmd:"" help:"Print the chain head as the git trailer the commit-msg hook adds: Oxygen-Audit-Head: STORE SEQ HASH."`
 	Report AuditReportCmd `cmd:"" help:"Write an audit report to .substrate/reports/ (hoarding, stale work, drift, shadow edits, integrity)."`
 }
@@ -48,14 +48,20 @@ func (c *AuditLogCmd) Run(env *cli.Env) error {
 }
 
 // AuditVerifyCmd checks the chain.
-type AuditVerifyCmd struct{}
+type AuditVerifyCmd struct {
+	Full bool `name:"full" help:"Re-hash every event, not only those after the last verified head (the daily audit-full job does this)."`
+}
 
 func (c *AuditVerifyCmd) Run(env *cli.Env) error {
 	svc, err := env.Service()
 	if err != nil {
 		return err
 	}
-	res, err := svc.VerifyAudit(env.Ctx, systemActor(), "audit verify")
+	source := "audit verify"
+	if c.Full {
+		source = "audit verify --full"
+	}
+	res, err := svc.VerifyAudit(env.Ctx, systemActor(), source, c.Full)
 	if err != nil {
 		return err
 	}
@@ -76,6 +82,9 @@ func (c *AuditVerifyCmd) Run(env *cli.Env) error {
 	}
 	return env.Output(res, func() {
 		env.Printf("audit chain intact: %d events, head seq %d %s\n", res.Events, res.Head.Seq, res.Head.Hash)
+		if res.Checkpoint != nil {
+			env.Printf("re-hashed the %d event(s) after the last verified head, seq %d (orchestrate audit verify --full re-hashes them all)\n", res.Rehashed, res.Checkpoint.Seq)
+		}
 		r := res.Replayed
 		env.Printf("the store agrees with the log: %d items, %d transitions, %d leases, %d attestations, %d signals, %d council approvals, %d shadow edits, %d capsules\n",
 			r.Items, r.Transitions, r.Leases, r.Attestations, r.Signals, r.CouncilApprovals, r.ShadowEdits, r.Capsules)

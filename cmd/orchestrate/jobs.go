@@ -51,7 +51,7 @@ func (c *JobsListCmd) Run(env *cli.Env) error {
 
 // JobsRunCmd runs one job now.
 type JobsRunCmd struct {
-	Name string `arg:"" help:"expire-leases or audit."`
+	Name string `arg:"" help:"expire-leases, audit or audit-full."`
 }
 
 func (c *JobsRunCmd) Run(env *cli.Env) error {
