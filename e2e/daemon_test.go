@@ -479,11 +479,11 @@ func TestJobsListAndRun(t *testing.T) {
 	if string(top["daemon"]) != "null" {
 		t.Fatalf("no daemon ran, want daemon null; got %s", top["daemon"])
 	}
-	if len(jobs) != 2 || jobs[0].Name != "expire-leases" || jobs[1].Name != "audit" {
+	if len(jobs) != 3 || jobs[0].Name != "expire-leases" || jobs[1].Name != "audit" || jobs[2].Name != "audit-full" {
 		t.Fatalf("jobs: %+v", jobs)
 	}
-	if jobs[0].Schedule != "@every 1m" || jobs[1].Schedule != "@hourly" {
-		t.Fatalf("schedules: %q %q", jobs[0].Schedule, jobs[1].Schedule)
+	if jobs[0].Schedule != "@every 1m" || jobs[1].Schedule != "@hourly" || jobs[2].Schedule != "@daily" {
+		t.Fatalf("schedules: %q %q %q", jobs[0].Schedule, jobs[1].Schedule, jobs[2].Schedule)
 	}
 	for _, j := range jobs {
 		if j.LastRun != nil || j.LastSuccess != nil || j.Overdue || j.Note != "" {
@@ -553,9 +553,9 @@ func TestJobsListAndRun(t *testing.T) {
 		t.Fatalf("job_runs:\n%s\nwant:\n%s", got, want)
 	}
 
-	// The list shows the last runs.
+	// The list shows the last runs of the two jobs that ran.
 	jobs, _ = list("2026-04-01T08:05:30Z")
-	for _, j := range jobs {
+	for _, j := range jobs[:2] {
 		if j.LastRun == nil || j.LastRun.Outcome != "ok" || j.LastRun.Trigger != "manual" || j.LastSuccess == nil || *j.LastSuccess != "2026-04-01T08:05:00Z" || j.Overdue {
 			t.Fatalf("after jobs run: %+v", j)
 		}
@@ -566,7 +566,7 @@ func TestJobsListAndRun(t *testing.T) {
 	}
 	// Days later both are overdue, with the last success named.
 	jobs, _ = list("2026-04-04T08:00:00Z")
-	for _, j := range jobs {
+	for _, j := range jobs[:2] {
 		if !j.Overdue || !strings.HasPrefix(j.Note, "overdue: last successful run 2026-04-01T08:05:00Z, runs every ") {
 			t.Fatalf("days later: %+v", j)
 		}
@@ -575,7 +575,7 @@ func TestJobsListAndRun(t *testing.T) {
 	// An unknown job: exit 5, nothing recorded.
 	before := r.query(`SELECT count(*) FROM job_runs`)
 	res = r.run("orchestrate", "jobs", "run", "nope")
-	if res.code != 5 || !strings.Contains(res.stderr, `no job "nope" (jobs: expire-leases, audit)`) {
+	if res.code != 5 || !strings.Contains(res.stderr, `no job "nope" (jobs: expire-leases, audit, audit-full)`) {
 		t.Fatalf("jobs run nope: exit %d, want 5\n%s", res.code, res.stderr)
 	}
 	if after := r.query(`SELECT count(*) FROM job_runs`); after != before {

@@ -50,7 +50,7 @@ func TestMissingSectionsTakeDefaults(t *testing.T) {
 	if c.Leases.DefaultTTL != 10*time.Minute || c.Leases.MaxTTL != 4*time.Hour {
 		t.Errorf("leases %+v", c.Leases)
 	}
-	if len(c.Jobs) != 2 || c.Jobs[0].Schedule == nil {
+	if len(c.Jobs) != len(KnownJobs) || c.Jobs[0].Schedule == nil {
 		t.Errorf("jobs %+v", c.Jobs)
 	}
 }
