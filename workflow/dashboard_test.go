@@ -305,7 +305,7 @@ func TestDashboardAuditSummary(t *testing.T) {
 	if d.Audit.Head.Seq == 0 || len(d.Audit.Head.Hash) != 64 || d.Audit.LastCheck != nil || d.Audit.LastReport != nil {
 		t.Errorf("audit: %+v", d.Audit)
 	}
-	check, err := svc.VerifyAudit(ctx, "tester", "cli")
+	check, err := svc.VerifyAudit(ctx, "tester", "cli", false)
 	if err != nil {
 		t.Fatal(err)
 	}
