@@ -61,7 +61,9 @@ type Domain struct {
 	MaxLeases     int    `json:"max_leases"`
 }
 
-// Resource is one shared resource: the paths a lease on it covers.
+// Resource is one shared resource: the paths a lease on it covers. A
+// resource without paths (a port, a dev server, a GPU) is claimed and
+// released like any other and is never matched by a path.
 type Resource struct {
 	ID          string   `json:"id"`
 	Domain      string   `json:"domain"`
@@ -314,14 +316,12 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 				if d.err != nil {
 					return
 				}
-				switch {
-				case !validName(r.ID):
+				if !validName(r.ID) {
 					d.failf(v, p+".id", "%q: resource ids are lower-case letters, digits, - and _ (at most 32)", r.ID)
-				case len(r.Paths) == 0:
-					d.failf(v, p+".paths", "resource %q needs at least one path", r.ID)
-				}
-				if d.err != nil {
 					return
+				}
+				if r.Paths == nil {
+					r.Paths = []string{} // a port, a dev server, a GPU: leased, never matched by a path
 				}
 				set, err := pathspec.CompileSet(r.Paths)
 				if err != nil {

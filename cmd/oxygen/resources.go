@@ -22,7 +22,11 @@ func (c *ResourcesCmd) Run(env *cli.Env) error {
 	return env.Output(res, func() {
 		rows := make([][]string, 0, len(res))
 		for _, r := range res {
-			rows = append(rows, []string{r.ID, r.Domain, holderText(r.Holder), strings.Join(r.Paths, " ")})
+			paths := strings.Join(r.Paths, " ")
+			if paths == "" {
+				paths = "(no paths)"
+			}
+			rows = append(rows, []string{r.ID, r.Domain, holderText(r.Holder), paths})
 		}
 		env.Table([]string{"RESOURCE", "DOMAIN", "HOLDER", "PATHS"}, rows)
 	})
