@@ -354,40 +354,41 @@ func joinStatuses() string {
 }
 
 // Ready lists open items whose dependencies are all done, by priority, then
-// creation time.
-func (s *Service) Ready(ctx context.Context, domain string) ([]*Item, error) {
-	all, err := s.List(ctx, ItemFilter{Domain: domain})
-	if err != nil {
+// creation time, each with what it waits on (see ready.go), in one read
+// transaction.
+func (s *Service) Ready(ctx context.Context, req ReadyRequest) ([]*ReadyItem, error) {
+	if err := req.check(s.Config); err != nil {
 		return nil, err
 	}
-	done := map[string]bool{}
-	var status map[string]Status
-	if domain != "" {
-		// Dependencies may live in other domains.
-		everything, err := s.List(ctx, ItemFilter{})
+	ready := []*ReadyItem{}
+	err := s.read(ctx, func(tx *Tx) error {
+		// Dependencies may live in other domains: read them all.
+		all, err := tx.listItems(ctx, ItemFilter{})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		status = statusIndex(everything)
-	} else {
-		status = statusIndex(all)
-	}
-	for id, st := range status {
-		done[id] = st == StatusDone
-	}
-	ready := []*Item{}
-	for _, it := range all {
-		if it.Status != StatusOpen {
-			continue
+		cond, err := s.readyConditions(ctx, tx, req.Owner)
+		if err != nil {
+			return err
 		}
-		ok := true
-		for _, d := range it.DependsOn {
-			ok = ok && done[d]
+		status := statusIndex(all)
+		for _, it := range all {
+			if it.Status != StatusOpen || (req.Domain != "" && it.Domain != req.Domain) {
+				continue
+			}
+			ok := true
+			for _, d := range it.DependsOn {
+				ok = ok && status[d] == StatusDone
+			}
+			if !ok {
+				continue
+			}
+			if ri := (&ReadyItem{Item: it, WaitingOn: cond.waits(it)}); req.keep(ri) {
+				ready = append(ready, ri)
+			}
 		}
-		if ok {
-			ready = append(ready, it)
-		}
-	}
+		return nil
+	})
 	sort.SliceStable(ready, func(i, j int) bool {
 		pi, pj := priorityRank(ready[i].Priority), priorityRank(ready[j].Priority)
 		if pi != pj {
@@ -398,7 +399,7 @@ func (s *Service) Ready(ctx context.Context, domain string) ([]*Item, error) {
 		}
 		return ready[i].ID < ready[j].ID
 	})
-	return ready, nil
+	return ready, err
 }
 
 func statusIndex(items []*Item) map[string]Status {

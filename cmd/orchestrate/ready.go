@@ -1,12 +1,18 @@
 package main
 
 import (
+	"os"
+	"strings"
+
 	"github.com/oxygen-tools/oxygen/internal/cli"
+	"github.com/oxygen-tools/oxygen/workflow"
 )
 
-// ReadyCmd lists what can start now.
+// ReadyCmd lists what can start, and what each item waits on.
 type ReadyCmd struct {
 	Domain string `name:"domain" help:"Only items of this domain." predictor:"domain"`
+	Owner  string `name:"owner" help:"Whose view: their own leases and queue places never make an item wait (default: OXYGEN_OWNER, else git config oxygen.owner)." placeholder:"WHO"`
+	Now    bool   `name:"now" help:"Only items the owner could assign and start now: of their domain, waiting on no lease, queue or cap."`
 }
 
 func (c *ReadyCmd) Run(env *cli.Env) error {
@@ -14,9 +20,41 @@ func (c *ReadyCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	items, err := svc.Ready(env.Ctx, c.Domain)
+	req := workflow.ReadyRequest{Domain: c.Domain, Owner: c.Owner, Now: c.Now}
+	if req.Owner == "" {
+		req.Owner = os.Getenv("OXYGEN_OWNER")
+	}
+	if req.Owner == "" {
+		req.Owner = svc.ConfiguredOwner()
+	}
+	if c.Now && req.Owner != "" {
+		actor, err := cli.Identity{Owner: req.Owner}.Resolve(svc)
+		if err != nil {
+			return err
+		}
+		req.OwnerDomain = actor.Domain
+	}
+	items, err := svc.Ready(env.Ctx, req)
 	if err != nil {
 		return err
 	}
-	return env.Output(items, func() { printItems(env, items) })
+	return env.Output(items, func() {
+		if len(items) == 0 {
+			env.Printf("no items\n")
+			return
+		}
+		rows := make([][]string, 0, len(items))
+		for _, it := range items {
+			waiting := "-"
+			if len(it.WaitingOn) > 0 {
+				reasons := make([]string, len(it.WaitingOn))
+				for i, w := range it.WaitingOn {
+					reasons[i] = w.Reason
+				}
+				waiting = strings.Join(reasons, "; ")
+			}
+			rows = append(rows, []string{it.ID, it.Priority, it.Domain, it.Title, waiting})
+		}
+		env.Table([]string{"ID", "PRIORITY", "DOMAIN", "TITLE", "WAITING ON"}, rows)
+	})
 }

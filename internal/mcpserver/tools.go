@@ -58,6 +58,7 @@ type verifyIn struct {
 
 type readyIn struct {
 	Domain string `json:"domain,omitempty" jsonschema:"only items of this domain (pass yours)"`
+	Now    bool   `json:"now,omitempty" jsonschema:"only items you could assign and start now: of your domain, waiting on no lease, queue or cap"`
 }
 
 type itemIn struct {
@@ -119,8 +120,8 @@ type resourcesOut struct {
 	Resources []workflow.ResourceView `json:"resources"`
 }
 
-type itemsOut struct {
-	Items []*workflow.Item `json:"items"`
+type readyOut struct {
+	Items []*workflow.ReadyItem `json:"items"`
 }
 
 type claimOut struct {
@@ -230,10 +231,10 @@ func (t *tools) register(s *mcp.Server) {
 		func(ctx context.Context, in verifyIn) (*workflow.Lease, error) {
 			return svc.VerifyToken(ctx, in.Resource, in.Token)
 		})
-	addTool(s, "ready", "Open items whose dependencies are done, most urgent first: work that can start.", true,
-		func(ctx context.Context, in readyIn) (itemsOut, error) {
-			items, err := svc.Ready(ctx, in.Domain)
-			return itemsOut{items}, err
+	addTool(s, "ready", "Open items whose dependencies are done, most urgent first, each with what it waits on (a lease someone else holds, a queue, its domain's cap); now: only what you can start at once.", true,
+		func(ctx context.Context, in readyIn) (readyOut, error) {
+			items, err := svc.Ready(ctx, workflow.ReadyRequest{Domain: in.Domain, Owner: me.Owner, Now: in.Now, OwnerDomain: me.Domain})
+			return readyOut{items}, err
 		})
 	addTool(s, "show_item", "One work item with its transition history.", true,
 		func(ctx context.Context, in itemIn) (*workflow.ItemDetail, error) {
