@@ -19,6 +19,9 @@ const (
 	CouncilDenied    = "denied"
 	CouncilWithdrawn = "withdrawn"
 	CouncilExpired   = "expired"
+	// CouncilQuestion is a call that asks (council call --question): it
+	// has no approval, so it stays a question until its asker withdraws it.
+	CouncilQuestion = "question"
 )
 
 // CouncilCall is a council_call signal with its approval state.
@@ -51,6 +54,36 @@ func (s *Service) CallCouncil(ctx context.Context, item string, from Actor, reas
 	return s.SendSignal(ctx, SignalSpec{Kind: KindCouncilCall, From: from.Owner, FromDomain: from.Domain, To: ToAll, Item: item, Body: reason})
 }
 
+// AskCouncil records a council_call that asks a question about an item,
+// for when the task is ambiguous. Unlike CallCouncil it overrides no cap:
+// it has no approval and no move can spend it (--council refuses it), and
+// it may be about an item in any state. It goes to every domain unless to
+// names one; answers come back as signals on the item, which its capsule
+// lists.
+func (s *Service) AskCouncil(ctx context.Context, item string, from Actor, question, to string) (*Signal, error) {
+	if strings.TrimSpace(question) == "" {
+		return nil, Errorf(EINVALID, "--question is required: say what is unclear")
+	}
+	if err := checkLine("--question", question); err != nil {
+		return nil, err
+	}
+	if item == "" {
+		return nil, Errorf(EINVALID, "--item is required")
+	}
+	return s.SendSignal(ctx, SignalSpec{Kind: KindCouncilCall, From: from.Owner, FromDomain: from.Domain, To: to, Item: item, Body: question, Question: true})
+}
+
+// AskCommand is the exact command that asks the council about item, for
+// the capsule's drift guard: the asker fills in the question.
+func AskCommand(item, owner, domain string) string {
+	return fmt.Sprintf(`orchestrate council call --item %s --from %s --domain %s --question "what is unclear, and the options you see"`, item, owner, domain)
+}
+
+// questionError refuses to treat a question as an override request.
+func questionError(id int64, what string) error {
+	return Errorf(EINVALID, "council_call %d is a question: it overrides no cap, so it %s; answer it with a missive on its item, and raise an override with orchestrate council call --item ID --reason \"why\"", id, what)
+}
+
 // ApproveCouncil approves council_call id. The approver must not be the
 // owner who raised the call, whatever domain they claim to act for: a
 // domain named on the command line is only a claim, so the caller could
@@ -70,6 +103,8 @@ func (s *Service) ApproveCouncil(ctx context.Context, id int64, by Actor, note s
 		}
 		switch existing.State {
 		case CouncilPending:
+		case CouncilQuestion:
+			return questionError(id, "has no approval")
 		case CouncilApproved, CouncilConsumed:
 			return Errorf(ECONFLICT, "council_call %d is already %s (approved by %s at %s)", id, existing.State, existing.ApprovedBy, existing.ApprovedAt)
 		default:
@@ -92,7 +127,8 @@ func (s *Service) ApproveCouncil(ctx context.Context, id int64, by Actor, note s
 }
 
 // councilCall reads a call's state: its outcome (denied or withdrawn), its
-// approval and use, or, pending past ttl, expired.
+// approval and use, or, pending past ttl, expired; a question that was not
+// withdrawn stays a question.
 func (tx *Tx) councilCall(ctx context.Context, sig *Signal, ttl time.Duration) (*CouncilCall, error) {
 	call := &CouncilCall{Signal: sig, State: CouncilPending, ExpiresAt: Time{sig.CreatedAt.Add(ttl)}}
 	var outcome, by, reason string
@@ -105,6 +141,10 @@ func (tx *Tx) councilCall(ctx context.Context, sig *Signal, ttl time.Duration) (
 		return call, nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, storeErr("read council outcome", err)
+	}
+	if sig.Question {
+		call.State, call.ExpiresAt = CouncilQuestion, Time{}
+		return call, nil
 	}
 	var approvedAt int64
 	var consumedAt sql.NullInt64
@@ -167,6 +207,9 @@ func (s *Service) DenyCouncil(ctx context.Context, id int64, by Actor, reason st
 		return nil, Errorf(EINVALID, "--reason is required: say why the cap must hold")
 	}
 	return s.endCouncil(ctx, id, by, reason, CouncilDenied, func(tx *Tx, call *CouncilCall) error {
+		if call.State == CouncilQuestion {
+			return questionError(id, "cannot be denied")
+		}
 		if call.State != CouncilPending {
 			return Errorf(ECONFLICT, "council_call %d is %s; only a pending call can be denied", id, call.State)
 		}
@@ -181,8 +224,8 @@ func (s *Service) WithdrawCouncil(ctx context.Context, id int64, by Actor, reaso
 		if by.Owner != call.From {
 			return Errorf(EDENIED, "council_call %d was raised by %s: only they may withdraw it (others deny it: orchestrate council deny %d --by WHO --reason ...)", id, call.From, id)
 		}
-		if call.State != CouncilPending && call.State != CouncilApproved {
-			return Errorf(ECONFLICT, "council_call %d is %s; only a pending or unused approved call can be withdrawn", id, call.State)
+		if call.State != CouncilPending && call.State != CouncilApproved && call.State != CouncilQuestion {
+			return Errorf(ECONFLICT, "council_call %d is %s; only a pending or unused approved call, or a question, can be withdrawn", id, call.State)
 		}
 		return nil
 	})
@@ -222,7 +265,8 @@ func (s *Service) endCouncil(ctx context.Context, id int64, by Actor, reason, ou
 	return out, err
 }
 
-// ListCouncil lists council_calls, optionally only those awaiting approval.
+// ListCouncil lists council_calls, optionally only those awaiting approval
+// (never questions: they await an answer, not an approval).
 func (s *Service) ListCouncil(ctx context.Context, pendingOnly bool) ([]*CouncilCall, error) {
 	out := []*CouncilCall{}
 	err := s.read(ctx, func(tx *Tx) error {

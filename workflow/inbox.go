@@ -55,12 +55,13 @@ func (s *Service) inbox(ctx context.Context, tx *Tx, req InboxRequest) ([]*Inbox
 	w.when(req.Owner != "" && !req.withAcked, `NOT EXISTS (SELECT 1 FROM signal_acks a WHERE a.signal_id = signals.id AND a.owner = ?)`, req.Owner)
 	w.when(req.Owner == "" && !req.withAcked, `NOT EXISTS (SELECT 1 FROM signal_acks a WHERE a.signal_id = signals.id AND a.domain = ?)`, req.Domain)
 	// A council call is addressed to everyone but is only someone's business
-	// while it is pending and they may approve it.
+	// while it is pending and they may approve it. A question (a council
+	// call that asks) is read like any other signal to its addressee.
 	w.when(true, `(
-		(kind = 'council_call' AND NOT EXISTS (SELECT 1 FROM council_approvals c WHERE c.signal_id = signals.id)
+		(kind = 'council_call' AND question = 0 AND NOT EXISTS (SELECT 1 FROM council_approvals c WHERE c.signal_id = signals.id)
 			AND (? OR (SELECT domain FROM items WHERE items.id = signals.item_id) <> ?))
-		OR (kind <> 'council_call' AND to_target = ?)
-		OR (kind <> 'council_call' AND to_target = 'all'
+		OR ((kind <> 'council_call' OR question = 1) AND to_target = ?)
+		OR ((kind <> 'council_call' OR question = 1) AND to_target = 'all'
 			AND (? OR NOT (kind = 'proclamation' AND from_owner = ? AND topic = ?))))`,
 		s.Config.Council.SelfApprove, req.Domain, req.Domain, req.All, SystemActor.Owner, reportTopicAudit)
 	rows, err := tx.query(ctx, `SELECT `+signalColumns+` FROM signals`+w.where()+` ORDER BY id`, w.args...)
@@ -80,7 +81,10 @@ func (s *Service) inbox(ctx context.Context, tx *Tx, req InboxRequest) ([]*Inbox
 		}
 		sig.File = s.Shown(sig.File)
 		e := &InboxEntry{Signal: sig, Why: "to " + sig.To, Ack: fmt.Sprintf("orchestrate signal ack %d --by %s", sig.ID, who)}
-		if sig.Kind == KindCouncilCall {
+		switch {
+		case sig.Question:
+			e.Why = "question about " + sig.Item + " (answer with a missive on the item)"
+		case sig.Kind == KindCouncilCall:
 			e.Why = "council call you may approve"
 			e.Approve = fmt.Sprintf("orchestrate council approve %d --by %s", sig.ID, who)
 		}

@@ -154,6 +154,9 @@ func (s *Service) councilArg(ctx context.Context, tx *Tx, id int64) (*Signal, er
 	if sig.Kind != KindCouncilCall {
 		return nil, Errorf(EINVALID, "--council %d is a %s, not a council_call", id, sig.Kind)
 	}
+	if sig.Question {
+		return nil, questionError(id, "cannot be passed to --council")
+	}
 	return sig, nil
 }
 

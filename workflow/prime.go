@@ -112,7 +112,7 @@ func (s *Service) Prime(ctx context.Context, actor Actor, problem string) (*Brie
 			return err
 		}
 		for _, e := range inbox {
-			if e.Kind != KindCouncilCall {
+			if e.Kind != KindCouncilCall || e.Question {
 				b.Inbox = append(b.Inbox, e)
 			}
 		}
@@ -121,7 +121,7 @@ func (s *Service) Prime(ctx context.Context, actor Actor, problem string) (*Brie
 			return err
 		}
 		for _, e := range everything {
-			if e.Kind == KindCouncilCall {
+			if e.Kind == KindCouncilCall && !e.Question {
 				b.Council = append(b.Council, e)
 			}
 		}

@@ -100,7 +100,7 @@ func newReplay() *replay {
 		counters:     table("counters", "counter", "name", "value"),
 		attestations: table("lease_attestations", "attestation", "token || ' ' || path || ' ' || blob", "attested_at"),
 		signals: table("signals", "signal", "id", "kind", "topic", "from_owner", "from_domain", "to_target", "item_id", "resource",
-			"body", "refs", "created_at", "file"),
+			"body", "refs", "created_at", "file", "question"),
 		council: table("council_approvals", "council approval of signal", "signal_id", "item_id", "approved_by", "approver_domain",
 			"approved_at", "note", "consumed_at", "consumed_by", "consumed_action"),
 		acks:     table("signal_acks", "acknowledgement", "signal_id || ' ' || owner", "domain", "acked_at"),
@@ -396,6 +396,7 @@ func (r *replay) signalSend(e *chainEvent) error {
 		Kind, Topic, To, Item, Resource, Body, File string
 		FromDomain                                  string   `json:"from_domain"`
 		Refs                                        []string `json:"refs"`
+		Question                                    bool
 	}
 	if err := json.Unmarshal([]byte(e.payload), &p); err != nil {
 		return err
@@ -407,7 +408,7 @@ func (r *replay) signalSend(e *chainEvent) error {
 	}
 	r.signals.row(key, e.seq).set("kind", p.Kind, "topic", p.Topic, "from_owner", e.actor, "from_domain", p.FromDomain,
 		"to_target", p.To, "item_id", p.Item, "resource", p.Resource, "body", p.Body, "refs", encodeList(p.Refs),
-		"created_at", msText(e.at), "file", p.File)
+		"created_at", msText(e.at), "file", p.File, "question", msText(int64(boolInt(p.Question))))
 	return nil
 }
 

@@ -46,6 +46,9 @@ type Signal struct {
 	Refs       []string `json:"refs"`
 	CreatedAt  Time     `json:"created_at"`
 	File       string   `json:"file"`
+	// Question marks a council_call that asks instead of asking to exceed
+	// a cap (council call --question): it has no approval and no use.
+	Question bool `json:"question,omitempty"`
 }
 
 // SignalSpec is a signal to send. Topic defaults to the item, else the
@@ -60,6 +63,7 @@ type SignalSpec struct {
 	Resource   string
 	Body       string
 	Refs       []string
+	Question   bool
 }
 
 // validate checks what can be checked without the store.
@@ -94,6 +98,9 @@ func (spec *SignalSpec) validate(cfg *Config) error {
 	}
 	if spec.Kind == KindCouncilCall && spec.Item == "" {
 		return Errorf(EINVALID, "a council_call is about an item: pass --item ID")
+	}
+	if spec.Question && spec.Kind != KindCouncilCall {
+		return Errorf(EINVALID, "only a council_call can be a question")
 	}
 	if spec.Item != "" && !validItemID(spec.Item) {
 		return Errorf(EINVALID, "--item %q is not an item id", spec.Item)
@@ -165,9 +172,9 @@ func (tx *Tx) emit(ctx context.Context, cfg *Config, root string, spec SignalSpe
 			return nil, Errorf(ENOTFOUND, "--item %s: no such item", spec.Item)
 		}
 	}
-	if spec.Kind == KindCouncilCall {
+	if spec.Kind == KindCouncilCall && !spec.Question {
 		// Only an item that could still move into in_progress can need
-		// the cap exceeded.
+		// the cap exceeded; a question may be about an item in any state.
 		it, err := tx.getItem(ctx, spec.Item)
 		if err != nil {
 			return nil, err
@@ -185,8 +192,8 @@ func (tx *Tx) emit(ctx context.Context, cfg *Config, root string, spec SignalSpe
 	if err != nil {
 		return nil, err
 	}
-	res, err := tx.exec(ctx, `INSERT INTO signals (kind, topic, from_owner, from_domain, to_target, item_id, resource, body, refs, created_at, file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		spec.Kind, spec.Topic, spec.From, spec.FromDomain, spec.To, nullable(spec.Item), nullable(spec.Resource), spec.Body, encodeList(spec.Refs), ms(tx.now), rel)
+	res, err := tx.exec(ctx, `INSERT INTO signals (kind, topic, from_owner, from_domain, to_target, item_id, resource, body, refs, created_at, file, question) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		spec.Kind, spec.Topic, spec.From, spec.FromDomain, spec.To, nullable(spec.Item), nullable(spec.Resource), spec.Body, encodeList(spec.Refs), ms(tx.now), rel, boolInt(spec.Question))
 	if err != nil {
 		return nil, err
 	}
@@ -195,14 +202,17 @@ func (tx *Tx) emit(ctx context.Context, cfg *Config, root string, spec SignalSpe
 		return nil, storeErr("read signal id", err)
 	}
 	sig := &Signal{ID: id, Kind: spec.Kind, Topic: spec.Topic, From: spec.From, FromDomain: spec.FromDomain, To: spec.To,
-		Item: spec.Item, Resource: spec.Resource, Body: spec.Body, Refs: spec.Refs, CreatedAt: Time{tx.now}, File: rel}
+		Item: spec.Item, Resource: spec.Resource, Body: spec.Body, Refs: spec.Refs, CreatedAt: Time{tx.now}, File: rel, Question: spec.Question}
 	if sig.Refs == nil {
 		sig.Refs = []string{}
 	}
 	tx.export(rel, signalSource(id), sig.exportJSON())
-	if err := tx.audit(ctx, spec.From, "signal.send", fmt.Sprintf("signal:%d", id), map[string]any{
-		"kind": sig.Kind, "topic": sig.Topic, "from_domain": sig.FromDomain, "to": sig.To, "item": sig.Item,
-		"resource": sig.Resource, "body": sig.Body, "refs": sig.Refs, "file": rel}); err != nil {
+	payload := map[string]any{"kind": sig.Kind, "topic": sig.Topic, "from_domain": sig.FromDomain, "to": sig.To, "item": sig.Item,
+		"resource": sig.Resource, "body": sig.Body, "refs": sig.Refs, "file": rel}
+	if sig.Question {
+		payload["question"] = true
+	}
+	if err := tx.audit(ctx, spec.From, "signal.send", fmt.Sprintf("signal:%d", id), payload); err != nil {
 		return nil, err
 	}
 	return sig, nil
@@ -256,13 +266,13 @@ func nullable(s string) any {
 	return s
 }
 
-const signalColumns = `id, kind, topic, from_owner, from_domain, to_target, COALESCE(item_id, ''), COALESCE(resource, ''), body, refs, created_at, file`
+const signalColumns = `id, kind, topic, from_owner, from_domain, to_target, COALESCE(item_id, ''), COALESCE(resource, ''), body, refs, created_at, file, question`
 
 func scanSignal(sc interface{ Scan(...any) error }) (*Signal, error) {
 	var sig Signal
 	var refs string
 	var created int64
-	if err := sc.Scan(&sig.ID, &sig.Kind, &sig.Topic, &sig.From, &sig.FromDomain, &sig.To, &sig.Item, &sig.Resource, &sig.Body, &refs, &created, &sig.File); err != nil {
+	if err := sc.Scan(&sig.ID, &sig.Kind, &sig.Topic, &sig.From, &sig.FromDomain, &sig.To, &sig.Item, &sig.Resource, &sig.Body, &refs, &created, &sig.File, &sig.Question); err != nil {
 		return nil, err
 	}
 	var err error
