@@ -3,6 +3,9 @@
 -- signals.question: a council_call that asks a question instead of asking
 -- to exceed a cap. It has no approval and no --council use.
 --
+-- verifications.findings: what a failed integrity check found, one line
+-- each, as health lists them; a capsule shows the verdict made from these.
+--
 -- capsule_checks: what the last drift check of a capsule generation found
 -- (health and the audit report compare capsules with their files). A
 -- capsule shows the health verdict made from these records, so it agrees
@@ -16,6 +19,8 @@
 -- +goose Up
 ALTER TABLE signals ADD COLUMN question INTEGER NOT NULL DEFAULT 0
     CHECK (question IN (0, 1) AND (question = 0 OR kind = 'council_call'));
+
+ALTER TABLE verifications ADD COLUMN findings TEXT NOT NULL DEFAULT '[]';
 
 CREATE TABLE capsule_checks (
     id         INTEGER PRIMARY KEY,
@@ -37,4 +42,5 @@ CREATE INDEX capsule_watches_item ON capsule_watches (item_id);
 -- +goose Down
 DROP TABLE capsule_watches;
 DROP TABLE capsule_checks;
+ALTER TABLE verifications DROP COLUMN findings;
 ALTER TABLE signals DROP COLUMN question;

@@ -393,8 +393,8 @@ func (tx *Tx) recordChainCheck(ctx context.Context, actor, source string, res Ch
 	} else {
 		detail = res.Failures()[0]
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO verifications (kind, ok, detail, head_seq, head_hash, source, at) VALUES ('audit_chain', ?, ?, ?, ?, ?, ?)`,
-		boolInt(res.OK), detail, seq, hash, source, ms(tx.now)); err != nil {
+	if _, err := tx.exec(ctx, `INSERT INTO verifications (kind, ok, detail, findings, head_seq, head_hash, source, at) VALUES ('audit_chain', ?, ?, ?, ?, ?, ?, ?)`,
+		boolInt(res.OK), detail, encodeList(res.Failures()), seq, hash, source, ms(tx.now)); err != nil {
 		return err
 	}
 	return tx.audit(ctx, actor, "audit.verify", "audit", map[string]any{"ok": res.OK, "events": res.Events, "head": res.Head, "broken_seq": res.BrokenSeq,

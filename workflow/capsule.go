@@ -61,9 +61,9 @@ func (s *Service) workingCopyPath(id string) string {
 }
 
 // capsuleData gathers, inside the caller's transaction, everything the
-// capsule of it shows. Only cheap checks run here: the health colour comes
-// from the attention checks and the latest verification results on record.
-func (s *Service) capsuleData(ctx context.Context, tx *Tx, it *Item, files []capsules.File) (capsules.Data, error) {
+// capsule of it shows. Only cheap checks run here: health is the verdict
+// `orchestrate health` makes, from the latest integrity results on record.
+func (s *Service) capsuleData(ctx context.Context, tx *Tx, in *capsuleInputs, it *Item, files []capsules.File) (capsules.Data, error) {
 	cfg := s.Config
 	d := capsules.Data{
 		Title: it.Title, ID: it.ID, Kind: it.Kind, Domain: it.Domain, Priority: it.Priority,
@@ -107,7 +107,7 @@ func (s *Service) capsuleData(ctx context.Context, tx *Tx, it *Item, files []cap
 		}
 		d.Resources = append(d.Resources, rl)
 	}
-	h, err := s.quickHealth(ctx, tx)
+	h, err := s.healthVerdict(ctx, tx, in.policyDrift)
 	if err != nil {
 		return d, err
 	}
@@ -166,6 +166,9 @@ type capsuleInputs struct {
 	tmpl  *capsules.Template
 	paths []string // the item's file list, as it was when collected
 	files []capsules.File
+	// policyDrift is health's word on this worktree's config, read from
+	// files like the rest.
+	policyDrift string
 }
 
 // errFilesChanged says the item's file list changed between gathering and
@@ -195,6 +198,7 @@ func (s *Service) gatherCapsule(ctx context.Context, id string) (*capsuleInputs,
 		return nil, err
 	}
 	in.files = capsules.Collect(s.Worktree, in.paths, s.embedPolicy())
+	in.policyDrift = PolicyDrift(s.Layout, s.Config)
 	return in, nil
 }
 
@@ -243,12 +247,12 @@ func embeddedPaths(files []capsules.File) []string {
 
 // renderCapsule builds the capsule of it as of the transaction. A template
 // that fails to execute is invalid input, and nothing is written.
-func (s *Service) renderCapsule(ctx context.Context, tx *Tx, tmpl *capsules.Template, it *Item, files []capsules.File) (capsules.Data, *capsules.Rendered, error) {
-	data, err := s.capsuleData(ctx, tx, it, files)
+func (s *Service) renderCapsule(ctx context.Context, tx *Tx, in *capsuleInputs, it *Item, files []capsules.File) (capsules.Data, *capsules.Rendered, error) {
+	data, err := s.capsuleData(ctx, tx, in, it, files)
 	if err != nil {
 		return data, nil, err
 	}
-	out, err := tmpl.RenderCapsule(data)
+	out, err := in.tmpl.RenderCapsule(data)
 	if err != nil {
 		return data, nil, Errorf(EINVALID, "%v", err)
 	}
@@ -271,8 +275,9 @@ func (s *Service) loadTemplate() (*capsules.Template, error) {
 // With onlyIfChanged, an unchanged capsule (apart from its generation time)
 // returns the latest generation instead of recording another, and its
 // working copy is restored.
-func (s *Service) writeCapsule(ctx context.Context, tx *Tx, tmpl *capsules.Template, it *Item, files []capsules.File, actor string, onlyIfChanged bool) (*Capsule, bool, error) {
-	data, out, err := s.renderCapsule(ctx, tx, tmpl, it, files)
+func (s *Service) writeCapsule(ctx context.Context, tx *Tx, in *capsuleInputs, it *Item, files []capsules.File, actor string, onlyIfChanged bool) (*Capsule, bool, error) {
+	tmpl := in.tmpl
+	data, out, err := s.renderCapsule(ctx, tx, in, it, files)
 	if err != nil {
 		return nil, false, err
 	}
@@ -403,7 +408,7 @@ func (s *Service) RegenerateCapsule(ctx context.Context, id, actor string) (*Cap
 		if err != nil {
 			return err
 		}
-		c, created, err = s.writeCapsule(ctx, tx, in.tmpl, it, files, actor, true)
+		c, created, err = s.writeCapsule(ctx, tx, in, it, files, actor, true)
 		return err
 	})
 	return c, created, err
@@ -586,8 +591,8 @@ func (tx *Tx) recordStoreCheck(ctx context.Context, actor, source string, check 
 		f := check.Failures()
 		detail = fmt.Sprintf("%d problem(s) in %d blobs, first %s", len(f), check.Blobs, f[0])
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO verifications (kind, ok, detail, source, at) VALUES ('blob_store', ?, ?, ?, ?)`,
-		boolInt(check.OK), detail, source, ms(tx.now)); err != nil {
+	if _, err := tx.exec(ctx, `INSERT INTO verifications (kind, ok, detail, findings, source, at) VALUES ('blob_store', ?, ?, ?, ?, ?)`,
+		boolInt(check.OK), detail, encodeList(check.Failures()), source, ms(tx.now)); err != nil {
 		return err
 	}
 	return tx.audit(ctx, actor, "store.verify", "store", map[string]any{"ok": check.OK, "blobs": check.Blobs, "problems": check.Problems, "missing": check.Missing})
@@ -602,12 +607,15 @@ func boolInt(b bool) int {
 
 // IntegrityCheck is one recorded integrity check.
 type IntegrityCheck struct {
-	Kind    string `json:"kind"`
-	OK      bool   `json:"ok"`
-	Detail  string `json:"detail"`
-	HeadSeq int64  `json:"head_seq,omitempty"` // audit_chain: the head it saw
-	Source  string `json:"source"`
-	At      Time   `json:"at"`
+	Kind   string `json:"kind"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+	// Findings are what a failed check found, one line each, as health
+	// lists them: the verdict made from the record says what the check said.
+	Findings []string `json:"findings,omitempty"`
+	HeadSeq  int64    `json:"head_seq,omitempty"` // audit_chain: the head it saw
+	Source   string   `json:"source"`
+	At       Time     `json:"at"`
 }
 
 // latestVerification returns the newest check of kind, or nil if none ran.
@@ -615,8 +623,9 @@ func (tx *Tx) latestVerification(ctx context.Context, kind string) (*IntegrityCh
 	v := IntegrityCheck{Kind: kind}
 	var okInt int
 	var atMS int64
-	err := tx.queryRow(ctx, `SELECT ok, detail, COALESCE(head_seq, 0), source, at FROM verifications WHERE kind = ? ORDER BY id DESC LIMIT 1`, kind).
-		Scan(&okInt, &v.Detail, &v.HeadSeq, &v.Source, &atMS)
+	var findings string
+	err := tx.queryRow(ctx, `SELECT ok, detail, findings, COALESCE(head_seq, 0), source, at FROM verifications WHERE kind = ? ORDER BY id DESC LIMIT 1`, kind).
+		Scan(&okInt, &v.Detail, &findings, &v.HeadSeq, &v.Source, &atMS)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -624,5 +633,11 @@ func (tx *Tx) latestVerification(ctx context.Context, kind string) (*IntegrityCh
 		return nil, storeErr("read verifications", err)
 	}
 	v.OK, v.At = okInt == 1, fromMS(atMS)
+	if v.Findings, err = decodeList("verification findings", findings); err != nil {
+		return nil, err
+	}
+	if !v.OK && len(v.Findings) == 0 {
+		v.Findings = []string{v.Detail} // recorded before findings were kept
+	}
 	return &v, nil
 }

@@ -34,7 +34,7 @@ func TestClockThatGoesBackStandsStill(t *testing.T) {
 		}
 	}
 	// Health says why time stands still.
-	h, err := svc.Health(ctx)
+	h, err := svc.Health(ctx, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -126,9 +126,10 @@ func (s *Service) Dashboard(ctx context.Context, q DashboardQuery) (*Dashboard, 
 	if err := s.CheckDashboardQuery(q); err != nil {
 		return nil, err
 	}
+	policyDrift := PolicyDrift(s.Layout, s.Config)
 	var d *Dashboard
 	err := s.read(ctx, func(tx *Tx) error {
-		ov, err := s.overview(ctx, tx)
+		ov, err := s.overview(ctx, tx, policyDrift)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,8 @@ package workflow
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -53,63 +55,157 @@ func (h *Health) yellow(code, subject, format string, args ...any) {
 	h.Findings = append(h.Findings, HealthFinding{HealthYellow, code, subject, fmt.Sprintf(format, args...)})
 }
 
-// Health checks integrity and attention. It verifies the audit log (re-hash
-// since the last verified head, anchored heads, replay against the tables) and the blob store and compares
-// capsules with their files, so it is thorough rather than instant.
-func (s *Service) Health(ctx context.Context) (*Health, error) {
-	h := &Health{Status: HealthGreen, Findings: []HealthFinding{}}
+// Health re-runs the integrity checks (it verifies the audit log: re-hash
+// since the last verified head, anchored heads, replay against the tables;
+// re-hashes the blob store; and compares the capsules in use with their
+// files, so it is thorough rather than instant), records each result that
+// changed since the last record, and gives the verdict healthVerdict makes
+// from the records: the one a capsule shows when it is generated.
+func (s *Service) Health(ctx context.Context, actor string) (*Health, error) {
 	chain, err := s.verifyAuditLog(ctx, false)
 	if err != nil {
 		return nil, err
-	}
-	for _, f := range chain.Failures() {
-		h.red("audit_log", "audit log", "%s", f)
 	}
 	blobs, err := s.checkBlobStore(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range blobs.Failures() {
-		h.red("blob_store", "blob store", "%s", f)
-	}
-	var latest []*Capsule
-	err = s.read(ctx, func(tx *Tx) error {
-		if err := s.attention(ctx, tx, h); err != nil {
-			return err
-		}
-		var err error
-		latest, err = tx.scanCapsules(ctx, `generation = (SELECT MAX(generation) FROM capsules c2 WHERE c2.item_id = capsules.item_id)
-			AND item_id IN (SELECT id FROM items WHERE status = 'in_progress') ORDER BY item_id`)
-		return err
-	})
+	drift, err := s.checkCapsulesInUse(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range latest {
-		if d := s.capsuleDrift(c); d.Drifted {
-			h.yellow("capsule_drift", c.Item, "%s's capsule has drifted (orchestrate capsule verify %s)", c.Item, c.Item)
+	policy := PolicyDrift(s.Layout, s.Config)
+	var h *Health
+	err = s.write(ctx, func(tx *Tx) error {
+		if err := tx.recordIntegrity(ctx, actor, "health", chain, blobs, drift); err != nil {
+			return err
 		}
-	}
-	if drift := PolicyDrift(s.Layout, s.Config); drift != "" {
-		h.yellow("policy_drift", ConfigFile, "%s", drift)
-	}
-	return h, nil
+		var err error
+		h, err = s.healthVerdict(ctx, tx, policy)
+		return err
+	})
+	return h, err
 }
 
-// quickHealth is the colour a capsule shows: the attention checks plus the
-// latest integrity results on record, without re-verifying anything.
-func (s *Service) quickHealth(ctx context.Context, tx *Tx) (*Health, error) {
+// checkCapsulesInUse compares the latest capsule of each item in progress
+// with its files and working copy, outside any transaction (it hashes),
+// and returns whether each drifted, by capsule.
+func (s *Service) checkCapsulesInUse(ctx context.Context) (map[int64]bool, error) {
+	var latest []*Capsule
+	err := s.read(ctx, func(tx *Tx) error {
+		var err error
+		latest, err = tx.capsulesInUse(ctx)
+		return err
+	})
+	drift := make(map[int64]bool, len(latest))
+	for _, c := range latest {
+		drift[c.id] = s.capsuleDrift(c).Drifted
+	}
+	return drift, err
+}
+
+// capsulesInUse is the latest capsule of each item in progress.
+func (tx *Tx) capsulesInUse(ctx context.Context) ([]*Capsule, error) {
+	return tx.scanCapsules(ctx, `generation = (SELECT MAX(generation) FROM capsules c2 WHERE c2.item_id = capsules.item_id)
+		AND item_id IN (SELECT id FROM items WHERE status = 'in_progress') ORDER BY item_id`)
+}
+
+// recordIntegrity records the results of fresh integrity checks that differ
+// from the latest on record: the verdict reads the records, and a result
+// that did not change needs no new row (health may run every minute).
+func (tx *Tx) recordIntegrity(ctx context.Context, actor, source string, chain ChainCheck, blobs *StoreCheck, drift map[int64]bool) error {
+	last, err := tx.latestVerification(ctx, "audit_chain")
+	if err != nil {
+		return err
+	}
+	if changedResult(last, chain.OK, chain.Failures()) {
+		if err := tx.recordChainCheck(ctx, actor, source, chain); err != nil {
+			return err
+		}
+	}
+	if last, err = tx.latestVerification(ctx, "blob_store"); err != nil {
+		return err
+	}
+	if changedResult(last, blobs.OK, blobs.Failures()) {
+		if err := tx.recordStoreCheck(ctx, actor, source, blobs); err != nil {
+			return err
+		}
+	}
+	return tx.recordCapsuleChecks(ctx, source, drift)
+}
+
+// changedResult reports whether a check's result differs from the last one
+// recorded (none counts as different).
+func changedResult(last *IntegrityCheck, ok bool, findings []string) bool {
+	return last == nil || last.OK != ok || !slices.Equal(last.Findings, findings)
+}
+
+// recordCapsuleChecks records, per capsule generation, whether it drifted,
+// when that differs from its latest check. A check is an observation of
+// files, not a change of state, so it is not an audit event.
+func (tx *Tx) recordCapsuleChecks(ctx context.Context, source string, drift map[int64]bool) error {
+	for id, drifted := range drift {
+		var last int
+		err := tx.queryRow(ctx, `SELECT drifted FROM capsule_checks WHERE capsule_id = ? ORDER BY id DESC LIMIT 1`, id).Scan(&last)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return storeErr("read capsule checks", err)
+		case (last == 1) == drifted:
+			continue
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO capsule_checks (capsule_id, drifted, source, at) VALUES (?, ?, ?, ?)`, id, boolInt(drifted), source, ms(tx.now)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// healthVerdict is the one place health is decided: the latest recorded
+// integrity results (audit log, blob store, drift of the capsules in use),
+// what the store tells at once (attention), and policyDrift, read from
+// files by the caller before its transaction. `orchestrate health` records
+// fresh results first; a capsule reads the records as they stand, so it
+// shows what health said at its last run, as of its own state, and never
+// re-hashes anything while it holds the write lock.
+func (s *Service) healthVerdict(ctx context.Context, tx *Tx, policyDrift string) (*Health, error) {
 	h := &Health{Status: HealthGreen, Findings: []HealthFinding{}}
-	for _, kind := range []string{"audit_chain", "blob_store"} {
-		v, err := tx.latestVerification(ctx, kind)
+	for _, c := range []struct{ kind, code, subject string }{{"audit_chain", "audit_log", "audit log"}, {"blob_store", "blob_store", "blob store"}} {
+		v, err := tx.latestVerification(ctx, c.kind)
 		if err != nil {
 			return nil, err
 		}
 		if v != nil && !v.OK {
-			h.red(kind, kind, "the last %s check (%s) failed: %s", kind, v.At, v.Detail)
+			for _, f := range v.Findings {
+				h.red(c.code, c.subject, "%s", f)
+			}
 		}
 	}
-	return h, s.attention(ctx, tx, h)
+	if err := s.attention(ctx, tx, h); err != nil {
+		return nil, err
+	}
+	rows, err := tx.query(ctx, `SELECT c.item_id FROM capsules c JOIN items i ON i.id = c.item_id AND i.status = 'in_progress'
+		WHERE c.generation = (SELECT MAX(generation) FROM capsules c2 WHERE c2.item_id = c.item_id)
+		AND (SELECT drifted FROM capsule_checks k WHERE k.capsule_id = c.id ORDER BY k.id DESC LIMIT 1) = 1
+		ORDER BY c.item_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var item string
+		if err := rows.Scan(&item); err != nil {
+			return nil, storeErr("read capsule checks", err)
+		}
+		h.yellow("capsule_drift", item, "%s's capsule has drifted (orchestrate capsule verify %s)", item, item)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeErr("read capsule checks", err)
+	}
+	if policyDrift != "" {
+		h.yellow("policy_drift", ConfigFile, "%s", policyDrift)
+	}
+	return h, nil
 }
 
 // attention adds what the store alone tells, without re-hashing anything:

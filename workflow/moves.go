@@ -132,7 +132,7 @@ func (s *Service) Assign(ctx context.Context, req AssignRequest) (*AssignResult,
 			To: it.Domain, Item: it.ID, Body: fmt.Sprintf("%s assigned to %s: %s", it.ID, req.Owner, it.Title), Refs: refs}); err != nil {
 			return err
 		}
-		res.Capsule, _, err = s.writeCapsule(ctx, tx, in.tmpl, it, files, actor, false)
+		res.Capsule, _, err = s.writeCapsule(ctx, tx, in, it, files, actor, false)
 		return err
 	})
 	if err != nil {

@@ -41,20 +41,24 @@ type LeaseOverview struct {
 }
 
 // Overview reads budgets, work in progress, live leases with their queues,
-// pending council calls and health. Health here is the cheap kind (the
-// attention checks and the latest integrity results on record, as capsules
-// show it): `orchestrate health` is the one that re-hashes everything.
+// pending council calls and health. Health is the verdict `orchestrate
+// health` gives, made from the latest integrity results on record as
+// capsules show it: `orchestrate health` is the one that re-hashes
+// everything and records what it finds.
 func (s *Service) Overview(ctx context.Context) (*Overview, error) {
+	policyDrift := PolicyDrift(s.Layout, s.Config)
 	var ov *Overview
 	err := s.read(ctx, func(tx *Tx) error {
 		var err error
-		ov, err = s.overview(ctx, tx)
+		ov, err = s.overview(ctx, tx, policyDrift)
 		return err
 	})
 	return ov, err
 }
 
-func (s *Service) overview(ctx context.Context, tx *Tx) (*Overview, error) {
+// overview reads the overview in the caller's transaction; policyDrift is
+// read from files beforehand.
+func (s *Service) overview(ctx context.Context, tx *Tx, policyDrift string) (*Overview, error) {
 	ov := &Overview{Now: Time{tx.now}, Domains: []DomainOverview{}, Leases: []LeaseOverview{}}
 	var err error
 	if ov.InProgress, err = tx.itemsInProgress(ctx); err != nil {
@@ -100,7 +104,7 @@ func (s *Service) overview(ctx context.Context, tx *Tx) (*Overview, error) {
 	if ov.Council, err = tx.listCouncil(ctx, true, s.Config.Council.TTL); err != nil {
 		return nil, err
 	}
-	if ov.Health, err = s.quickHealth(ctx, tx); err != nil {
+	if ov.Health, err = s.healthVerdict(ctx, tx, policyDrift); err != nil {
 		return nil, err
 	}
 	return ov, nil

@@ -31,11 +31,14 @@ const (
 // Report is one audit report: the state of the repository and everything
 // that needs someone's attention (the findings).
 type Report struct {
-	maxHold     time.Duration // the config's, to tell hoarding from expiry
-	GeneratedAt Time          `json:"generated_at"`
-	Since       Time          `json:"since"` // the previous report, or null
-	Path        string        `json:"path"`  // the .md file; the .json sits next to it
-	ChainHead   ChainHead     `json:"chain_head"`
+	maxHold time.Duration // the config's, to tell hoarding from expiry
+	// capsuleChecks is whether each capsule in use drifted, by capsule, for
+	// the record health reads.
+	capsuleChecks map[int64]bool
+	GeneratedAt   Time      `json:"generated_at"`
+	Since         Time      `json:"since"` // the previous report, or null
+	Path          string    `json:"path"`  // the .md file; the .json sits next to it
+	ChainHead     ChainHead `json:"chain_head"`
 
 	Leases  []*Lease `json:"leases"`
 	Budgets []Budget `json:"budgets"`
@@ -177,6 +180,9 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 			return err
 		}
 		if err := tx.recordStoreCheck(ctx, actor, reportSource, &r.Integrity.BlobStore); err != nil {
+			return err
+		}
+		if err := tx.recordCapsuleChecks(ctx, reportSource, r.capsuleChecks); err != nil {
 			return err
 		}
 		if r.Path, err = s.reportName(ctx, tx); err != nil {
@@ -333,8 +339,11 @@ func (s *Service) reportCapsules(ctx context.Context, r *Report) error {
 		}
 		return nil
 	})
+	r.capsuleChecks = make(map[int64]bool, len(latest))
 	for _, c := range latest {
-		if d := s.capsuleDrift(c); d.Drifted {
+		d := s.capsuleDrift(c)
+		r.capsuleChecks[c.id] = d.Drifted
+		if d.Drifted {
 			r.Items.CapsuleDrift = append(r.Items.CapsuleDrift, d)
 		}
 	}

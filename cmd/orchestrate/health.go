@@ -16,7 +16,7 @@ func (c *HealthCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return unknown(env, err)
 	}
-	h, err := svc.Health(env.Ctx)
+	h, err := svc.Health(env.Ctx, systemActor())
 	if err != nil {
 		return unknown(env, err)
 	}

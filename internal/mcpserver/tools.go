@@ -298,8 +298,8 @@ func (t *tools) register(s *mcp.Server) {
 			c.Path = svc.Shown(c.Path)
 			return capsuleOut{c, string(content)}, nil
 		})
-	addTool(s, "health", "The repository's health, green, yellow or red, with the reasons (re-hashes the audit chain and the blob store).", true,
+	addTool(s, "health", "The repository's health, green, yellow or red, with the reasons (re-hashes the audit chain and the blob store, and records what changed: capsules show the same verdict).", false,
 		func(ctx context.Context, _ noInput) (*workflow.Health, error) {
-			return svc.Health(ctx)
+			return svc.Health(ctx, me.Owner)
 		})
 }
