@@ -28,19 +28,52 @@ type Data struct {
 	OutOfScope []string
 	Invariants []string // the global ones, then the item's own
 
+	Dependencies []Dependency
+
 	Files    []string // the item's touch points
 	Commands []string
 
 	Resources []ResourceLease
 
-	Health        string
+	Health        string // what `orchestrate health` says, with its reasons
 	HealthReasons []string
 	ItemsByStatus []StatusCount
 	ActiveLeases  []LeaseLine
-	RecentSignals []string
+	// Signals name the item, or are addressed to its domain and name no
+	// other item: the newest, oldest first; SignalsOmitted counts the rest.
+	Signals        []SignalLine
+	SignalsOmitted int
 
 	DriftGuards []string
-	Embedded    []File
+	AskCommand  string // the council question the drift guards point to
+
+	DoneCommand     string
+	ReleaseCommands []string // one per resource the touch points fall under
+	HandoffCommands []string // a missive to each domain waiting on the item, else its own
+
+	Embedded []File
+}
+
+// Dependency is an item this one depends on, and how it was finished.
+type Dependency struct {
+	ID           string
+	Title        string
+	Status       string
+	Owner        string
+	By           string // who made its latest move
+	At           string // when
+	Verification string // of a completion: passed, skipped, or ""
+	Note         string // the reason given with its latest move; "" when none
+}
+
+// SignalLine is one signal, in a line.
+type SignalLine struct {
+	ID      int64
+	Kind    string // council_call (question) for a question
+	From    string // owner (domain)
+	To      string
+	At      string
+	Excerpt string // the body's first line, cut to a readable length
 }
 
 // ResourceLease is a resource a touch point falls under, with its holder.
@@ -183,7 +216,25 @@ var (
 	DefaultOutOfScope = []string{"Redesign unrelated systems or expand scope without a new item."}
 )
 
-// ExpandGuard fills {max_files} in a drift guard.
-func ExpandGuard(guard string, maxFiles int) string {
-	return strings.ReplaceAll(guard, "{max_files}", fmt.Sprint(maxFiles))
+// ExpandGuard fills {max_files} and {ask} (the command that asks the
+// council about the item) in a drift guard.
+func ExpandGuard(guard string, maxFiles int, ask string) string {
+	return strings.NewReplacer("{max_files}", fmt.Sprint(maxFiles), "{ask}", ask).Replace(guard)
+}
+
+// excerptRunes bounds a signal's excerpt.
+const excerptRunes = 100
+
+// Excerpt is the first line of body, cut at excerptRunes with an ellipsis;
+// one cut short, or followed by more lines, ends in "…".
+func Excerpt(body string) string {
+	line, rest, more := strings.Cut(strings.TrimSpace(body), "\n")
+	line = strings.TrimSpace(line)
+	if r := []rune(line); len(r) > excerptRunes {
+		return strings.TrimSpace(string(r[:excerptRunes])) + "…"
+	}
+	if more && strings.TrimSpace(rest) != "" {
+		return line + " …"
+	}
+	return line
 }

@@ -26,8 +26,23 @@ func sampleData(root string) Data {
 		Health: "yellow", HealthReasons: []string{"yellow: council_call 3 for WORK-004 awaits approval (from alice)"},
 		ItemsByStatus: []StatusCount{{"open", 3}, {"in_progress", 2}, {"blocked", 0}, {"done", 1}, {"dead_end", 0}},
 		ActiveLeases:  []LeaseLine{{Resource: "coordination", Owner: "alice", Domain: "scribe", Token: 7, ExpiresAt: "2026-01-30T05:16:11Z"}},
-		RecentSignals: []string{".bridges/signals/20260130-044604_proclamation_plan.json", ".bridges/signals/20260130-043309_missive_assignment.json"},
-		DriftGuards:   []string{ExpandGuard("If you need more than {max_files} files, stop and create a stub explaining why.", 5)},
+		Signals: []SignalLine{
+			{ID: 4, Kind: "missive", From: "carol (builder)", To: "builder", At: "2026-01-30T04:33:09Z", Excerpt: "OXYGEN-001 assigned to builder: Oxygen protocol + leases"},
+			{ID: 6, Kind: "council_call (question)", From: "builder (builder)", To: "all", At: "2026-01-30T04:46:04Z", Excerpt: Excerpt("Which lease covers docs/agents/?\nDetails follow.")},
+		},
+		SignalsOmitted: 3,
+		Dependencies: []Dependency{
+			{ID: "OXYGEN-000", Title: "Seed the registry", Status: "done", Owner: "alice", By: "alice", At: "2026-01-29T10:00:00Z", Verification: "passed", Note: "kept the old ids"},
+			{ID: "DOC-1", Title: "Write the guide", Status: "in_progress", Owner: "bob", By: "bob", At: "2026-01-30T01:00:00Z"},
+		},
+		AskCommand: `orchestrate council call --item OXYGEN-001 --from builder --domain builder --question "what is unclear, and the options you see"`,
+		DriftGuards: []string{
+			ExpandGuard("If you need more than {max_files} files, stop and create a stub explaining why.", 5, ""),
+			ExpandGuard("If the task is ambiguous, stop and ask the council: `{ask}`", 5, `orchestrate council call --item OXYGEN-001 --from builder --domain builder --question "what is unclear, and the options you see"`),
+		},
+		DoneCommand:     "orchestrate done OXYGEN-001 --by builder",
+		ReleaseCommands: []string{"oxygen release coordination --owner builder --domain builder"},
+		HandoffCommands: []string{`orchestrate signal send --kind missive --from builder --domain builder --to scribe --item OXYGEN-001 --body "what changed, what is left"`},
 		Embedded: Collect(root, []string{"docs/oxygen-protocol.md", "scripts/oxygen", ".env", "missing.md"},
 			Policy{MaxFiles: 3, MaxFileBytes: 1 << 16}),
 	}
@@ -89,8 +104,7 @@ func TestSectionsFollowTheProtocolOrder(t *testing.T) {
 	}
 	text := string(out)
 	order := []string{"# Context Capsule: ", "Work ID:", "Kind:", "Domain:", "Priority:", "Status:", "Owner:", "Generated:",
-		"## Objective", "## Boundaries", "In scope:", "Out of scope:", "## Invariants", "## Touch Points", "Files linked on the item:",
-		"Commands:", "## Leases", "## Current State", "Recent signals:", "## Drift Guards", "## Embedded Context"}
+		"## Objective", "## Boundaries", "In scope:", "Out of scope:", "## Invariants", "## Dependencies", "## Touch Points", "Files linked on the item:", "Commands:", "## Leases", "## Current State", "Signals for this item", "## Drift Guards", "## Finish", "## Embedded Context"}
 	last := -1
 	for _, marker := range order {
 		i := strings.Index(text, marker)
@@ -131,5 +145,22 @@ func TestTemplateOverrides(t *testing.T) {
 	}
 	if _, err := LoadTemplate(root, "absent.tmpl", testPolicy(t, 5, 65536)); err == nil || !strings.Contains(err.Error(), "absent.tmpl") {
 		t.Errorf("missing template: %v", err)
+	}
+}
+
+func TestExcerpt(t *testing.T) {
+	long := strings.Repeat("é", excerptRunes+5)
+	for body, want := range map[string]string{
+		"":                       "",
+		"one line":               "one line",
+		"  padded  \n":           "padded",
+		"first\r\nsecond":        "first …",
+		"first\n\n  ":            "first",
+		long:                     strings.Repeat("é", excerptRunes) + "…",
+		strings.Repeat("x ", 60): strings.TrimSpace(strings.Repeat("x ", 50)) + "…",
+	} {
+		if got := Excerpt(body); got != want {
+			t.Errorf("Excerpt(%q) = %q, want %q", body, got, want)
+		}
 	}
 }

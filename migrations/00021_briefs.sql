@@ -3,6 +3,8 @@
 -- signals.question: a council_call that asks a question instead of asking
 -- to exceed a cap. It has no approval and no --council use.
 --
+-- signals_to: a capsule lists the signals addressed to its item's domain.
+--
 -- verifications.findings: what a failed integrity check found, one line
 -- each, as health lists them; a capsule shows the verdict made from these.
 --
@@ -19,6 +21,7 @@
 -- +goose Up
 ALTER TABLE signals ADD COLUMN question INTEGER NOT NULL DEFAULT 0
     CHECK (question IN (0, 1) AND (question = 0 OR kind = 'council_call'));
+CREATE INDEX signals_to ON signals (to_target, id);
 
 ALTER TABLE verifications ADD COLUMN findings TEXT NOT NULL DEFAULT '[]';
 
@@ -43,4 +46,5 @@ CREATE INDEX capsule_watches_item ON capsule_watches (item_id);
 DROP TABLE capsule_watches;
 DROP TABLE capsule_checks;
 ALTER TABLE verifications DROP COLUMN findings;
+DROP INDEX signals_to;
 ALTER TABLE signals DROP COLUMN question;

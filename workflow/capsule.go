@@ -130,25 +130,118 @@ func (s *Service) capsuleData(ctx context.Context, tx *Tx, in *capsuleInputs, it
 	for _, st := range Statuses {
 		d.ItemsByStatus = append(d.ItemsByStatus, capsules.StatusCount{Status: string(st), Count: counts[string(st)]})
 	}
-	sig, err := tx.query(ctx, `SELECT file FROM signals WHERE item_id = ? OR from_domain = ? OR to_target = ? OR to_target = 'all' ORDER BY id DESC LIMIT 5`,
-		it.ID, it.Domain, it.Domain)
+	if d.Signals, d.SignalsOmitted, err = tx.signalsFor(ctx, it); err != nil {
+		return d, err
+	}
+	if d.Dependencies, err = tx.dependencies(ctx, it); err != nil {
+		return d, err
+	}
+	d.AskCommand = AskCommand(it.ID, it.Owner, it.Domain)
+	for _, g := range cfg.Capsules.DriftGuards {
+		d.DriftGuards = append(d.DriftGuards, capsules.ExpandGuard(g, cfg.Capsules.MaxFiles, d.AskCommand))
+	}
+	d.DoneCommand = fmt.Sprintf("orchestrate done %s --by %s", it.ID, it.Owner)
+	for _, r := range d.Resources {
+		d.ReleaseCommands = append(d.ReleaseCommands, fmt.Sprintf("oxygen release %s --owner %s --domain %s", r.ID, it.Owner, it.Domain))
+	}
+	waiting, err := tx.dependentDomains(ctx, it.ID)
 	if err != nil {
 		return d, err
 	}
-	for sig.Next() {
-		var f string
-		if err := sig.Scan(&f); err != nil {
-			sig.Close()
-			return d, storeErr("read signals", err)
-		}
-		d.RecentSignals = append(d.RecentSignals, f)
+	if len(waiting) == 0 {
+		waiting = []string{it.Domain}
 	}
-	sig.Close()
-	for _, g := range cfg.Capsules.DriftGuards {
-		d.DriftGuards = append(d.DriftGuards, capsules.ExpandGuard(g, cfg.Capsules.MaxFiles))
+	for _, to := range waiting {
+		d.HandoffCommands = append(d.HandoffCommands, fmt.Sprintf(`orchestrate signal send --kind missive --from %s --domain %s --to %s --item %s --body "what changed, what is left"`, it.Owner, it.Domain, to, it.ID))
 	}
 	d.Embedded = files
 	return d, nil
+}
+
+// capsuleSignals is how many signals a capsule lists.
+const capsuleSignals = 10
+
+// signalsFor lists the signals a capsule of it shows: those that name it,
+// and those addressed to its domain that name no other item (an
+// assignment of another item is not news for this one). The audit job's
+// proclamations go to everyone and name no item, so they never appear.
+// Both halves are index lookups. It returns the newest capsuleSignals,
+// oldest first, and how many earlier ones were left out.
+func (tx *Tx) signalsFor(ctx context.Context, it *Item) ([]capsules.SignalLine, int, error) {
+	const where = `FROM signals WHERE item_id = ? UNION ALL SELECT %s FROM signals WHERE to_target = ? AND item_id IS NULL`
+	var total int
+	if err := tx.queryRow(ctx, `SELECT count(*) FROM (SELECT id `+fmt.Sprintf(where, "id")+`)`, it.ID, it.Domain).Scan(&total); err != nil {
+		return nil, 0, storeErr("read signals", err)
+	}
+	rows, err := tx.query(ctx, `SELECT `+signalColumns+` `+fmt.Sprintf(where, signalColumns)+` ORDER BY id DESC LIMIT ?`, it.ID, it.Domain, capsuleSignals)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []capsules.SignalLine{}
+	for rows.Next() {
+		sig, err := scanSignal(rows)
+		if err != nil {
+			return nil, 0, storeErr("read signals", err)
+		}
+		kind := sig.Kind
+		if sig.Question {
+			kind += " (question)"
+		}
+		out = append(out, capsules.SignalLine{ID: sig.ID, Kind: kind, From: fmt.Sprintf("%s (%s)", sig.From, sig.FromDomain), To: sig.To,
+			At: sig.CreatedAt.String(), Excerpt: capsules.Excerpt(sig.Body)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, storeErr("read signals", err)
+	}
+	slices.Reverse(out)
+	return out, total - len(out), nil
+}
+
+// dependencies describes the items it depends on, each with its latest
+// move: who made it, when, how a completion was verified, and the reason
+// given.
+func (tx *Tx) dependencies(ctx context.Context, it *Item) ([]capsules.Dependency, error) {
+	out := []capsules.Dependency{}
+	for _, id := range it.DependsOn {
+		dep, err := tx.getItem(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		d := capsules.Dependency{ID: dep.ID, Title: dep.Title, Status: string(dep.Status), Owner: dep.Owner}
+		var at int64
+		var verification sql.NullString
+		err = tx.queryRow(ctx, `SELECT actor, reason, at, verification FROM item_transitions WHERE item_id = ? ORDER BY id DESC LIMIT 1`, id).
+			Scan(&d.By, &d.Note, &at, &verification)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return nil, storeErr("read history", err)
+		default:
+			d.At, d.Verification = fromMS(at).String(), verification.String
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// dependentDomains lists, in order, the domains of the items that depend
+// on id: who a hand-off is for.
+func (tx *Tx) dependentDomains(ctx context.Context, id string) ([]string, error) {
+	rows, err := tx.query(ctx, `SELECT DISTINCT i.domain FROM item_deps d JOIN items i ON i.id = d.item_id WHERE d.depends_on = ? ORDER BY i.domain`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var dom string
+		if err := rows.Scan(&dom); err != nil {
+			return nil, storeErr("read dependencies", err)
+		}
+		out = append(out, dom)
+	}
+	return out, rows.Err()
 }
 
 // embedPolicy is the guardian's embedding policy, for item files and the
