@@ -410,6 +410,9 @@ func (s *Service) writeCapsule(ctx context.Context, tx *Tx, in *capsuleInputs, i
 			return nil, false, err
 		}
 	}
+	if err := tx.watchCapsule(ctx, c, data.Resources); err != nil {
+		return nil, false, err
+	}
 	if err := tx.audit(ctx, actor, "capsule.generate", "item:"+it.ID, map[string]any{
 		"generation": gen, "blob": hash, "path": c.Path, "template": tmpl.Source, "embedded": embeddedPaths(data.Embedded)}); err != nil {
 		return nil, false, err

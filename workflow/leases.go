@@ -104,6 +104,7 @@ func (tx *Tx) activeLease(ctx context.Context, resource string) (*Lease, error) 
 }
 
 // endLease moves an active lease to a final state with one guarded UPDATE.
+// Every way a lease ends (release, expiry, revocation) comes through here.
 func (tx *Tx) endLease(ctx context.Context, l *Lease, state, reason, by string, endedAt time.Time) error {
 	res, err := tx.exec(ctx, `UPDATE leases SET state = ?, ended_at = ?, end_reason = ?, ended_by = ? WHERE id = ? AND state = 'active'`,
 		state, ms(endedAt), reason, by, l.ID)
@@ -114,7 +115,7 @@ func (tx *Tx) endLease(ctx context.Context, l *Lease, state, reason, by string, 
 		return Errorf(ECONFLICT, "the lease on %s changed while this command ran", l.Resource)
 	}
 	l.State, l.EndedAt, l.EndReason, l.EndedBy = state, Time{endedAt}, reason, by
-	return nil
+	return tx.noteStaleBriefs(ctx, l)
 }
 
 // expiredReason is the end reason of every expired lease; lease.expire

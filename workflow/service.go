@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 )
@@ -18,6 +19,15 @@ type Service struct {
 	Config   *Config
 	Store    *Store
 	Clock    Clock
+	// Warn reports a problem that does not fail the command, such as a
+	// brief that could not be refreshed after a lease ended; nil drops it.
+	Warn func(msg string)
+}
+
+func (s *Service) warn(format string, args ...any) {
+	if s.Warn != nil {
+		s.Warn(fmt.Sprintf(format, args...))
+	}
 }
 
 // NewService wires a service for the repository a layout describes.
@@ -29,13 +39,19 @@ func NewService(l *Layout, cfg *Config, store *Store, clock Clock) *Service {
 }
 
 // write runs fn in one write transaction. The files that mirror its rows
-// (see exports.go) are staged at its end and written after it commits.
+// (see exports.go) are staged at its end and written after it commits;
+// then the briefs its lease ends may have made stale are checked.
 func (s *Service) write(ctx context.Context, fn func(*Tx) error) error {
 	var exports []export
+	var stale []staleBrief
 	own := 0
 	err := s.Store.write(ctx, s.Clock, func(tx *Tx) error {
-		if err := fn(tx); err != nil || len(tx.exports) == 0 {
+		if err := fn(tx); err != nil {
 			return err
+		}
+		stale = tx.staleBriefs
+		if len(tx.exports) == 0 {
+			return nil
 		}
 		staged, err := s.stageExports(ctx, tx)
 		if err != nil {
@@ -49,7 +65,13 @@ func (s *Service) write(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return err
 	}
-	return s.writeExports(exports, own)
+	if err := s.writeExports(exports, own); err != nil {
+		return err
+	}
+	if len(stale) > 0 {
+		s.refreshBriefs(ctx, stale)
+	}
+	return nil
 }
 
 func (s *Service) read(ctx context.Context, fn func(*Tx) error) error {

@@ -258,6 +258,9 @@ type Tx struct {
 	// exports are the files this transaction's rows need, written once it
 	// commits (Service.write).
 	exports []export
+	// staleBriefs are the capsules in use that the leases this transaction
+	// ended may have made stale, checked once it commits (briefs.go).
+	staleBriefs []staleBrief
 }
 
 // Now is the transaction's single reading of the clock, taken once the

@@ -137,6 +137,13 @@ func (tx *Tx) move(ctx context.Context, it *Item, to Status, owner, actor, reaso
 	if err := tx.audit(ctx, actor, "item.transition", "item:"+it.ID, payload); err != nil {
 		return err
 	}
+	// An item that leaves in_progress other than for blocked has no brief
+	// in use any more: assign makes a new one.
+	if to != StatusInProgress && to != StatusBlocked {
+		if err := tx.unwatchItem(ctx, it.ID); err != nil {
+			return err
+		}
+	}
 	it.Status, it.Owner, it.UpdatedAt = to, owner, fromMS(now)
 	return nil
 }

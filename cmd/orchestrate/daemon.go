@@ -27,6 +27,7 @@ func (c *DaemonCmd) Run(env *cli.Env) error {
 	// few connections instead of the CLI's one.
 	svc.Store.DB().SetMaxOpenConns(4)
 	d := &workflow.Daemon{Service: svc, Logger: slog.New(handler)}
+	svc.Warn = func(msg string) { d.Logger.Warn(msg) }
 	err = d.Run(env.Ctx)
 	env.Close()
 	return err

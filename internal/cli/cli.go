@@ -89,6 +89,7 @@ func (e *Env) openService(open func(context.Context, *workflow.Layout, workflow.
 			e.Warnf("%s", w)
 		}
 	}
+	svc.Warn = func(msg string) { e.Warnf("%s", msg) }
 	e.store, e.svc = svc.Store, svc
 	return e.svc, nil
 }
