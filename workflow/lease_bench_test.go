@@ -2,6 +2,8 @@ package workflow
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -93,4 +95,41 @@ func BenchmarkRunKeeper(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkReleaseWithBriefs measures what the stale-brief check adds to
+// a claim and a release, with 1000 items in progress whose briefs watch
+// the index resource: releasing storage, which no brief lists (one indexed
+// read finds nothing), and releasing index, whose 1000 briefs are then read
+// and compared with their (unchanged, empty) file lists after the commit.
+func BenchmarkReleaseWithBriefs(b *testing.B) {
+	ctx := context.Background()
+	svc := MustOpen(b)
+	db := svc.Store.DB()
+	for i := 0; i < 1000; i++ {
+		id := fmt.Sprintf("I%04d", i)
+		for _, q := range []string{
+			`INSERT INTO items (id, title, kind, domain, priority, status, owner, objective, created_at, updated_at) VALUES ('` + id + `', 't', 'chore', 'builder', 'low', 'in_progress', 'builder', 'o', 0, 0)`,
+			`INSERT INTO capsules (item_id, generation, blob, content_key, path, template, template_sha256, generated_at) VALUES ('` + id + `', 1, '` + strings.Repeat("0", 64) + `', 'k', 'p', 'builtin', 's', 0)`,
+			`INSERT INTO capsule_watches (resource, item_id, capsule_id) VALUES ('index', '` + id + `', last_insert_rowid())`,
+		} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	actor := Actor{Owner: "builder", Domain: "builder"}
+	for _, resource := range []string{"storage", "index"} {
+		b.Run(resource, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := svc.Claim(ctx, ClaimRequest{Resource: resource, Actor: actor}); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := svc.Release(ctx, ReleaseRequest{Resource: resource, Actor: actor}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -19,7 +19,7 @@ type CLI struct {
 	Import   ImportCmd   `cmd:"" help:"Upsert the items of a plan registry file, all or nothing."`
 	List     ListCmd     `cmd:"" help:"List work items."`
 	Show     ShowCmd     `cmd:"" help:"Show an item with its transition history."`
-	Ready    ReadyCmd    `cmd:"" help:"List open items whose dependencies are done, most urgent first."`
+	Ready    ReadyCmd    `cmd:"" help:"List open items whose dependencies are done, most urgent first, with what each waits on (--now: only what you can start)."`
 	Assign   AssignCmd   `cmd:"" help:"Start an item (open -> in_progress) and write its context capsule."`
 	Unassign UnassignCmd `cmd:"" help:"Return an item in progress to open."`
 	Block    BlockCmd    `cmd:"" help:"Park an item in progress (in_progress -> blocked)."`

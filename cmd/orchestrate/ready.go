@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"strings"
 
 	"github.com/oxygen-tools/oxygen/internal/cli"
@@ -11,7 +10,7 @@ import (
 // ReadyCmd lists what can start, and what each item waits on.
 type ReadyCmd struct {
 	Domain string `name:"domain" help:"Only items of this domain." predictor:"domain"`
-	Owner  string `name:"owner" help:"Whose view: their own leases and queue places never make an item wait (default: OXYGEN_OWNER, else git config oxygen.owner)." placeholder:"WHO"`
+	Owner  string `name:"owner" help:"Whose view: their own leases and queue places never make an item wait (default: OXYGEN_OWNER; with --now, else git config oxygen.owner)." placeholder:"WHO"`
 	Now    bool   `name:"now" help:"Only items the owner could assign and start now: of their domain, waiting on no lease, queue or cap."`
 }
 
@@ -20,19 +19,20 @@ func (c *ReadyCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	req := workflow.ReadyRequest{Domain: c.Domain, Owner: c.Owner, Now: c.Now}
-	if req.Owner == "" {
-		req.Owner = os.Getenv("OXYGEN_OWNER")
-	}
-	if req.Owner == "" {
-		req.Owner = svc.ConfiguredOwner()
-	}
-	if c.Now && req.Owner != "" {
-		actor, err := cli.Identity{Owner: req.Owner}.Resolve(svc)
-		if err != nil {
-			return err
+	// Whose view: --owner or OXYGEN_OWNER. Only --now, which must know who
+	// asks, falls back on git config oxygen.owner, which costs a process.
+	req := workflow.ReadyRequest{Domain: c.Domain, Owner: cli.ActorName(c.Owner), Now: c.Now}
+	if c.Now {
+		if req.Owner == "" {
+			req.Owner = svc.ConfiguredOwner()
 		}
-		req.OwnerDomain = actor.Domain
+		if req.Owner != "" {
+			actor, err := cli.Identity{Owner: req.Owner}.Resolve(svc)
+			if err != nil {
+				return err
+			}
+			req.OwnerDomain = actor.Domain
+		}
 	}
 	items, err := svc.Ready(env.Ctx, req)
 	if err != nil {
