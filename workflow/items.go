@@ -360,35 +360,43 @@ func (s *Service) Ready(ctx context.Context, req ReadyRequest) ([]*ReadyItem, er
 	if err := req.check(s.Config); err != nil {
 		return nil, err
 	}
-	ready := []*ReadyItem{}
+	var ready []*ReadyItem
 	err := s.read(ctx, func(tx *Tx) error {
-		// Dependencies may live in other domains: read them all.
-		all, err := tx.listItems(ctx, ItemFilter{})
-		if err != nil {
-			return err
-		}
-		cond, err := s.readyConditions(ctx, tx, req.Owner)
-		if err != nil {
-			return err
-		}
-		status := statusIndex(all)
-		for _, it := range all {
-			if it.Status != StatusOpen || (req.Domain != "" && it.Domain != req.Domain) {
-				continue
-			}
-			ok := true
-			for _, d := range it.DependsOn {
-				ok = ok && status[d] == StatusDone
-			}
-			if !ok {
-				continue
-			}
-			if ri := (&ReadyItem{Item: it, WaitingOn: cond.waits(it)}); req.keep(ri) {
-				ready = append(ready, ri)
-			}
-		}
-		return nil
+		var err error
+		ready, err = s.ready(ctx, tx, req)
+		return err
 	})
+	return ready, err
+}
+
+// ready is Ready inside the caller's transaction.
+func (s *Service) ready(ctx context.Context, tx *Tx, req ReadyRequest) ([]*ReadyItem, error) {
+	// Dependencies may live in other domains: read them all.
+	all, err := tx.listItems(ctx, ItemFilter{})
+	if err != nil {
+		return nil, err
+	}
+	cond, err := s.readyConditions(ctx, tx, req.Owner)
+	if err != nil {
+		return nil, err
+	}
+	status := statusIndex(all)
+	ready := []*ReadyItem{}
+	for _, it := range all {
+		if it.Status != StatusOpen || (req.Domain != "" && it.Domain != req.Domain) {
+			continue
+		}
+		ok := true
+		for _, d := range it.DependsOn {
+			ok = ok && status[d] == StatusDone
+		}
+		if !ok {
+			continue
+		}
+		if ri := (&ReadyItem{Item: it, WaitingOn: cond.waits(it)}); req.keep(ri) {
+			ready = append(ready, ri)
+		}
+	}
 	sort.SliceStable(ready, func(i, j int) bool {
 		pi, pj := priorityRank(ready[i].Priority), priorityRank(ready[j].Priority)
 		if pi != pj {
@@ -399,7 +407,7 @@ func (s *Service) Ready(ctx context.Context, req ReadyRequest) ([]*ReadyItem, er
 		}
 		return ready[i].ID < ready[j].ID
 	})
-	return ready, err
+	return ready, nil
 }
 
 func statusIndex(items []*Item) map[string]Status {

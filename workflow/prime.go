@@ -19,9 +19,12 @@ type Briefing struct {
 	Budgets []DomainBudget `json:"budgets"` // the caller's domain, or every domain without one
 	Items   []BriefItem    `json:"items"`
 	Leases  []BriefLease   `json:"leases"`
-	Inbox   []*InboxEntry  `json:"inbox"`   // the inbox without its council calls
-	Council []*InboxEntry  `json:"council"` // every pending council call the caller may approve, acknowledged or not
-	Rules   []string       `json:"rules"`
+	// CanStart is work the caller could assign and start now (ready --now),
+	// the most urgent first, at most primeSuggestions of it.
+	CanStart []BriefReady  `json:"can_start"`
+	Inbox    []*InboxEntry `json:"inbox"`   // the inbox without its council calls
+	Council  []*InboxEntry `json:"council"` // every pending council call the caller may approve, acknowledged or not
+	Rules    []string      `json:"rules"`
 }
 
 // DomainBudget is one domain's two budgets in use.
@@ -44,6 +47,16 @@ type BriefItem struct {
 	Generation int    `json:"generation"`
 }
 
+// BriefReady is an item the caller could start now.
+type BriefReady struct {
+	ID       string `json:"id"`
+	Title    string `json:"title"`
+	Priority string `json:"priority"`
+}
+
+// primeSuggestions bounds the work a briefing suggests: one screen.
+const primeSuggestions = 5
+
 // BriefLease is one of the caller's live leases with its time left.
 type BriefLease struct {
 	*Lease
@@ -55,7 +68,7 @@ type BriefLease struct {
 // OXYGEN_OWNER was set still learns how to set it.
 func (s *Service) Prime(ctx context.Context, actor Actor, problem string) (*Briefing, error) {
 	b := &Briefing{Owner: actor.Owner, Domain: actor.Domain, Problem: problem, Budgets: []DomainBudget{}, Items: []BriefItem{},
-		Leases: []BriefLease{}, Inbox: []*InboxEntry{}, Council: []*InboxEntry{}}
+		Leases: []BriefLease{}, CanStart: []BriefReady{}, Inbox: []*InboxEntry{}, Council: []*InboxEntry{}}
 	err := s.read(ctx, func(tx *Tx) error {
 		b.Now = Time{tx.now}
 		live, err := tx.leases(ctx, `state = 'active' AND expires_at > ? ORDER BY expires_at, id`, ms(tx.now))
@@ -107,6 +120,13 @@ func (s *Service) Prime(ctx context.Context, actor Actor, problem string) (*Brie
 			}
 			b.Items = append(b.Items, bi)
 		}
+		startable, err := s.ready(ctx, tx, ReadyRequest{Owner: actor.Owner, Now: true, OwnerDomain: actor.Domain})
+		if err != nil {
+			return err
+		}
+		for _, it := range startable[:min(len(startable), primeSuggestions)] {
+			b.CanStart = append(b.CanStart, BriefReady{ID: it.ID, Title: it.Title, Priority: it.Priority})
+		}
 		inbox, err := s.inbox(ctx, tx, InboxRequest{Owner: actor.Owner, Domain: actor.Domain})
 		if err != nil {
 			return err
@@ -151,7 +171,7 @@ func (s *Service) rules(actor Actor) []string {
 	}
 	return []string{
 		fmt.Sprintf("Act as yourself: export OXYGEN_OWNER=%s (your domain comes from agents: in %s, or OXYGEN_DOMAIN).", who, ConfigFile),
-		fmt.Sprintf("Find work: orchestrate ready --domain %s; start it: orchestrate assign ID --owner %s.", domain, who),
+		fmt.Sprintf("Find work: orchestrate ready --now (what you can start without a conflict; orchestrate ready says what the rest waits on); start it: orchestrate assign ID --owner %s.", who),
 		"Read the item's capsule before anything else: it holds the objective, boundaries, files and the leases you need.",
 		"Before editing a file, see what guards it: oxygen which PATH.",
 		fmt.Sprintf("Claim before you change: oxygen claim RESOURCE --item ID (exit 3: someone holds it; queue with --wait %s).", FormatDuration(s.Config.Leases.DefaultTTL)),

@@ -49,7 +49,7 @@ func printBriefing(env *cli.Env, cfg *workflow.Config, b *workflow.Briefing) {
 	if b.Owner != "" {
 		env.Printf("\nYour items:\n")
 		if len(b.Items) == 0 {
-			env.Printf("  none; find one with orchestrate ready --domain %s\n", b.Domain)
+			env.Printf("  none yet\n")
 		}
 		for _, it := range b.Items {
 			capsule := "no capsule yet"
@@ -57,6 +57,13 @@ func printBriefing(env *cli.Env, cfg *workflow.Config, b *workflow.Briefing) {
 				capsule = "capsule " + it.Capsule
 			}
 			env.Printf("  %s  %s  %s  %s; %s\n", it.ID, it.Status, it.Priority, it.Title, capsule)
+		}
+		env.Printf("\nWork you can start now (orchestrate ready --now):\n")
+		if len(b.CanStart) == 0 {
+			env.Printf("  none; orchestrate ready says what the ready items wait on\n")
+		}
+		for _, it := range b.CanStart {
+			env.Printf("  %s  %s  %s\n", it.ID, it.Priority, it.Title)
 		}
 		env.Printf("\nYour leases:\n")
 		if len(b.Leases) == 0 {
