@@ -228,20 +228,7 @@ func (tx *Tx) dependencies(ctx context.Context, it *Item) ([]capsules.Dependency
 // dependentDomains lists, in order, the domains of the items that depend
 // on id: who a hand-off is for.
 func (tx *Tx) dependentDomains(ctx context.Context, id string) ([]string, error) {
-	rows, err := tx.query(ctx, `SELECT DISTINCT i.domain FROM item_deps d JOIN items i ON i.id = d.item_id WHERE d.depends_on = ? ORDER BY i.domain`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var dom string
-		if err := rows.Scan(&dom); err != nil {
-			return nil, storeErr("read dependencies", err)
-		}
-		out = append(out, dom)
-	}
-	return out, rows.Err()
+	return tx.texts(ctx, "dependencies", `SELECT DISTINCT i.domain FROM item_deps d JOIN items i ON i.id = d.item_id WHERE d.depends_on = ? ORDER BY i.domain`, id)
 }
 
 // embedPolicy is the guardian's embedding policy, for item files and the

@@ -255,20 +255,7 @@ func (tx *Tx) getItem(ctx context.Context, id string) (*Item, error) {
 }
 
 func (tx *Tx) depsOf(ctx context.Context, id string) ([]string, error) {
-	rows, err := tx.query(ctx, `SELECT depends_on FROM item_deps WHERE item_id = ? ORDER BY pos`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	deps := []string{}
-	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
-			return nil, storeErr("read dependencies", err)
-		}
-		deps = append(deps, d)
-	}
-	return deps, rows.Err()
+	return tx.texts(ctx, "dependencies", `SELECT depends_on FROM item_deps WHERE item_id = ? ORDER BY pos`, id)
 }
 
 // ItemFilter selects items for List.

@@ -187,20 +187,7 @@ func (tx *Tx) requireDepsDone(ctx context.Context, it *Item) error {
 
 // inProgress lists the domain's items in progress.
 func (tx *Tx) inProgress(ctx context.Context, domain string) ([]string, error) {
-	rows, err := tx.query(ctx, `SELECT id FROM items WHERE domain = ? AND status = 'in_progress' ORDER BY updated_at, id`, domain)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, storeErr("read items", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return tx.texts(ctx, "items", `SELECT id FROM items WHERE domain = ? AND status = 'in_progress' ORDER BY updated_at, id`, domain)
 }
 
 // admit enforces the attention budget for a move into in_progress. The count

@@ -84,9 +84,6 @@ func (s *Service) Prime(ctx context.Context, actor Actor, problem string) (*Brie
 				return err
 			}
 			db := DomainBudget{Domain: d.Name, InProgress: len(busy), MaxInProgress: d.MaxInProgress, MaxLeases: d.MaxLeases, Items: busy}
-			if db.Items == nil {
-				db.Items = []string{}
-			}
 			for _, l := range live {
 				if l.Domain == d.Name {
 					db.Leases++

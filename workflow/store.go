@@ -263,6 +263,25 @@ type Tx struct {
 	staleBriefs []staleBrief
 }
 
+// texts reads the one text column a query selects, in its order; what
+// names the rows in a store error. No rows is an empty list.
+func (tx *Tx) texts(ctx context.Context, what, query string, args ...any) ([]string, error) {
+	rows, err := tx.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, storeErr("read "+what, err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // Now is the transaction's single reading of the clock, taken once the
 // transaction holds its lock or snapshot (see readClock).
 func (tx *Tx) Now() time.Time { return tx.now }
