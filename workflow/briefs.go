@@ -51,12 +51,13 @@ func (tx *Tx) unwatchItem(ctx context.Context, item string) error {
 }
 
 // noteStaleBriefs is the lease-end hook: it finds the capsules of items in
-// progress, other than the lease's own item, that list files under the
-// lease's resource, for Service.write to check once the transaction
-// commits.
+// progress that list files under the lease's resource, for Service.write to
+// check once the transaction commits. The one it leaves out is the brief of
+// the item the lease was taken for when its owner held the lease: they made
+// the changes, in the work that brief describes.
 func (tx *Tx) noteStaleBriefs(ctx context.Context, l *Lease) error {
 	rows, err := tx.query(ctx, `SELECT w.item_id, w.capsule_id FROM capsule_watches w JOIN items i ON i.id = w.item_id
-		WHERE w.resource = ? AND i.status = 'in_progress' AND w.item_id <> ? ORDER BY w.item_id`, l.Resource, l.Item)
+		WHERE w.resource = ? AND i.status = 'in_progress' AND NOT (w.item_id = ? AND i.owner = ?) ORDER BY w.item_id`, l.Resource, l.Item, l.Owner)
 	if err != nil {
 		return err
 	}
