@@ -267,6 +267,60 @@ func TestMCPTools(t *testing.T) {
 	}
 }
 
+// The brief's tools (issue 13, sections 5 and 6): ready says what each item
+// waits on, from the server's owner's view, and with now keeps what they
+// can start; council_call asks a question as the capsule's drift guard
+// says, without overriding any cap.
+func TestMCPReadyAndQuestion(t *testing.T) {
+	r := mcpRepo(t)
+	for _, id := range []string{"B-1", "B-2"} {
+		r.mustRun("orchestrate", "add", id, "--title", id, "--kind", "chore", "--domain", "builder", "--priority", "high",
+			"--objective", "o", "--file", "backups/"+id+".sh")
+	}
+	r.mustRun("oxygen", "claim", "storage", "--owner", "bo")
+	ada := connect(t, r, "--owner", "ada")
+	type readyItem struct {
+		ID        string `json:"id"`
+		WaitingOn []struct {
+			On, Resource, Holder string
+		} `json:"waiting_on"`
+	}
+	var ready struct {
+		Items []readyItem `json:"items"`
+	}
+	structured(t, call(t, ada, "ready", map[string]any{}), &ready)
+	if len(ready.Items) != 2 || len(ready.Items[0].WaitingOn) != 1 || ready.Items[0].WaitingOn[0].On != "lease" ||
+		ready.Items[0].WaitingOn[0].Resource != "storage" || ready.Items[0].WaitingOn[0].Holder != "bo" {
+		t.Fatalf("ready: %+v", ready)
+	}
+	structured(t, call(t, ada, "ready", map[string]any{"now": true}), &ready)
+	if len(ready.Items) != 0 {
+		t.Fatalf("ready now while bo holds storage: %+v", ready)
+	}
+	bo := connect(t, r, "--owner", "bo")
+	structured(t, call(t, bo, "ready", map[string]any{"now": true}), &ready)
+	if len(ready.Items) != 2 || len(ready.Items[0].WaitingOn) != 0 {
+		t.Fatalf("ready now for the holder: %+v", ready)
+	}
+
+	var asked struct {
+		ID       int64  `json:"id"`
+		Kind     string `json:"kind"`
+		From     string `json:"from"`
+		To       string `json:"to"`
+		Question bool   `json:"question"`
+	}
+	structured(t, call(t, ada, "council_call", map[string]any{"item": "B-1", "question": "which backups count?", "to": "scribe"}), &asked)
+	if asked.Kind != "council_call" || !asked.Question || asked.From != "ada" || asked.To != "scribe" {
+		t.Fatalf("question: %+v", asked)
+	}
+	toolError(t, call(t, ada, "council_call", map[string]any{"item": "B-1", "question": "q", "reason": "r"}), "invalid", 2)
+	toolError(t, call(t, ada, "council_call", map[string]any{"item": "B-1", "reason": "r", "to": "scribe"}), "invalid", 2)
+	if got := r.query(`SELECT count(*), sum(question) FROM signals WHERE kind = 'council_call'`); got != "1\t1\n" {
+		t.Fatalf("council calls: %q", got)
+	}
+}
+
 // A server needs an identity it can resolve before it serves anything.
 func TestMCPIdentityAtStart(t *testing.T) {
 	r := mcpRepo(t)

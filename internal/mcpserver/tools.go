@@ -101,8 +101,10 @@ type ackIn struct {
 }
 
 type councilIn struct {
-	Item   string `json:"item" jsonschema:"the item to start or unblock over your domain's cap"`
-	Reason string `json:"reason" jsonschema:"why the cap should be exceeded"`
+	Item     string `json:"item" jsonschema:"the item to start or unblock over your domain's cap, or to ask about"`
+	Reason   string `json:"reason,omitempty" jsonschema:"why the cap should be exceeded"`
+	Question string `json:"question,omitempty" jsonschema:"instead of a reason: what is unclear about the item; a question overrides no cap and needs no approval"`
+	To       string `json:"to,omitempty" jsonschema:"with a question: the domain to ask (default: all)"`
 }
 
 type capsuleIn struct {
@@ -285,8 +287,16 @@ func (t *tools) register(s *mcp.Server) {
 		func(ctx context.Context, in ackIn) (*workflow.AckResult, error) {
 			return svc.Ack(ctx, me, in.IDs)
 		})
-	addTool(s, "council_call", "Ask to exceed your domain's attention budget once for an item; someone from another domain must approve it before assign can use it.", false,
+	addTool(s, "council_call", "Ask to exceed your domain's attention budget once for an item (reason; someone from another domain must approve it before assign can use it), or, when the task is ambiguous, ask the council a question about it (question; answers come as signals on the item).", false,
 		func(ctx context.Context, in councilIn) (*workflow.Signal, error) {
+			switch {
+			case in.Question != "" && in.Reason != "":
+				return nil, workflow.Errorf(workflow.EINVALID, "give a reason (to exceed the cap) or a question (to ask), not both")
+			case in.Question != "":
+				return t.shown(svc.AskCouncil(ctx, in.Item, me, in.Question, in.To))
+			case in.To != "":
+				return nil, workflow.Errorf(workflow.EINVALID, "to goes with a question: a request to exceed the cap goes to every domain")
+			}
 			return t.shown(svc.CallCouncil(ctx, in.Item, me, in.Reason))
 		})
 	addTool(s, "capsule", "An item's context capsule: objective, boundaries, invariants, touch points, the leases they need, and the files themselves.", true,
