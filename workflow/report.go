@@ -144,7 +144,7 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 	}
 	var snaps []*fingerprintSnapshot
 	for _, dir := range s.worktrees() {
-		snap, err := s.snapshotWorktree(s.worktreeKey(dir), dir)
+		snap, err := s.scanWorktree(s.worktreeKey(dir), dir, s.Config.Resources)
 		if err != nil {
 			return nil, err
 		}
@@ -152,13 +152,9 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 	}
 	// 3. One transaction records it all.
 	err = s.write(ctx, func(tx *Tx) error {
-		found := 0
-		for _, snap := range snaps {
-			edits, err := s.detectShadowEdits(ctx, tx, snap, actor)
-			if err != nil {
-				return err
-			}
-			found += len(edits)
+		found, err := s.auditBoundaries(ctx, tx, snaps, actor)
+		if err != nil {
+			return err
 		}
 		if r.ShadowEdits, err = tx.shadowEdits(ctx, `status = 'open' ORDER BY id`); err != nil {
 			return err

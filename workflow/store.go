@@ -258,6 +258,9 @@ type Tx struct {
 	// exports are the files this transaction's rows need, written once it
 	// commits (Service.write).
 	exports []export
+	// scans are the fingerprints taken before the transaction of resources
+	// whose leases it may grant or end (Service.writeScanned).
+	scans *leaseScans
 }
 
 // Now is the transaction's single reading of the clock, taken once the
