@@ -88,6 +88,11 @@ type fingerprintSnapshot struct {
 // entries show.
 const racyWindow = 2 * time.Second
 
+// scanClock is the host's wall clock, which file times are set by; the
+// store's clock (Service.Clock) may be pinned or stand still. Tests move it
+// to trust files they just wrote.
+var scanClock = time.Now
+
 // scanHere fingerprints resources in the worktree the command runs in.
 func (s *Service) scanHere(resources []Resource) (*fingerprintSnapshot, error) {
 	return s.scanWorktree(s.worktreeKey(s.Worktree), s.Worktree, resources)
@@ -98,7 +103,7 @@ func (s *Service) scanHere(resources []Resource) (*fingerprintSnapshot, error) {
 // returns one manifest per resource. It walks only the directories the
 // resources' patterns can match.
 func (s *Service) scanWorktree(key, dir string, resources []Resource) (*fingerprintSnapshot, error) {
-	started := time.Now()
+	started := scanClock()
 	snap := &fingerprintSnapshot{worktree: key, startedAt: started.UnixNano(), manifests: map[string]*Manifest{}, hashes: map[string]string{}}
 	if len(resources) == 0 {
 		return snap, nil
