@@ -86,7 +86,11 @@ func (s *Service) Health(ctx context.Context) (*Health, error) {
 		return nil, err
 	}
 	for _, c := range latest {
-		if d := s.capsuleDrift(c); d.Drifted {
+		d, err := s.capsuleDrift(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		if d.Drifted {
 			h.yellow("capsule_drift", c.Item, "%s's capsule has drifted (orchestrate capsule verify %s)", c.Item, c.Item)
 		}
 	}

@@ -329,12 +329,19 @@ func (s *Service) reportCapsules(ctx context.Context, r *Report) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
 	for _, c := range latest {
-		if d := s.capsuleDrift(c); d.Drifted {
+		d, err := s.capsuleDrift(ctx, c)
+		if err != nil {
+			return err
+		}
+		if d.Drifted {
 			r.Items.CapsuleDrift = append(r.Items.CapsuleDrift, d)
 		}
 	}
-	return err
+	return nil
 }
 
 // ambiguousOwnership finds tracked files under resources of two domains.
@@ -401,7 +408,7 @@ func (r *Report) findings() {
 		if d.WorkingCopy != "ok" {
 			what = append(what, "working copy "+d.WorkingCopy)
 		}
-		for _, fd := range d.Files {
+		for _, fd := range d.Drift() {
 			what = append(what, fd.Path+" "+fd.Problem)
 		}
 		add("capsule drift: %s: %s", d.Item, strings.Join(what, "; "))
