@@ -109,17 +109,21 @@ func (s *Service) scanWorktree(key, dir string, resources []Resource) (*fingerpr
 		return snap, nil
 	}
 	caches := s.loadStatCaches(key, resources)
-	known := map[string]statEntry{}
-	for _, c := range caches {
-		for p, e := range c {
-			known[p] = e
+	known := caches[resources[0].ID].entries
+	if len(resources) > 1 {
+		known = map[string]statEntry{}
+		for _, c := range caches {
+			for p, e := range c.entries {
+				known[p] = e
+			}
 		}
 	}
 	fresh := make(map[string]map[string]statEntry, len(resources))
 	var bases []string
 	for _, r := range resources {
-		snap.manifests[r.ID] = &Manifest{Resource: r.ID, Files: []ManifestEntry{}}
-		fresh[r.ID] = map[string]statEntry{}
+		n := len(caches[r.ID].entries)
+		snap.manifests[r.ID] = &Manifest{Resource: r.ID, Files: make([]ManifestEntry, 0, n)}
+		fresh[r.ID] = make(map[string]statEntry, n)
 		bases = append(bases, r.patterns.Bases()...)
 	}
 	wt, err := safefs.Open(dir)
@@ -129,8 +133,9 @@ func (s *Service) scanWorktree(key, dir string, resources []Resource) (*fingerpr
 	defer wt.Close()
 	blobs := s.blobs()
 	trustBefore := started.Add(-racyWindow).UnixNano()
+	var owners []Resource
 	visit := func(rel string, fi fs.FileInfo) error {
-		var owners []Resource
+		owners = owners[:0]
 		for _, r := range resources {
 			if r.Covers(rel) {
 				owners = append(owners, r)
@@ -139,15 +144,16 @@ func (s *Service) scanWorktree(key, dir string, resources []Resource) (*fingerpr
 		if len(owners) == 0 {
 			return nil
 		}
-		e, err := snapshotFile(blobs, wt, rel, fi, known)
-		if err != nil || e == nil {
+		e, ok, err := snapshotFile(blobs, wt, rel, fi, known)
+		if err != nil || !ok {
 			return err
 		}
+		settled := e.settled(trustBefore)
 		for _, r := range owners {
 			m := snap.manifests[r.ID]
 			m.Files = append(m.Files, e.ManifestEntry)
-			if e.settled(trustBefore) {
-				fresh[r.ID][rel] = *e
+			if settled {
+				fresh[r.ID][rel] = e
 			}
 		}
 		return nil
@@ -156,16 +162,36 @@ func (s *Service) scanWorktree(key, dir string, resources []Resource) (*fingerpr
 		return nil, Errorf(EINTERNAL, "fingerprint resources: %v", err)
 	}
 	for _, r := range resources {
-		h, err := s.storeManifest(snap.manifests[r.ID])
+		h, err := s.manifestHash(caches[r.ID], snap.manifests[r.ID], fresh[r.ID])
 		if err != nil {
 			return nil, err
 		}
 		snap.hashes[r.ID] = h
-		if !sameCache(caches[r.ID], fresh[r.ID]) {
-			s.saveStatCache(key, r.ID, fresh[r.ID])
-		}
 	}
 	return snap, nil
+}
+
+// manifestHash stores m and returns its hash, the fingerprint, and keeps
+// the resource's stat cache up to date. When every file matched the cache
+// and nothing was added or removed, m is the manifest the cache recorded,
+// already stored: the steady state of a claim encodes and hashes nothing.
+func (s *Service) manifestHash(c *statCache, m *Manifest, fresh map[string]statEntry) (string, error) {
+	whole := len(m.Files) == len(fresh) // every file is trusted to the cache
+	if whole && c.manifest != "" && sameCache(c.entries, fresh) && s.blobs().Has(c.manifest) {
+		return c.manifest, nil
+	}
+	h, err := s.storeManifest(m)
+	if err != nil {
+		return "", err
+	}
+	next := &statCache{worktree: c.worktree, resource: c.resource, entries: fresh}
+	if whole {
+		next.manifest = h
+	}
+	if next.manifest != c.manifest || !sameCache(c.entries, fresh) {
+		s.saveStatCache(next)
+	}
+	return h, nil
 }
 
 // dedupeBases drops repeats and bases below another; "" (anywhere) wins.
@@ -262,28 +288,29 @@ func (e *statEntry) settled(before int64) bool {
 }
 
 // snapshotFile describes one file (a symlink as its target) from known, if
-// its stat key is unchanged, or else stores it as a blob. Large files are
-// streamed into the blob store rather than held in memory.
-func snapshotFile(blobs *capsules.BlobStore, wt *safefs.Root, rel string, fi fs.FileInfo, known map[string]statEntry) (*statEntry, error) {
+// its stat key is unchanged, or else stores it as a blob; ok is false for
+// a file that vanished or is neither regular nor a symlink. Large files
+// are streamed into the blob store rather than held in memory.
+func snapshotFile(blobs *capsules.BlobStore, wt *safefs.Root, rel string, fi fs.FileInfo, known map[string]statEntry) (e statEntry, ok bool, err error) {
 	key := safefs.KeyOf(fi)
 	if e, ok := known[rel]; ok && e.key == key {
-		return &e, nil
+		return e, true, nil
 	}
-	e := &statEntry{ManifestEntry: ManifestEntry{Path: rel, Mode: "file"}, key: key}
+	e = statEntry{ManifestEntry: ManifestEntry{Path: rel, Mode: "file"}, key: key}
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		target, err := wt.Readlink(rel)
 		if err != nil {
-			return nil, nil
+			return e, false, nil
 		}
 		e.Mode = "symlink"
 		if e.Blob, err = blobs.Put([]byte(target)); err != nil {
-			return nil, Errorf(EINTERNAL, "%v", err)
+			return e, false, Errorf(EINTERNAL, "%v", err)
 		}
 	case fi.Mode().IsRegular():
 		f, opened, err := wt.OpenRegular(rel)
 		if err != nil {
-			return nil, nil
+			return e, false, nil
 		}
 		// What was read is described by the open file, not by the walk's
 		// earlier look at the name.
@@ -291,15 +318,15 @@ func snapshotFile(blobs *capsules.BlobStore, wt *safefs.Root, rel string, fi fs.
 		e.Blob, err = blobs.PutStream(f)
 		f.Close()
 		if err != nil {
-			return nil, Errorf(EINTERNAL, "%v", err)
+			return e, false, Errorf(EINTERNAL, "%v", err)
 		}
 		if opened.Mode()&0o111 != 0 {
 			e.Mode = "exec"
 		}
 	default:
-		return nil, nil
+		return e, false, nil
 	}
-	return e, nil
+	return e, true, nil
 }
 
 // The stat cache is derived, machine-local data under the state directory,
@@ -308,68 +335,100 @@ func snapshotFile(blobs *capsules.BlobStore, wt *safefs.Root, rel string, fi fs.
 // wrong answer: an entry is used only while the file's stat key matches.
 const statCacheDir = StateDir + "/fingerprint-cache"
 
+// statCacheHeader starts the file; the next line names the manifest the
+// entries make up when they are the resource's every file, else "-".
 const statCacheHeader = "oxygen stat cache 1\n"
 
-func (s *Service) statCachePath(worktree, resource string) string {
-	sum := sha256.Sum256([]byte(worktree))
-	return path.Join(statCacheDir, hex.EncodeToString(sum[:8]), resource)
+// statCache is one resource's cache in one worktree.
+type statCache struct {
+	worktree, resource string
+	manifest           string
+	entries            map[string]statEntry
 }
 
-func (s *Service) loadStatCaches(worktree string, resources []Resource) map[string]map[string]statEntry {
-	out := map[string]map[string]statEntry{}
+// path is where the cache lives, logical (under the state directory).
+func (c *statCache) path() string {
+	sum := sha256.Sum256([]byte(c.worktree))
+	return path.Join(statCacheDir, hex.EncodeToString(sum[:8]), c.resource)
+}
+
+// loadStatCaches reads each resource's cache; a missing or malformed one
+// is empty.
+func (s *Service) loadStatCaches(worktree string, resources []Resource) map[string]*statCache {
+	out := map[string]*statCache{}
 	home, _ := s.Layout.stateRoot(statCacheDir)
 	r, err := safefs.Open(home)
-	if err != nil {
-		return out
-	}
-	defer r.Close()
 	for _, res := range resources {
-		_, rel := s.Layout.stateRoot(s.statCachePath(worktree, res.ID))
-		data, err := r.ReadFile(rel, 1<<30)
+		c := &statCache{worktree: worktree, resource: res.ID}
+		out[res.ID] = c
 		if err != nil {
 			continue
 		}
-		out[res.ID] = parseStatCache(data)
+		_, rel := s.Layout.stateRoot(c.path())
+		if data, err := r.ReadFile(rel, 1<<30); err == nil {
+			c.manifest, c.entries = parseStatCache(data)
+		}
+	}
+	if err == nil {
+		r.Close()
 	}
 	return out
 }
 
 // Each record is "blob mode size mtime ctime inode device kind path" and
 // ends with a NUL, which no path holds. A malformed file is ignored whole.
-func parseStatCache(data []byte) map[string]statEntry {
+func parseStatCache(data []byte) (string, map[string]statEntry) {
 	rest, ok := strings.CutPrefix(string(data), statCacheHeader)
 	if !ok {
-		return nil
+		return "", nil
 	}
-	out := map[string]statEntry{}
-	for rec := range strings.SplitSeq(rest, "\x00") {
-		if rec == "" {
-			continue
+	manifest, rest, ok := strings.Cut(rest, "\n")
+	if !ok || (manifest != "-" && !capsules.ValidHash(manifest)) {
+		return "", nil
+	}
+	if manifest == "-" {
+		manifest = ""
+	}
+	out := make(map[string]statEntry, strings.Count(rest, "\x00"))
+	for rest != "" {
+		var rec string
+		if rec, rest, ok = strings.Cut(rest, "\x00"); !ok {
+			return "", nil
 		}
-		f := strings.SplitN(rec, " ", 9)
-		if len(f) != 9 || !capsules.ValidHash(f[0]) {
-			return nil
+		var f [8]string
+		for i := range f {
+			if f[i], rec, ok = strings.Cut(rec, " "); !ok {
+				return "", nil
+			}
 		}
 		var n [6]int64
 		for i := range n {
 			v, err := strconv.ParseInt(f[i+1], 10, 64)
 			if err != nil {
-				return nil
+				return "", nil
 			}
 			n[i] = v
 		}
-		out[f[8]] = statEntry{ManifestEntry: ManifestEntry{Path: f[8], Blob: f[0], Mode: f[7]},
+		if !capsules.ValidHash(f[0]) || rec == "" {
+			return "", nil
+		}
+		out[rec] = statEntry{ManifestEntry: ManifestEntry{Path: rec, Blob: f[0], Mode: f[7]},
 			key: safefs.StatKey{Mode: fs.FileMode(n[0]), Size: n[1], MTime: n[2], CTime: n[3], Inode: uint64(n[4]), Device: uint64(n[5])}}
 	}
-	return out
+	return manifest, out
 }
 
 // saveStatCache replaces a resource's cache. It is not synced: after a
 // crash the cache is at worst missing or unreadable, which costs a re-hash.
-func (s *Service) saveStatCache(worktree, resource string, entries map[string]statEntry) {
+func (s *Service) saveStatCache(c *statCache) {
 	var b strings.Builder
 	b.WriteString(statCacheHeader)
-	for _, e := range entries {
+	if c.manifest == "" {
+		b.WriteString("-\n")
+	} else {
+		b.WriteString(c.manifest + "\n")
+	}
+	for _, e := range c.entries {
 		k := e.key
 		for _, v := range []string{e.Blob, strconv.FormatInt(int64(k.Mode), 10), strconv.FormatInt(k.Size, 10), strconv.FormatInt(k.MTime, 10),
 			strconv.FormatInt(k.CTime, 10), strconv.FormatUint(k.Inode, 10), strconv.FormatUint(k.Device, 10), e.Mode} {
@@ -379,7 +438,7 @@ func (s *Service) saveStatCache(worktree, resource string, entries map[string]st
 		b.WriteString(e.Path)
 		b.WriteByte(0)
 	}
-	home, rel := s.Layout.stateRoot(s.statCachePath(worktree, resource))
+	home, rel := s.Layout.stateRoot(c.path())
 	r, err := safefs.Open(home)
 	if err != nil {
 		return
