@@ -206,6 +206,7 @@ type restoreSource struct {
 // restorePlan is what a restore will do, decided in a read transaction.
 type restorePlan struct {
 	edit    *ShadowEdit
+	lease   *Lease                   // the actor's, on the edit's resource
 	sources map[string]restoreSource // by path
 }
 
@@ -238,10 +239,7 @@ func (s *Service) RestoreShadow(ctx context.Context, id int64, actor Actor, reas
 		return nil, err
 	}
 	err = s.write(ctx, func(tx *Tx) error {
-		if _, err := s.planRestore(ctx, tx, id, actor); err != nil {
-			return err
-		}
-		l, err := tx.heldBy(ctx, plan.edit.Resource, actor.Owner, "restore")
+		now, err := s.planRestore(ctx, tx, id, actor)
 		if err != nil {
 			return err
 		}
@@ -250,7 +248,7 @@ func (s *Service) RestoreShadow(ctx context.Context, id int64, actor Actor, reas
 			return err
 		}
 		r, _ := s.Config.Resource(plan.edit.Resource)
-		if _, err := s.markBoundary(ctx, tx, scans.snap, r, boundary{reason: boundaryRestore, lease: l.ID, actor: actor.Owner}); err != nil {
+		if _, err := s.markBoundary(ctx, tx, scans.snap, r, boundary{reason: boundaryRestore, lease: now.lease.ID, actor: actor.Owner}); err != nil {
 			return err
 		}
 		if err := tx.audit(ctx, actor.Owner, "shadow.restore", fmt.Sprintf("shadow:%d", id), map[string]any{
@@ -297,10 +295,11 @@ func (s *Service) planRestore(ctx context.Context, tx *Tx, id int64, actor Actor
 	if err := s.mayResolve(e, actor, "restore"); err != nil {
 		return nil, err
 	}
-	if _, err := tx.requireLease(ctx, e.Resource, actor, "restore shadow edit "+itoa(id)); err != nil {
+	l, err := tx.requireLease(ctx, e.Resource, actor, "restore shadow edit "+itoa(id))
+	if err != nil {
 		return nil, err
 	}
-	plan := &restorePlan{edit: e, sources: map[string]restoreSource{}}
+	plan := &restorePlan{edit: e, lease: l, sources: map[string]restoreSource{}}
 	for _, c := range e.Paths {
 		plan.sources[c.Path] = sourceOf(e, c.Path, others)
 	}
