@@ -216,8 +216,17 @@ func (in *capsuleInputs) forItem(it *Item) ([]capsules.File, error) {
 // of item id, gathered beforehand; if the item's file list changed in the
 // meantime it gathers them once more.
 func (s *Service) writeWithCapsule(ctx context.Context, id string, fn func(*Tx, *capsuleInputs) error) error {
+	return writeGathered(ctx, s, func() (*capsuleInputs, error) { return s.gatherCapsule(ctx, id) }, fn,
+		"the files linked on "+id+" kept changing while its capsule was being made: run the command again")
+}
+
+// writeGathered runs gather outside any lock (it reads files), then fn in a
+// write transaction with what it gathered. If fn finds that out of date
+// (errFilesChanged), it gathers once more; a second time is a conflict,
+// explained by again.
+func writeGathered[T any](ctx context.Context, s *Service, gather func() (T, error), fn func(*Tx, T) error, again string) error {
 	for attempt := 1; ; attempt++ {
-		in, err := s.gatherCapsule(ctx, id)
+		in, err := gather()
 		if err != nil {
 			return err
 		}
@@ -226,7 +235,7 @@ func (s *Service) writeWithCapsule(ctx context.Context, id string, fn func(*Tx, 
 			return err
 		}
 		if attempt == 2 {
-			return Errorf(ECONFLICT, "the files linked on %s kept changing while its capsule was being made: run the command again", id)
+			return Errorf(ECONFLICT, "%s", again)
 		}
 	}
 }

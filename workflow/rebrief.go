@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -90,19 +89,8 @@ func (s *Service) gatherBriefs(ctx context.Context, specs []ItemSpec) (*planBrie
 // gathered beforehand; if an item moved under way meanwhile (so its inputs
 // were not gathered), it gathers once more.
 func (s *Service) writeBriefed(ctx context.Context, specs []ItemSpec, fn func(*Tx, *planBriefs) error) error {
-	for attempt := 1; ; attempt++ {
-		b, err := s.gatherBriefs(ctx, specs)
-		if err != nil {
-			return err
-		}
-		err = s.write(ctx, func(tx *Tx) error { return fn(tx, b) })
-		if !errors.Is(err, errFilesChanged) {
-			return err
-		}
-		if attempt == 2 {
-			return Errorf(ECONFLICT, "items of the plan kept being assigned while it was imported: run the import again")
-		}
-	}
+	return writeGathered(ctx, s, func() (*planBriefs, error) { return s.gatherBriefs(ctx, specs) }, fn,
+		"items of the plan kept being assigned while it was imported: run the import again")
 }
 
 // rebrief makes the capsule of every changed item under way again (a new
