@@ -523,8 +523,11 @@ type fingerprint struct {
 // It decides stretches the store's clock cannot split, as when time stands
 // still (see readClock) and a claim and a release share an instant.
 func (f *fingerprint) heldAfter() bool {
-	_, ended := map[string]bool{boundaryRelease: true, boundaryExpire: true, boundaryRevoke: true}[f.reason]
-	return f.lease != 0 && !ended
+	switch f.reason {
+	case boundaryRelease, boundaryExpire, boundaryRevoke:
+		return false
+	}
+	return f.lease != 0
 }
 
 func (tx *Tx) latestFingerprint(ctx context.Context, resource, worktree string) (*fingerprint, error) {
