@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/oxygen-tools/oxygen/capsules"
+	"github.com/oxygen-tools/oxygen/internal/pathspec"
 	"github.com/oxygen-tools/oxygen/internal/safefs"
 )
 
@@ -119,12 +120,12 @@ func (s *Service) scanWorktree(key, dir string, resources []Resource) (*fingerpr
 		}
 	}
 	fresh := make(map[string]map[string]statEntry, len(resources))
-	var bases []string
+	var patterns pathspec.Set
 	for _, r := range resources {
 		n := len(caches[r.ID].entries)
 		snap.manifests[r.ID] = &Manifest{Resource: r.ID, Files: make([]ManifestEntry, 0, n)}
 		fresh[r.ID] = make(map[string]statEntry, n)
-		bases = append(bases, r.patterns.Bases()...)
+		patterns = append(patterns, r.patterns...)
 	}
 	wt, err := safefs.Open(dir)
 	if err != nil {
@@ -158,7 +159,7 @@ func (s *Service) scanWorktree(key, dir string, resources []Resource) (*fingerpr
 		}
 		return nil
 	}
-	if err := walkBases(wt, dedupeBases(bases), s.skipDirs(), visit); err != nil {
+	if err := walkBases(wt, patterns.Bases(), s.skipDirs(), visit); err != nil {
 		return nil, Errorf(EINTERNAL, "fingerprint resources: %v", err)
 	}
 	for _, r := range resources {
@@ -192,25 +193,6 @@ func (s *Service) manifestHash(c *statCache, m *Manifest, fresh map[string]statE
 		s.saveStatCache(next)
 	}
 	return h, nil
-}
-
-// dedupeBases drops repeats and bases below another; "" (anywhere) wins.
-func dedupeBases(bases []string) []string {
-	sort.Strings(bases)
-	var out []string
-	for _, b := range bases {
-		if b == "" {
-			return []string{""}
-		}
-		dup := false
-		for _, k := range out {
-			dup = dup || b == k || strings.HasPrefix(b, k+"/")
-		}
-		if !dup {
-			out = append(out, b)
-		}
-	}
-	return out
 }
 
 // walkBases visits every regular file and symlink at or below each base,
