@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oxygen-tools/oxygen/capsules"
@@ -134,6 +135,20 @@ func (s *Service) scanWorktree(key, dir string, resources []Resource) (*fingerpr
 	defer wt.Close()
 	blobs := s.blobs()
 	trustBefore := started.Add(-racyWindow).UnixNano()
+	record := func(e statEntry, owners []Resource) {
+		settled := e.settled(trustBefore)
+		for _, r := range owners {
+			m := snap.manifests[r.ID]
+			m.Files = append(m.Files, e.ManifestEntry)
+			if settled {
+				fresh[r.ID][e.Path] = e
+			}
+		}
+	}
+	// Files the cache vouches for are recorded as the walk meets them; the
+	// rest are read afterwards, several at a time, since each new blob
+	// waits for its fsync.
+	var misses []fileToHash
 	var owners []Resource
 	visit := func(rel string, fi fs.FileInfo) error {
 		owners = owners[:0]
@@ -145,22 +160,23 @@ func (s *Service) scanWorktree(key, dir string, resources []Resource) (*fingerpr
 		if len(owners) == 0 {
 			return nil
 		}
-		e, ok, err := snapshotFile(blobs, wt, rel, fi, known)
-		if err != nil || !ok {
-			return err
+		if e, ok := known[rel]; ok && e.key == safefs.KeyOf(fi) {
+			record(e, owners)
+			return nil
 		}
-		settled := e.settled(trustBefore)
-		for _, r := range owners {
-			m := snap.manifests[r.ID]
-			m.Files = append(m.Files, e.ManifestEntry)
-			if settled {
-				fresh[r.ID][rel] = e
-			}
-		}
+		misses = append(misses, fileToHash{rel: rel, fi: fi, owners: slices.Clone(owners)})
 		return nil
 	}
 	if err := walkBases(wt, patterns.Bases(), s.skipDirs(), visit); err != nil {
 		return nil, Errorf(EINTERNAL, "fingerprint resources: %v", err)
+	}
+	if err := hashFiles(blobs, wt, misses); err != nil {
+		return nil, err
+	}
+	for _, m := range misses {
+		if m.ok {
+			record(m.entry, m.owners)
+		}
 	}
 	for _, r := range resources {
 		h, err := s.manifestHash(caches[r.ID], snap.manifests[r.ID], fresh[r.ID])
@@ -269,16 +285,62 @@ func (e *statEntry) settled(before int64) bool {
 	return changed < before && e.key.MTime < before
 }
 
-// snapshotFile describes one file (a symlink as its target) from known, if
-// its stat key is unchanged, or else stores it as a blob; ok is false for
-// a file that vanished or is neither regular nor a symlink. Large files
-// are streamed into the blob store rather than held in memory.
-func snapshotFile(blobs *capsules.BlobStore, wt *safefs.Root, rel string, fi fs.FileInfo, known map[string]statEntry) (e statEntry, ok bool, err error) {
-	key := safefs.KeyOf(fi)
-	if e, ok := known[rel]; ok && e.key == key {
-		return e, true, nil
+// fileToHash is a file the stat cache could not vouch for.
+type fileToHash struct {
+	rel    string
+	fi     fs.FileInfo
+	owners []Resource
+	entry  statEntry
+	ok     bool // false: it vanished, or is neither a file nor a symlink
+}
+
+// hashWorkers is how many files are read and stored at once: a new blob
+// costs an fsync, and several overlap.
+const hashWorkers = 4
+
+// hashFiles stores each file as a blob and describes it.
+func hashFiles(blobs *capsules.BlobStore, wt *safefs.Root, files []fileToHash) error {
+	next := make(chan int)
+	errs := make(chan error, hashWorkers)
+	var wg sync.WaitGroup
+	for range min(hashWorkers, len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f := &files[i]
+				var err error
+				if f.entry, f.ok, err = snapshotFile(blobs, wt, f.rel, f.fi); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
 	}
-	e = statEntry{ManifestEntry: ManifestEntry{Path: rel, Mode: "file"}, key: key}
+	var err error
+feed:
+	for i := range files {
+		select {
+		case next <- i:
+		case err = <-errs:
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	if err == nil {
+		err = <-errs
+	}
+	return err
+}
+
+// snapshotFile stores one file as a blob (a symlink as its target) and
+// describes it; ok is false for a file that vanished or is neither regular
+// nor a symlink. Large files are streamed into the blob store rather than
+// held in memory.
+func snapshotFile(blobs *capsules.BlobStore, wt *safefs.Root, rel string, fi fs.FileInfo) (e statEntry, ok bool, err error) {
+	e = statEntry{ManifestEntry: ManifestEntry{Path: rel, Mode: "file"}, key: safefs.KeyOf(fi)}
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		target, err := wt.Readlink(rel)
