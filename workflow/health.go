@@ -129,7 +129,7 @@ func (s *Service) attention(ctx context.Context, tx *Tx, h *Health) error {
 	for _, e := range open {
 		h.red("shadow_edit", e.Resource, "shadow edit %d on %s is unresolved (oxygen shadow restore %d, or accept it)", e.ID, e.Resource, e.ID)
 	}
-	unswept, err := tx.leases(ctx, `state = 'active' AND expires_at <= ? ORDER BY expires_at, id`, ms(tx.now))
+	unswept, err := tx.unswept(ctx)
 	if err != nil {
 		return err
 	}

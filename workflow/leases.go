@@ -583,7 +583,7 @@ func (s *Service) revoke(ctx context.Context, tx *Tx, l *Lease, req ReleaseReque
 func (s *Service) Expire(ctx context.Context) ([]*Lease, []*ShadowEdit, error) {
 	var due []string
 	err := s.read(ctx, func(tx *Tx) error {
-		ls, err := tx.leases(ctx, `state = 'active' AND expires_at <= ? ORDER BY expires_at, id`, ms(tx.now))
+		ls, err := tx.unswept(ctx)
 		for _, l := range ls {
 			due = append(due, l.Resource)
 		}
@@ -608,8 +608,13 @@ func (s *Service) Expire(ctx context.Context) ([]*Lease, []*ShadowEdit, error) {
 	return out, scans.found, nil
 }
 
+// unswept lists the leases past their expiry that no command has ended.
+func (tx *Tx) unswept(ctx context.Context) ([]*Lease, error) {
+	return tx.leases(ctx, `state = 'active' AND expires_at <= ? ORDER BY expires_at, id`, ms(tx.now))
+}
+
 func (s *Service) expireAll(ctx context.Context, tx *Tx) ([]*Lease, error) {
-	due, err := tx.leases(ctx, `state = 'active' AND expires_at <= ? ORDER BY expires_at, id`, ms(tx.now))
+	due, err := tx.unswept(ctx)
 	if err != nil {
 		return nil, err
 	}
