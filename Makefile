@@ -40,6 +40,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 50x ./internal/dashboard/
 	./scripts/bench-processes.sh
 	./scripts/bench-hook.sh
+	./scripts/bench-claim-files.sh
 
 install: build
 	mkdir -p $(PREFIX)/bin

@@ -44,12 +44,17 @@ func Hash(data []byte) string {
 }
 
 // ValidHash reports whether h looks like a blob name.
+// It allocates nothing: a fingerprint's stat cache checks one per file.
 func ValidHash(h string) bool {
 	if len(h) != 64 {
 		return false
 	}
-	_, err := hex.DecodeString(h)
-	return err == nil && strings.ToLower(h) == h
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Path is where the blob named h lives: <dir>/<2 hex>/<62 hex>.

@@ -285,6 +285,15 @@ func TestWorktreePolicyAndFiles(t *testing.T) {
 	if h.code != 1 || !strings.Contains(h.stdout, "differs in domains or budgets") {
 		t.Fatalf("health in the worktree: exit %d %s", h.code, h.stdout)
 	}
+	// The worktree's first fingerprint of storage, at the claim below, holds
+	// this file: what changes it later without a lease is a shadow edit.
+	if err := os.MkdirAll(filepath.Join(g.wt1.dir, "backups"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(g.wt1.dir, "backups", "rotate.sh")
+	if err := os.WriteFile(file, []byte("v1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// The main worktree's budget applies: builder may hold 2 leases.
 	for _, res := range []string{"storage", "index"} {
 		g.wt1.mustRun("oxygen", "claim", res, "--owner", "builder")
@@ -297,13 +306,6 @@ func TestWorktreePolicyAndFiles(t *testing.T) {
 	}
 	// Shadow edits per worktree.
 	if err := os.WriteFile(cfg, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(g.wt1.dir, "backups"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(g.wt1.dir, "backups", "rotate.sh")
-	if err := os.WriteFile(file, []byte("v1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	g.main.mustRun("orchestrate", "audit", "report")

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/oxygen-tools/oxygen/capsules"
@@ -299,8 +300,17 @@ func (in *capsuleInputs) forItem(it *Item) ([]capsules.File, error) {
 // of item id, gathered beforehand; if the item's file list changed in the
 // meantime it gathers them once more.
 func (s *Service) writeWithCapsule(ctx context.Context, id string, fn func(*Tx, *capsuleInputs) error) error {
+	return writeGathered(ctx, s, func() (*capsuleInputs, error) { return s.gatherCapsule(ctx, id) }, fn,
+		"the files linked on "+id+" kept changing while its capsule was being made: run the command again")
+}
+
+// writeGathered runs gather outside any lock (it reads files), then fn in a
+// write transaction with what it gathered. If fn finds that out of date
+// (errFilesChanged), it gathers once more; a second time is a conflict,
+// explained by again.
+func writeGathered[T any](ctx context.Context, s *Service, gather func() (T, error), fn func(*Tx, T) error, again string) error {
 	for attempt := 1; ; attempt++ {
-		in, err := s.gatherCapsule(ctx, id)
+		in, err := gather()
 		if err != nil {
 			return err
 		}
@@ -309,7 +319,7 @@ func (s *Service) writeWithCapsule(ctx context.Context, id string, fn func(*Tx, 
 			return err
 		}
 		if attempt == 2 {
-			return Errorf(ECONFLICT, "the files linked on %s kept changing while its capsule was being made: run the command again", id)
+			return Errorf(ECONFLICT, "%s", again)
 		}
 	}
 }
@@ -570,6 +580,10 @@ type FileDrift struct {
 	Was     string `json:"was_sha256"`
 	Now     string `json:"now_sha256"`
 	Problem string `json:"problem"`
+	// UnderLease is the token of the lease held for the capsule's item
+	// under which the file took its present content: that is the item's
+	// work, not drift. 0: the change was made outside such a lease.
+	UnderLease int64 `json:"under_lease"`
 }
 
 // CapsuleDrift is what capsule verify found.
@@ -580,7 +594,18 @@ type CapsuleDrift struct {
 	SHA256      string      `json:"sha256"`
 	Drifted     bool        `json:"drifted"`
 	WorkingCopy string      `json:"working_copy"` // ok, missing or modified
-	Files       []FileDrift `json:"files"`
+	Files       []FileDrift `json:"files"`        // changed files, drift or the item's leased work
+}
+
+// Drift lists the changed files that count as drift.
+func (d *CapsuleDrift) Drift() []FileDrift {
+	var out []FileDrift
+	for _, f := range d.Files {
+		if f.UnderLease == 0 {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // VerifyCapsule compares an item's latest capsule with the files it embedded
@@ -590,10 +615,13 @@ func (s *Service) VerifyCapsule(ctx context.Context, id string) (*CapsuleDrift, 
 	if err != nil && c == nil {
 		return nil, err
 	}
-	return s.capsuleDrift(c), nil
+	return s.capsuleDrift(ctx, c)
 }
 
-func (s *Service) capsuleDrift(c *Capsule) *CapsuleDrift {
+// capsuleDrift compares a capsule with its working copy and the files it
+// embedded. A file changed under a lease held for the capsule's item is
+// listed but is not drift: the owner doing the item's work changes them.
+func (s *Service) capsuleDrift(ctx context.Context, c *Capsule) (*CapsuleDrift, error) {
 	d := &CapsuleDrift{Item: c.Item, Generation: c.Generation, Path: c.Path, SHA256: c.SHA256, WorkingCopy: "ok", Files: []FileDrift{}}
 	switch got, err := hashAt(s.Layout.stateRoot(c.Path)); {
 	case errors.Is(err, fs.ErrNotExist):
@@ -617,10 +645,113 @@ func (s *Service) capsuleDrift(c *Capsule) *CapsuleDrift {
 		}
 		if fd.Problem != "" {
 			d.Files = append(d.Files, fd)
-			d.Drifted = true
 		}
 	}
-	return d
+	if len(d.Files) == 0 {
+		return d, nil
+	}
+	if err := s.excuseItemWork(ctx, c.Item, d.Files); err != nil {
+		return nil, err
+	}
+	d.Drifted = d.Drifted || len(d.Drift()) > 0
+	return d, nil
+}
+
+// itemLeaseMarks is one lease held for an item and the fingerprints of
+// its resource that its claim and its end left in this worktree.
+type itemLeaseMarks struct {
+	lease      *Lease
+	live       bool
+	start, end string // manifests; "" when none was recorded
+}
+
+// excuseItemWork sets UnderLease on each changed file whose present content
+// was written under a lease held for item: going from the newest lease on
+// a resource covering the file, the first whose claim fingerprint differs
+// from the present content, and whose end fingerprint (if it ended) holds
+// it. A lease that ended with other content than today's means the file
+// changed after it, outside any lease for the item.
+func (s *Service) excuseItemWork(ctx context.Context, item string, files []FileDrift) error {
+	key := s.worktreeKey(s.Worktree)
+	var marks []*itemLeaseMarks
+	err := s.read(ctx, func(tx *Tx) error {
+		leases, err := tx.leases(ctx, `item_id = ? ORDER BY id DESC`, item)
+		if err != nil {
+			return err
+		}
+		for _, l := range leases {
+			m := &itemLeaseMarks{lease: l, live: l.liveAt(tx.now)}
+			if m.start, err = tx.leaseFingerprint(ctx, l.ID, key, `reason = 'claim'`); err != nil {
+				return err
+			}
+			if m.end, err = tx.leaseFingerprint(ctx, l.ID, key, `reason IN ('release', 'expire', 'revoke')`); err != nil {
+				return err
+			}
+			marks = append(marks, m)
+		}
+		return nil
+	})
+	if err != nil || len(marks) == 0 {
+		return err
+	}
+	manifests := map[string]map[string]ManifestEntry{}
+	blobAt := func(manifest, path string) (string, error) {
+		if manifests[manifest] == nil {
+			m, err := s.loadManifest(manifest)
+			if err != nil {
+				return "", err
+			}
+			manifests[manifest] = m.index()
+		}
+		return manifests[manifest][path].Blob, nil
+	}
+	for i := range files {
+		f := &files[i]
+		if f.Now == "" && !strings.HasPrefix(f.Problem, "deleted") {
+			continue
+		}
+		for _, m := range marks {
+			r, ok := s.Config.Resource(m.lease.Resource)
+			if !ok || !r.Covers(f.Path) || m.start == "" {
+				continue
+			}
+			before, err := blobAt(m.start, f.Path)
+			if err != nil {
+				return err
+			}
+			if !m.live {
+				if m.end == "" {
+					break
+				}
+				after, err := blobAt(m.end, f.Path)
+				if err != nil {
+					return err
+				}
+				if after != f.Now {
+					break
+				}
+			}
+			if before != f.Now {
+				f.UnderLease = m.lease.Token
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// leaseFingerprint is the manifest of the latest fingerprint lease left in
+// a worktree matching cond, or "".
+func (tx *Tx) leaseFingerprint(ctx context.Context, lease int64, worktree, cond string) (string, error) {
+	var m string
+	err := tx.queryRow(ctx, `SELECT manifest FROM fingerprints WHERE lease_id = ? AND worktree = ? AND `+cond+` ORDER BY id DESC LIMIT 1`, lease, worktree).Scan(&m)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", storeErr("read fingerprints", err)
+	}
+	return m, nil
 }
 
 // hashAt is the sha256 of rel below dir, read by streaming without leaving

@@ -97,11 +97,18 @@ func (s *Service) checkCapsulesInUse(ctx context.Context) (map[int64]bool, error
 		latest, err = tx.capsulesInUse(ctx)
 		return err
 	})
+	if err != nil {
+		return nil, err
+	}
 	drift := make(map[int64]bool, len(latest))
 	for _, c := range latest {
-		drift[c.id] = s.capsuleDrift(c).Drifted
+		d, err := s.capsuleDrift(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		drift[c.id] = d.Drifted
 	}
-	return drift, err
+	return drift, nil
 }
 
 // capsulesInUse is the latest capsule of each item in progress.
@@ -221,7 +228,7 @@ func (s *Service) attention(ctx context.Context, tx *Tx, h *Health) error {
 	for _, e := range open {
 		h.red("shadow_edit", e.Resource, "shadow edit %d on %s is unresolved (oxygen shadow restore %d, or accept it)", e.ID, e.Resource, e.ID)
 	}
-	unswept, err := tx.leases(ctx, `state = 'active' AND expires_at <= ? ORDER BY expires_at, id`, ms(tx.now))
+	unswept, err := tx.unswept(ctx)
 	if err != nil {
 		return err
 	}

@@ -633,6 +633,9 @@ type ImportResult struct {
 	Created   []string `json:"created"`
 	Updated   []string `json:"updated"`
 	Unchanged []string `json:"unchanged"`
+	// Rebriefed are the updated items someone is working on (in progress
+	// or blocked): their capsule was made again and their owner told.
+	Rebriefed []Rebrief `json:"rebriefed"`
 }
 
 // ImportPlan upserts every item of a plan registry file, all or nothing.
@@ -658,8 +661,9 @@ func (s *Service) ImportPlan(ctx context.Context, file string, actor string) (*I
 		}
 		seen[specs[i].ID] = i
 	}
-	res := &ImportResult{Created: []string{}, Updated: []string{}, Unchanged: []string{}}
-	err = s.write(ctx, func(tx *Tx) error {
+	res := &ImportResult{}
+	err = s.writeBriefed(ctx, specs, func(tx *Tx, briefs *planBriefs) error {
+		*res = ImportResult{Created: []string{}, Updated: []string{}, Unchanged: []string{}, Rebriefed: []Rebrief{}}
 		for i, spec := range specs {
 			for j, d := range spec.DependsOn {
 				if _, inFile := seen[d]; inFile {
@@ -702,6 +706,7 @@ func (s *Service) ImportPlan(ctx context.Context, file string, actor string) (*I
 					return err
 				}
 				res.Updated = append(res.Updated, spec.ID)
+				briefs.note(old, changed)
 			}
 		}
 		// Dependencies are linked once every item exists, so an item may
@@ -720,7 +725,9 @@ func (s *Service) ImportPlan(ctx context.Context, file string, actor string) (*I
 				return bad(i, "depends_on", "would form a cycle: %s", strings.Join(cycle, " -> "))
 			}
 		}
-		return nil
+		rebriefed, err := s.rebrief(ctx, tx, briefs, actor)
+		res.Rebriefed = rebriefed
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -17,9 +17,12 @@ type JobFunc func(ctx context.Context) (summary string, err error)
 func (s *Service) JobFuncs() map[string]JobFunc {
 	return map[string]JobFunc{
 		JobExpireLeases: func(ctx context.Context) (string, error) {
-			expired, err := s.Expire(ctx)
+			expired, found, err := s.Expire(ctx)
 			if err != nil {
 				return "", err
+			}
+			if len(found) > 0 {
+				return fmt.Sprintf("expired %d lease(s), found %d shadow edit(s)", len(expired), len(found)), nil
 			}
 			return fmt.Sprintf("expired %d lease(s)", len(expired)), nil
 		},

@@ -3,6 +3,9 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -127,6 +130,41 @@ func BenchmarkReleaseWithBriefs(b *testing.B) {
 					b.Fatal(err)
 				}
 				if _, err := svc.Release(ctx, ReleaseRequest{Resource: resource, Actor: actor}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkScanResource measures what a claim or a release adds for the
+// files under the resource: the walk and the stat cache, files unchanged
+// (the steady state), before any transaction.
+func BenchmarkScanResource(b *testing.B) {
+	for _, n := range []int{10, 1000, 10000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			svc := MustOpen(b)
+			for i := 0; i < n; i++ {
+				p := filepath.Join(svc.Worktree, "backups", "d"+strconv.Itoa(i/100), "f"+strconv.Itoa(i))
+				if i%100 == 0 {
+					if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := os.WriteFile(p, []byte("backup "+strconv.Itoa(i)+"\n"), 0o644); err != nil {
+					b.Fatal(err)
+				}
+			}
+			scanClock = func() time.Time { return time.Now().Add(time.Hour) }
+			b.Cleanup(func() { scanClock = time.Now })
+			r, _ := svc.Config.Resource("storage")
+			if _, err := svc.scanHere([]Resource{r}); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := svc.scanHere([]Resource{r}); err != nil {
 					b.Fatal(err)
 				}
 			}

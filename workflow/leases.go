@@ -115,6 +115,11 @@ func (tx *Tx) endLease(ctx context.Context, l *Lease, state, reason, by string, 
 		return Errorf(ECONFLICT, "the lease on %s changed while this command ran", l.Resource)
 	}
 	l.State, l.EndedAt, l.EndReason, l.EndedBy = state, Time{endedAt}, reason, by
+	// The end of a lease is a boundary: what changes after it, until the
+	// next claim, is unleased. It may also leave briefs stale.
+	if err := tx.scans.mark(ctx, tx, l.Resource, endBoundary[state], l.ID); err != nil {
+		return err
+	}
 	return tx.noteStaleBriefs(ctx, l)
 }
 
@@ -158,6 +163,10 @@ type ClaimRequest struct {
 type ClaimResult struct {
 	Lease   *Lease
 	Renewed bool
+	// ShadowEdits are the unleased changes the claim found: made since the
+	// resource's previous fingerprint in this worktree while no lease was
+	// live. The claim is granted all the same.
+	ShadowEdits []*ShadowEdit
 }
 
 // checkTTL applies the default to an unset TTL (nil) and bounds a given one.
@@ -191,17 +200,33 @@ func (s *Service) prepareClaim(req *ClaimRequest) error {
 // Claim grants a lease, or refuses in the protocol's order: invalid input,
 // unknown resource, held by another or waiters ahead, handshake, budget.
 // Every check and the grant happen in one BEGIN IMMEDIATE transaction.
+// The resource's files are fingerprinted first, outside the lock.
 func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*ClaimResult, error) {
 	if err := s.prepareClaim(&req); err != nil {
 		return nil, err
 	}
+	return s.claimScanned(ctx, req, 0)
+}
+
+// claimScanned fingerprints the resource, then claims in one write
+// transaction, with ticket as the caller's place in the queue (0: none).
+// A held resource is reported as a heldError with a nil result.
+func (s *Service) claimScanned(ctx context.Context, req ClaimRequest, ticket int64) (*ClaimResult, error) {
+	scans, err := s.scanLeases(req.Actor.Owner, req.Resource)
+	if err != nil {
+		return nil, err
+	}
 	var res *ClaimResult
-	err := s.write(ctx, func(tx *Tx) error {
+	err = s.writeScanned(ctx, scans, func(tx *Tx) error {
 		var err error
-		res, err = s.claim(ctx, tx, req, 0)
+		res, err = s.claim(ctx, tx, req, ticket)
 		return err
 	})
-	return res, err
+	if err != nil {
+		return nil, err
+	}
+	res.ShadowEdits = scans.found
+	return res, nil
 }
 
 // claim is the body of a claim, shared by Claim and the waiting loop.
@@ -288,6 +313,12 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 		return nil, err
 	}
 	id, _ := r.LastInsertId()
+	// A grant is a boundary: what changed since the resource's previous
+	// fingerprint, if no lease was live meanwhile, is a shadow edit, and is
+	// recorded now whoever claims.
+	if err := tx.scans.mark(ctx, tx, res.ID, boundaryClaim, id); err != nil {
+		return nil, err
+	}
 	if ticket != 0 {
 		if _, err := tx.exec(ctx, `DELETE FROM lease_waiters WHERE id = ?`, ticket); err != nil {
 			return nil, err
@@ -494,8 +525,12 @@ func (s *Service) Release(ctx context.Context, req ReleaseRequest) (*Lease, erro
 	if _, ok := s.Config.Resource(req.Resource); !ok {
 		return nil, unknownResource(s.Config, req.Resource)
 	}
+	scans, err := s.scanLeases(req.Actor.Owner, req.Resource)
+	if err != nil {
+		return nil, err
+	}
 	var out *Lease
-	err := s.write(ctx, func(tx *Tx) error {
+	err = s.writeScanned(ctx, scans, func(tx *Tx) error {
 		l, err := tx.activeLease(ctx, req.Resource)
 		if err != nil {
 			return err
@@ -547,18 +582,43 @@ func (s *Service) revoke(ctx context.Context, tx *Tx, l *Lease, req ReleaseReque
 
 // Expire marks every lease past its expiry as expired. Correctness never
 // depends on it: every command already treats such leases as free.
-func (s *Service) Expire(ctx context.Context) ([]*Lease, error) {
+// The resources of leases already due are fingerprinted first, outside the
+// lock; the shadow edits their expiry reveals are returned too.
+func (s *Service) Expire(ctx context.Context) ([]*Lease, []*ShadowEdit, error) {
+	var due []string
+	err := s.read(ctx, func(tx *Tx) error {
+		ls, err := tx.unswept(ctx)
+		for _, l := range ls {
+			due = append(due, l.Resource)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	scans, err := s.scanLeases(SystemActor.Owner, due...)
+	if err != nil {
+		return nil, nil, err
+	}
 	var out []*Lease
-	err := s.write(ctx, func(tx *Tx) error {
+	err = s.writeScanned(ctx, scans, func(tx *Tx) error {
 		var err error
 		out, err = s.expireAll(ctx, tx)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, scans.found, nil
+}
+
+// unswept lists the leases past their expiry that no command has ended.
+func (tx *Tx) unswept(ctx context.Context) ([]*Lease, error) {
+	return tx.leases(ctx, `state = 'active' AND expires_at <= ? ORDER BY expires_at, id`, ms(tx.now))
 }
 
 func (s *Service) expireAll(ctx context.Context, tx *Tx) ([]*Lease, error) {
-	due, err := tx.leases(ctx, `state = 'active' AND expires_at <= ? ORDER BY expires_at, id`, ms(tx.now))
+	due, err := tx.unswept(ctx)
 	if err != nil {
 		return nil, err
 	}

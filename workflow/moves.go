@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -262,8 +263,12 @@ func (s *Service) moveItem(ctx context.Context, req MoveRequest, command string,
 			return nil, err
 		}
 	}
+	scans, err := s.scanItemLeases(ctx, command, req.ID, req.By)
+	if err != nil {
+		return nil, err
+	}
 	var out *Moved
-	err := s.write(ctx, func(tx *Tx) error {
+	err = s.writeScanned(ctx, scans, func(tx *Tx) error {
 		it, err := tx.getItem(ctx, req.ID)
 		if err != nil {
 			return err
@@ -320,6 +325,34 @@ func (s *Service) moveItem(ctx context.Context, req MoveRequest, command string,
 	return out, nil
 }
 
+// scanItemLeases fingerprints, before a move out of in_progress, the
+// resources of the leases actor holds for the item, since the move ends
+// them (releaseItemLeases) and each end is a boundary. Other moves scan
+// nothing.
+func (s *Service) scanItemLeases(ctx context.Context, command, id, actor string) (*leaseScans, error) {
+	c := Commands[command]
+	if c.To == StatusInProgress || !slices.Contains(c.From, StatusInProgress) {
+		return nil, nil
+	}
+	var resources []string
+	err := s.read(ctx, func(tx *Tx) error {
+		held, err := tx.itemLeases(ctx, id, actor)
+		for _, l := range held {
+			resources = append(resources, l.Resource)
+		}
+		return err
+	})
+	if err != nil || len(resources) == 0 {
+		return nil, err
+	}
+	return s.scanLeases(actor, resources...)
+}
+
+// itemLeases lists the live leases owner holds for an item.
+func (tx *Tx) itemLeases(ctx context.Context, id, owner string) ([]*Lease, error) {
+	return tx.leases(ctx, `state = 'active' AND item_id = ? AND owner = ? AND expires_at > ?`, id, owner, ms(tx.now))
+}
+
 // releaseItemLeases ends the leases actor holds for an item leaving
 // in_progress (taken with --item), each audited like a release.
 func (tx *Tx) releaseItemLeases(ctx context.Context, it *Item, actor string, from Status) ([]*Lease, error) {
@@ -327,7 +360,7 @@ func (tx *Tx) releaseItemLeases(ctx context.Context, it *Item, actor string, fro
 	if from != StatusInProgress || it.Status == StatusInProgress {
 		return released, nil
 	}
-	held, err := tx.leases(ctx, `state = 'active' AND item_id = ? AND owner = ? AND expires_at > ?`, it.ID, actor, ms(tx.now))
+	held, err := tx.itemLeases(ctx, it.ID, actor)
 	if err != nil {
 		return nil, err
 	}

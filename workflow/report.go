@@ -147,7 +147,7 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 	}
 	var snaps []*fingerprintSnapshot
 	for _, dir := range s.worktrees() {
-		snap, err := s.snapshotWorktree(s.worktreeKey(dir), dir)
+		snap, err := s.scanWorktree(s.worktreeKey(dir), dir, s.Config.Resources)
 		if err != nil {
 			return nil, err
 		}
@@ -155,13 +155,9 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 	}
 	// 3. One transaction records it all.
 	err = s.write(ctx, func(tx *Tx) error {
-		found := 0
-		for _, snap := range snaps {
-			edits, err := s.detectShadowEdits(ctx, tx, snap, actor)
-			if err != nil {
-				return err
-			}
-			found += len(edits)
+		found, err := s.auditBoundaries(ctx, tx, snaps, actor)
+		if err != nil {
+			return err
 		}
 		if r.ShadowEdits, err = tx.shadowEdits(ctx, `status = 'open' ORDER BY id`); err != nil {
 			return err
@@ -339,15 +335,21 @@ func (s *Service) reportCapsules(ctx context.Context, r *Report) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
 	r.capsuleChecks = make(map[int64]bool, len(latest))
 	for _, c := range latest {
-		d := s.capsuleDrift(c)
+		d, err := s.capsuleDrift(ctx, c)
+		if err != nil {
+			return err
+		}
 		r.capsuleChecks[c.id] = d.Drifted
 		if d.Drifted {
 			r.Items.CapsuleDrift = append(r.Items.CapsuleDrift, d)
 		}
 	}
-	return err
+	return nil
 }
 
 // ambiguousOwnership finds tracked files under resources of two domains.
@@ -414,7 +416,7 @@ func (r *Report) findings() {
 		if d.WorkingCopy != "ok" {
 			what = append(what, "working copy "+d.WorkingCopy)
 		}
-		for _, fd := range d.Files {
+		for _, fd := range d.Drift() {
 			what = append(what, fd.Path+" "+fd.Problem)
 		}
 		add("capsule drift: %s: %s", d.Item, strings.Join(what, "; "))

@@ -10,40 +10,19 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/oxygen-tools/oxygen/capsules"
 	"github.com/oxygen-tools/oxygen/internal/safefs"
 )
 
 // Shadow edits are changes to a resource made while nobody held a lease on
-// it. The audit job fingerprints every resource into the blob store; a
-// fingerprint that changed with no lease active since the previous one is a
-// shadow edit. Nothing is ever lost: both versions stay in the blob store,
-// and a restore puts the old content back.
-
-// ManifestEntry is one file of a resource fingerprint.
-type ManifestEntry struct {
-	Path string `json:"path"`
-	Blob string `json:"blob"`
-	Mode string `json:"mode"` // file, exec or symlink (the blob holds the link target)
-}
-
-// Manifest is a resource fingerprint: its files, sorted by path.
-type Manifest struct {
-	Resource string          `json:"resource"`
-	Files    []ManifestEntry `json:"files"`
-}
-
-func (m *Manifest) index() map[string]ManifestEntry {
-	out := make(map[string]ManifestEntry, len(m.Files))
-	for _, f := range m.Files {
-		out[f.Path] = f
-	}
-	return out
-}
+// it. Every lease boundary and every audit fingerprints the resource (see
+// fingerprint.go); a fingerprint that changed with no lease live since the
+// previous one is a shadow edit. Nothing is ever lost: both versions stay in
+// the blob store, and a restore puts back the last leased or accepted
+// content.
 
 // PathChange is one path a shadow edit touched.
 type PathChange struct {
@@ -67,259 +46,38 @@ type ShadowEdit struct {
 	ResolvedBy string       `json:"resolved_by"`
 	Reason     string       `json:"reason"`
 	Signal     int64        `json:"signal"`
+	// FoundAt is the boundary that found it (audit, claim, release, expire
+	// or revoke); the change was made between SinceAt, the previous
+	// fingerprint, and DetectedAt, with no lease live.
+	FoundAt string `json:"found_at"`
+	SinceAt Time   `json:"since_at"`
 }
 
-// skipDirs are Oxygen's own bookkeeping, never part of a resource's content.
-func (s *Service) skipDirs() map[string]bool {
-	return map[string]bool{
-		".git": true, StateDir: true, ".substrate/store": true, ReportsDir: true,
-		s.Config.Capsules.Dir: true, s.Config.Signals.Dir: true,
+// change is what the edit did to path, or nil.
+func (e *ShadowEdit) change(path string) *PathChange {
+	for i := range e.Paths {
+		if e.Paths[i].Path == path {
+			return &e.Paths[i]
+		}
 	}
+	return nil
 }
 
-// fingerprintAll stores every resource-covered file of the worktree at dir
-// as a blob and returns one manifest per resource, keyed by resource id.
-func (s *Service) fingerprintAll(dir string) (map[string]*Manifest, error) {
-	out := map[string]*Manifest{}
-	for _, r := range s.Config.Resources {
-		out[r.ID] = &Manifest{Resource: r.ID, Files: []ManifestEntry{}}
+// foundBy says, in a signal, which boundary found a shadow edit.
+func foundBy(b boundary) string {
+	switch b.reason {
+	case boundaryClaim:
+		return b.actor + "'s claim"
+	case boundaryAudit:
+		return "the audit"
 	}
-	blobs := s.blobs()
-	skip := s.skipDirs()
-	wt, err := safefs.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer wt.Close()
-	err = fs.WalkDir(wt.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		if d.IsDir() {
-			if skip[rel] {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		owners := s.Config.ResourcesFor(rel)
-		if len(owners) == 0 {
-			return nil
-		}
-		entry, err := snapshotFile(blobs, wt, rel)
-		if err != nil || entry == nil {
-			return err
-		}
-		for _, r := range owners {
-			out[r.ID].Files = append(out[r.ID].Files, *entry)
-		}
-		return nil
-	})
-	return out, err
+	return "the " + b.reason + " of a lease"
 }
 
-// snapshotFile stores one file (or symlink, as its target) and describes
-// it. A walk never descends through a symlink, and large files are
-// streamed into the blob store rather than held in memory.
-func snapshotFile(blobs *capsules.BlobStore, wt *safefs.Root, rel string) (*ManifestEntry, error) {
-	info, err := wt.Lstat(rel)
-	if err != nil {
-		return nil, nil // vanished while walking
-	}
-	var h string
-	mode := "file"
-	switch {
-	case info.Mode()&fs.ModeSymlink != 0:
-		target, err := wt.Readlink(rel)
-		if err != nil {
-			return nil, nil
-		}
-		mode = "symlink"
-		h, err = blobs.Put([]byte(target))
-		if err != nil {
-			return nil, Errorf(EINTERNAL, "%v", err)
-		}
-	case info.Mode().IsRegular():
-		f, _, err := wt.OpenRegular(rel)
-		if err != nil {
-			return nil, nil
-		}
-		h, err = blobs.PutStream(f)
-		f.Close()
-		if err != nil {
-			return nil, Errorf(EINTERNAL, "%v", err)
-		}
-		if info.Mode()&0o111 != 0 {
-			mode = "exec"
-		}
-	default:
-		return nil, nil
-	}
-	return &ManifestEntry{Path: rel, Blob: h, Mode: mode}, nil
-}
-
-// storeManifest puts a manifest in the blob store; its hash is the
-// fingerprint.
-func (s *Service) storeManifest(m *Manifest) (string, error) {
-	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
-	data, err := json.Marshal(m)
-	if err != nil {
-		return "", Errorf(EINTERNAL, "encode manifest: %v", err)
-	}
-	h, err := s.blobs().Put(data)
-	if err != nil {
-		return "", Errorf(EINTERNAL, "%v", err)
-	}
-	return h, nil
-}
-
-func (s *Service) loadManifest(h string) (*Manifest, error) {
-	data, err := s.blobs().Get(h)
-	if err != nil {
-		return nil, Errorf(EINTERNAL, "read fingerprint %s: %v", h, err)
-	}
-	var m Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, Errorf(EINTERNAL, "decode fingerprint %s: %v", h, err)
-	}
-	return &m, nil
-}
-
-// diffManifests lists what changed from old to new.
-func diffManifests(old, new *Manifest) []PathChange {
-	var out []PathChange
-	oi, ni := old.index(), new.index()
-	for p, n := range ni {
-		o, ok := oi[p]
-		switch {
-		case !ok:
-			out = append(out, PathChange{Path: p, Change: "added", NewBlob: n.Blob})
-		case o.Blob != n.Blob || o.Mode != n.Mode:
-			out = append(out, PathChange{Path: p, Change: "changed", OldBlob: o.Blob, NewBlob: n.Blob})
-		}
-	}
-	for p, o := range oi {
-		if _, ok := ni[p]; !ok {
-			out = append(out, PathChange{Path: p, Change: "deleted", OldBlob: o.Blob})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
-}
-
-type fingerprint struct {
-	manifest string
-	takenAt  time.Time
-}
-
-func (tx *Tx) latestFingerprint(ctx context.Context, resource, worktree string) (*fingerprint, error) {
-	var f fingerprint
-	var at int64
-	err := tx.queryRow(ctx, `SELECT manifest, taken_at FROM fingerprints WHERE resource = ? AND worktree = ? ORDER BY id DESC LIMIT 1`, resource, worktree).Scan(&f.manifest, &at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, storeErr("read fingerprints", err)
-	}
-	f.takenAt = time.UnixMilli(at).UTC()
-	return &f, nil
-}
-
-func (tx *Tx) insertFingerprint(ctx context.Context, resource, worktree, manifest string, files int, reason string) error {
-	_, err := tx.exec(ctx, `INSERT INTO fingerprints (resource, worktree, manifest, files, taken_at, reason) VALUES (?, ?, ?, ?, ?, ?)`,
-		resource, worktree, manifest, files, ms(tx.now), reason)
-	return err
-}
-
-// leaseActiveBetween reports whether any lease on resource was active at
-// some moment in [from, to].
-func (tx *Tx) leaseActiveBetween(ctx context.Context, resource string, from, to time.Time) (bool, error) {
-	var n int
-	err := tx.queryRow(ctx, `SELECT count(*) FROM leases WHERE resource = ? AND created_at <= ? AND COALESCE(ended_at, expires_at) >= ?`,
-		resource, ms(to), ms(from)).Scan(&n)
-	if err != nil {
-		return false, storeErr("read leases", err)
-	}
-	return n > 0, nil
-}
-
-// fingerprintSnapshot is what the audit job measured, in one worktree,
-// before its transaction.
-type fingerprintSnapshot struct {
-	worktree  string // the worktree key: '' for the main one
-	manifests map[string]*Manifest
-	hashes    map[string]string
-}
-
-// takeSnapshot fingerprints the worktree the command runs in.
-func (s *Service) takeSnapshot() (*fingerprintSnapshot, error) {
-	return s.snapshotWorktree(s.worktreeKey(s.Worktree), s.Worktree)
-}
-
-func (s *Service) snapshotWorktree(key, dir string) (*fingerprintSnapshot, error) {
-	manifests, err := s.fingerprintAll(dir)
-	if err != nil {
-		return nil, Errorf(EINTERNAL, "fingerprint resources: %v", err)
-	}
-	snap := &fingerprintSnapshot{worktree: key, manifests: manifests, hashes: map[string]string{}}
-	for id, m := range manifests {
-		h, err := s.storeManifest(m)
-		if err != nil {
-			return nil, err
-		}
-		snap.hashes[id] = h
-	}
-	return snap, nil
-}
-
-// detectShadowEdits compares the snapshot with each resource's previous
-// fingerprint inside the caller's transaction, records every shadow edit
-// with a dead_end signal, and makes the snapshot the new fingerprint.
-func (s *Service) detectShadowEdits(ctx context.Context, tx *Tx, snap *fingerprintSnapshot, actor string) ([]*ShadowEdit, error) {
-	var found []*ShadowEdit
-	for _, r := range s.Config.Resources {
-		cur := snap.hashes[r.ID]
-		prev, err := tx.latestFingerprint(ctx, r.ID, snap.worktree)
-		if err != nil {
-			return nil, err
-		}
-		if err := tx.insertFingerprint(ctx, r.ID, snap.worktree, cur, len(snap.manifests[r.ID].Files), "audit"); err != nil {
-			return nil, err
-		}
-		if prev == nil || prev.manifest == cur {
-			continue
-		}
-		leased, err := tx.leaseActiveBetween(ctx, r.ID, prev.takenAt, tx.now)
-		if err != nil {
-			return nil, err
-		}
-		if leased {
-			continue
-		}
-		old, err := s.loadManifest(prev.manifest)
-		if err != nil {
-			return nil, err
-		}
-		changes := diffManifests(old, snap.manifests[r.ID])
-		if len(changes) == 0 {
-			continue
-		}
-		edit, err := s.recordShadowEdit(ctx, tx, r, snap.worktree, prev, cur, changes, actor)
-		if err != nil {
-			return nil, err
-		}
-		found = append(found, edit)
-	}
-	return found, nil
-}
-
-func (s *Service) recordShadowEdit(ctx context.Context, tx *Tx, r Resource, worktree string, prev *fingerprint, cur string, changes []PathChange, actor string) (*ShadowEdit, error) {
+func (s *Service) recordShadowEdit(ctx context.Context, tx *Tx, r Resource, worktree string, prev *fingerprint, cur string, changes []PathChange, b boundary) (*ShadowEdit, error) {
 	paths, _ := json.Marshal(changes)
-	res, err := tx.exec(ctx, `INSERT INTO shadow_edits (resource, worktree, paths, old_blob, new_blob, detected_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		r.ID, worktree, string(paths), prev.manifest, cur, ms(tx.now))
+	res, err := tx.exec(ctx, `INSERT INTO shadow_edits (resource, worktree, paths, old_blob, new_blob, detected_at, found_at, since_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, worktree, string(paths), prev.manifest, cur, ms(tx.now), b.reason, ms(prev.takenAt))
 	if err != nil {
 		return nil, err
 	}
@@ -332,9 +90,9 @@ func (s *Service) recordShadowEdit(ctx context.Context, tx *Tx, r Resource, work
 	if worktree != "" {
 		where = " in the worktree " + worktree
 	}
-	body := fmt.Sprintf("Shadow edit %d: %s (%s) changed%s while nobody held a lease on it (no lease active since the fingerprint of %s): %s. "+
-		"Both versions are in the blob store. Undo it with `oxygen shadow restore %d` (holding a lease on %s), or acknowledge it with `oxygen shadow accept %d --reason \"...\"`.",
-		id, r.ID, r.Domain, where, Time{prev.takenAt}, strings.Join(list, ", "), id, r.ID, id)
+	body := fmt.Sprintf("Shadow edit %d: %s (%s) changed%s while nobody held a lease on it (no lease live between the fingerprint of %s and %s, found by %s): %s. "+
+		"Both versions are in the blob store. Undo it with `oxygen shadow restore %d` (holding a lease on %s), or acknowledge it with `oxygen shadow accept %d --reason \"...\"`; either only as a member of %s.",
+		id, r.ID, r.Domain, where, Time{prev.takenAt}, Time{tx.now}, foundBy(b), strings.Join(list, ", "), id, r.ID, id, r.Domain)
 	refs := make([]string, 0, len(changes)+2)
 	refs = append(refs, capsules.RelPath(prev.manifest), capsules.RelPath(cur))
 	for _, c := range changes {
@@ -349,23 +107,25 @@ func (s *Service) recordShadowEdit(ctx context.Context, tx *Tx, r Resource, work
 	if err := tx.execOne(ctx, "record shadow edit", `UPDATE shadow_edits SET signal_id = ? WHERE id = ?`, sig.ID, id); err != nil {
 		return nil, err
 	}
-	if err := tx.audit(ctx, actor, "shadow.detect", fmt.Sprintf("shadow:%d", id), map[string]any{
-		"resource": r.ID, "worktree": worktree, "paths": changes, "old_blob": prev.manifest, "new_blob": cur, "signal": sig.ID}); err != nil {
+	if err := tx.audit(ctx, b.actor, "shadow.detect", fmt.Sprintf("shadow:%d", id), map[string]any{
+		"resource": r.ID, "worktree": worktree, "paths": changes, "old_blob": prev.manifest, "new_blob": cur, "signal": sig.ID,
+		"found_at": b.reason, "since_at": Time{prev.takenAt}}); err != nil {
 		return nil, err
 	}
-	return &ShadowEdit{ID: id, Resource: r.ID, Worktree: worktree, Paths: changes, OldBlob: prev.manifest, NewBlob: cur, DetectedAt: Time{tx.now}, Status: "open", Signal: sig.ID}, nil
+	return &ShadowEdit{ID: id, Resource: r.ID, Worktree: worktree, Paths: changes, OldBlob: prev.manifest, NewBlob: cur, DetectedAt: Time{tx.now}, Status: "open", Signal: sig.ID,
+		FoundAt: b.reason, SinceAt: Time{prev.takenAt}}, nil
 }
 
-const shadowColumns = `id, resource, worktree, paths, old_blob, new_blob, detected_at, status, COALESCE(resolved_at, 0), COALESCE(resolved_by, ''), COALESCE(reason, ''), COALESCE(signal_id, 0)`
+const shadowColumns = `id, resource, worktree, paths, old_blob, new_blob, detected_at, status, COALESCE(resolved_at, 0), COALESCE(resolved_by, ''), COALESCE(reason, ''), COALESCE(signal_id, 0), found_at, since_at`
 
 func scanShadow(sc interface{ Scan(...any) error }) (*ShadowEdit, error) {
 	var e ShadowEdit
 	var paths string
-	var detected, resolved int64
-	if err := sc.Scan(&e.ID, &e.Resource, &e.Worktree, &paths, &e.OldBlob, &e.NewBlob, &detected, &e.Status, &resolved, &e.ResolvedBy, &e.Reason, &e.Signal); err != nil {
+	var detected, resolved, since int64
+	if err := sc.Scan(&e.ID, &e.Resource, &e.Worktree, &paths, &e.OldBlob, &e.NewBlob, &detected, &e.Status, &resolved, &e.ResolvedBy, &e.Reason, &e.Signal, &e.FoundAt, &since); err != nil {
 		return nil, err
 	}
-	e.DetectedAt, e.ResolvedAt = fromMS(detected), fromMS(resolved)
+	e.DetectedAt, e.ResolvedAt, e.SinceAt = fromMS(detected), fromMS(resolved), fromMS(since)
 	if err := decodeStored("shadow edit paths", paths, &e.Paths); err != nil {
 		return nil, err
 	}
@@ -423,96 +183,77 @@ func (s *Service) ShadowEdits(ctx context.Context, status string) ([]*ShadowEdit
 
 // RestoreResult is what a restore put back and what it left.
 type RestoreResult struct {
-	Edit     *ShadowEdit `json:"shadow_edit"`
-	Restored []string    `json:"restored"` // changed or deleted files put back
-	Kept     []string    `json:"kept"`     // files the edit added, left in place
+	Edit *ShadowEdit `json:"shadow_edit"`
+	// Restored are files put back to their last leased or accepted content.
+	Restored []string `json:"restored"`
+	// Kept are files that unleased edits added, left in place for review.
+	Kept []string `json:"kept"`
+	// Superseded are files changed again since the edit (under a lease, or
+	// by an edit since resolved), left as they are.
+	Superseded []string `json:"superseded"`
+	// Through are the older open shadow edits whose content on the same
+	// files was unleased too, and is undone with this one's.
+	Through []int64 `json:"through"`
 }
 
-// RestoreShadow puts back the content from before a shadow edit. Restoring
-// changes the resource, so the actor must hold a lease on it. The current
-// content of every file it overwrites is stored as a blob first.
-func (s *Service) RestoreShadow(ctx context.Context, id int64, actor Actor) (*RestoreResult, error) {
-	var edit *ShadowEdit
+// restoreSource is where a file's last leased or accepted content is: the
+// fingerprint before the earliest of a run of unleased edits to it.
+type restoreSource struct {
+	manifest string
+	through  []int64
+}
+
+// restorePlan is what a restore will do, decided in a read transaction.
+type restorePlan struct {
+	edit    *ShadowEdit
+	lease   *Lease                   // the actor's, on the edit's resource
+	sources map[string]restoreSource // by path
+}
+
+// RestoreShadow returns the files a shadow edit changed to their last
+// leased or accepted content, never to the content of another unleased
+// edit: if older open edits brought the content this one replaced, the
+// restore reaches back past them. Restoring changes the resource, so the
+// actor must hold a lease on it and be a member of its owning domain, and
+// no newer open edit may have changed the same files (restore those first,
+// newest first). Whatever a restore overwrites is stored as a blob first.
+func (s *Service) RestoreShadow(ctx context.Context, id int64, actor Actor, reason string) (*RestoreResult, error) {
+	if strings.ContainsAny(reason, "\r\n") {
+		return nil, Errorf(EINVALID, "--reason must be one line")
+	}
+	var plan *restorePlan
 	err := s.read(ctx, func(tx *Tx) error {
 		var err error
-		if edit, err = tx.getShadow(ctx, id); err != nil {
-			return err
-		}
-		if edit.Status != "open" {
-			return Errorf(ECONFLICT, "shadow edit %d is already %s", id, edit.Status)
-		}
-		if here := s.worktreeKey(s.Worktree); edit.Worktree != here {
-			return Errorf(EINVALID, "shadow edit %d was made in the worktree %s: run the restore there (cd %s && oxygen shadow restore %d)",
-				id, s.worktreeDir(edit.Worktree), s.worktreeDir(edit.Worktree), id)
-		}
-		return tx.requireLease(ctx, edit.Resource, actor, "restore shadow edit "+itoa(id))
+		plan, err = s.planRestore(ctx, tx, id, actor)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	old, err := s.loadManifest(edit.OldBlob)
+	res, err := s.applyRestore(plan)
 	if err != nil {
 		return nil, err
 	}
-	newer, err := s.loadManifest(edit.NewBlob)
-	if err != nil {
-		return nil, err
-	}
-	res := &RestoreResult{Restored: []string{}, Kept: []string{}}
-	oldIdx := old.index()
-	for _, f := range newer.Files {
-		if _, ok := oldIdx[f.Path]; !ok {
-			res.Kept = append(res.Kept, f.Path)
-		}
-	}
-	blobs := s.blobs()
-	wt, err := safefs.Open(s.Worktree)
-	if err != nil {
-		return nil, Errorf(EINTERNAL, "open %s: %v", s.Worktree, err)
-	}
-	defer wt.Close()
-	// Read everything first: a path that a symlink leads out of the
-	// worktree refuses the whole restore before any file is written.
-	var stale []ManifestEntry
-	for _, f := range old.Files {
-		same, err := sameContent(blobs, wt, f)
-		if err != nil {
-			return nil, restoreErr(id, f.Path, err)
-		}
-		if !same {
-			stale = append(stale, f)
-		}
-	}
-	for _, f := range stale {
-		if err := restoreFile(blobs, wt, f); err != nil {
-			return nil, restoreErr(id, f.Path, err)
-		}
-		res.Restored = append(res.Restored, f.Path)
-	}
-	snap, err := s.takeSnapshot()
+	scans, err := s.scanLeases(actor.Owner, plan.edit.Resource)
 	if err != nil {
 		return nil, err
 	}
 	err = s.write(ctx, func(tx *Tx) error {
-		e, err := tx.getShadow(ctx, id)
+		now, err := s.planRestore(ctx, tx, id, actor)
 		if err != nil {
-			return err
-		}
-		if e.Status != "open" {
-			return Errorf(ECONFLICT, "shadow edit %d is already %s", id, e.Status)
-		}
-		if err := tx.requireLease(ctx, e.Resource, actor, "restore shadow edit "+itoa(id)); err != nil {
 			return err
 		}
 		if err := tx.execOne(ctx, "restore shadow edit "+itoa(id), `UPDATE shadow_edits SET status = 'restored', resolved_at = ?, resolved_by = ? WHERE id = ? AND status = 'open'`,
 			ms(tx.now), actor.Owner, id); err != nil {
 			return err
 		}
-		if err := tx.insertFingerprint(ctx, e.Resource, snap.worktree, snap.hashes[e.Resource], len(snap.manifests[e.Resource].Files), "restore"); err != nil {
+		r, _ := s.Config.Resource(plan.edit.Resource)
+		if _, err := s.markBoundary(ctx, tx, scans.snap, r, boundary{reason: boundaryRestore, lease: now.lease.ID, actor: actor.Owner}); err != nil {
 			return err
 		}
 		if err := tx.audit(ctx, actor.Owner, "shadow.restore", fmt.Sprintf("shadow:%d", id), map[string]any{
-			"resource": e.Resource, "restored": res.Restored, "kept": res.Kept, "fingerprint": snap.hashes[e.Resource]}); err != nil {
+			"resource": plan.edit.Resource, "restored": res.Restored, "kept": res.Kept, "fingerprint": scans.snap.hashes[plan.edit.Resource],
+			"superseded": res.Superseded, "through": res.Through, "domain": actor.Domain, "reason": reason}); err != nil {
 			return err
 		}
 		res.Edit, err = tx.getShadow(ctx, id)
@@ -524,13 +265,215 @@ func (s *Service) RestoreShadow(ctx context.Context, id int64, actor Actor) (*Re
 	return res, nil
 }
 
-// requireLease checks that actor holds a live lease on resource.
-func (tx *Tx) requireLease(ctx context.Context, resource string, actor Actor, what string) error {
-	_, err := tx.heldBy(ctx, resource, actor.Owner, what)
-	if ErrorCode(err) == ECONFLICT {
-		return Errorf(EDENIED, "to %s, hold a lease on %s first: oxygen claim %s --owner %s", what, resource, resource, actor.Owner)
+// planRestore checks, in the protocol's order, that the actor may restore
+// edit id now, and finds where each of its files' content comes from.
+func (s *Service) planRestore(ctx context.Context, tx *Tx, id int64, actor Actor) (*restorePlan, error) {
+	e, err := tx.getShadow(ctx, id)
+	if err != nil {
+		return nil, err
 	}
-	return err
+	if e.Status != "open" {
+		return nil, Errorf(ECONFLICT, "shadow edit %d is already %s", id, e.Status)
+	}
+	if here := s.worktreeKey(s.Worktree); e.Worktree != here {
+		return nil, Errorf(EINVALID, "shadow edit %d was made in the worktree %s: run the restore there (cd %s && oxygen shadow restore %d)",
+			id, s.worktreeDir(e.Worktree), s.worktreeDir(e.Worktree), id)
+	}
+	others, err := tx.shadowEdits(ctx, `resource = ? AND worktree = ? AND id <> ? ORDER BY id DESC`, e.Resource, e.Worktree, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	if first := newerOpenEdits(e, others); len(first) > 0 {
+		order := make([]string, 0, len(first)+1)
+		for _, n := range first {
+			order = append(order, "oxygen shadow restore "+itoa(n.ID))
+		}
+		order = append(order, "oxygen shadow restore "+itoa(id))
+		return nil, Errorf(ECONFLICT, "shadow edit %d changed %s after shadow edit %d, and is still open: restoring %d first would bring back content no lease wrote; restore the newest first: %s",
+			first[0].ID, strings.Join(sharedPaths(first[0], e), ", "), id, id, strings.Join(order, ", then "))
+	}
+	if err := s.mayResolve(e, actor, "restore"); err != nil {
+		return nil, err
+	}
+	l, err := tx.requireLease(ctx, e.Resource, actor, "restore shadow edit "+itoa(id))
+	if err != nil {
+		return nil, err
+	}
+	plan := &restorePlan{edit: e, lease: l, sources: map[string]restoreSource{}}
+	for _, c := range e.Paths {
+		plan.sources[c.Path] = sourceOf(e, c.Path, others)
+	}
+	return plan, nil
+}
+
+// newerOpenEdits lists the open edits that must be restored before e,
+// newest first: those newer than e that changed one of its files, and,
+// in turn, those that must go before them.
+func newerOpenEdits(e *ShadowEdit, others []*ShadowEdit) []*ShadowEdit {
+	var out []*ShadowEdit
+	blocks := []*ShadowEdit{e}
+	for changed := true; changed; {
+		changed = false
+		for _, o := range others {
+			if o.Status != "open" || slices.Contains(out, o) {
+				continue
+			}
+			for _, b := range blocks {
+				if o.ID > b.ID && len(sharedPaths(o, b)) > 0 {
+					out, blocks, changed = append(out, o), append(blocks, o), true
+					break
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b *ShadowEdit) int { return int(b.ID - a.ID) })
+	return out
+}
+
+// sharedPaths lists the files both edits changed.
+func sharedPaths(a, b *ShadowEdit) []string {
+	var out []string
+	for _, c := range a.Paths {
+		if b.change(c.Path) != nil {
+			out = append(out, c.Path)
+		}
+	}
+	return out
+}
+
+// sourceOf follows path back from e through older open edits, each of
+// which wrote the content the next one replaced, to the fingerprint before
+// the first: there the content was leased or accepted. others is newest
+// first. The newest older edit to touch the file decides: if it is
+// resolved, or wrote something else, the content e replaced came from a
+// lease (or was restored or accepted) and is the one to put back.
+func sourceOf(e *ShadowEdit, path string, others []*ShadowEdit) restoreSource {
+	src := restoreSource{manifest: e.OldBlob, through: []int64{}}
+	cur := e
+	for {
+		before := cur.change(path).OldBlob
+		var next *ShadowEdit
+		for _, o := range others {
+			if o.ID >= cur.ID {
+				continue
+			}
+			if c := o.change(path); c != nil {
+				if o.Status == "open" && c.NewBlob == before {
+					next = o
+				}
+				break
+			}
+		}
+		if next == nil {
+			return src
+		}
+		src.manifest, src.through, cur = next.OldBlob, append(src.through, next.ID), next
+	}
+}
+
+// mayResolve checks that actor belongs to the domain that owns the edit's
+// resource: only its owners decide whether an unleased change stays.
+func (s *Service) mayResolve(e *ShadowEdit, actor Actor, verb string) error {
+	r, ok := s.Config.Resource(e.Resource)
+	if !ok {
+		return Errorf(EDENIED, "shadow edit %d is on %s, which %s no longer defines: no domain owns it to %s it", e.ID, e.Resource, ConfigFile, verb)
+	}
+	if actor.Domain != r.Domain {
+		return Errorf(EDENIED, "only a member of %s, which owns %s, may %s shadow edit %d (%s acts for %s); ask them: orchestrate signal send --kind missive --from %s --domain %s --to %s --resource %s --body \"shadow edit %d: please %s it\"",
+			r.Domain, r.ID, verb, e.ID, actor.Owner, actor.Domain, actor.Owner, actor.Domain, r.Domain, r.ID, e.ID, verb)
+	}
+	return nil
+}
+
+// applyRestore writes the plan's files back. Everything is read first: a
+// path that a symlink leads out of the worktree refuses the whole restore
+// before any file is written.
+func (s *Service) applyRestore(plan *restorePlan) (*RestoreResult, error) {
+	e := plan.edit
+	res := &RestoreResult{Restored: []string{}, Kept: []string{}, Superseded: []string{}, Through: []int64{}}
+	manifests := map[string]map[string]ManifestEntry{}
+	entry := func(manifest, path string) (*ManifestEntry, error) {
+		if manifests[manifest] == nil {
+			m, err := s.loadManifest(manifest)
+			if err != nil {
+				return nil, err
+			}
+			manifests[manifest] = m.index()
+		}
+		if f, ok := manifests[manifest][path]; ok {
+			return &f, nil
+		}
+		return nil, nil
+	}
+	blobs := s.blobs()
+	wt, err := safefs.Open(s.Worktree)
+	if err != nil {
+		return nil, Errorf(EINTERNAL, "open %s: %v", s.Worktree, err)
+	}
+	defer wt.Close()
+	var writes []ManifestEntry
+	for _, c := range e.Paths {
+		unleased, err := entry(e.NewBlob, c.Path)
+		if err != nil {
+			return nil, err
+		}
+		still, err := holds(blobs, wt, c.Path, unleased)
+		if err != nil {
+			return nil, restoreErr(e.ID, c.Path, err)
+		}
+		if !still {
+			res.Superseded = append(res.Superseded, c.Path)
+			continue
+		}
+		src := plan.sources[c.Path]
+		for _, id := range src.through {
+			if !slices.Contains(res.Through, id) {
+				res.Through = append(res.Through, id)
+			}
+		}
+		leased, err := entry(src.manifest, c.Path)
+		if err != nil {
+			return nil, err
+		}
+		if leased == nil {
+			res.Kept = append(res.Kept, c.Path)
+			continue
+		}
+		writes = append(writes, *leased)
+	}
+	for _, f := range writes {
+		if err := restoreFile(blobs, wt, f); err != nil {
+			return nil, restoreErr(e.ID, f.Path, err)
+		}
+		res.Restored = append(res.Restored, f.Path)
+	}
+	return res, nil
+}
+
+// holds reports whether the worktree holds f at path (f nil: nothing
+// there), storing whatever is there as a blob first.
+func holds(blobs *capsules.BlobStore, wt *safefs.Root, path string, f *ManifestEntry) (bool, error) {
+	if f == nil {
+		_, err := wt.Lstat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		_, err = sameContent(blobs, wt, ManifestEntry{Path: path})
+		return false, err
+	}
+	return sameContent(blobs, wt, *f)
+}
+
+// requireLease returns actor's live lease on resource, or explains.
+func (tx *Tx) requireLease(ctx context.Context, resource string, actor Actor, what string) (*Lease, error) {
+	l, err := tx.heldBy(ctx, resource, actor.Owner, what)
+	if ErrorCode(err) == ECONFLICT {
+		return nil, Errorf(EDENIED, "to %s, hold a lease on %s first: oxygen claim %s --owner %s", what, resource, resource, actor.Owner)
+	}
+	return l, err
 }
 
 // restoreErr is a restore that stopped at path: exit 2 when a symlink
@@ -604,8 +547,10 @@ func restoreFile(blobs *capsules.BlobStore, wt *safefs.Root, f ManifestEntry) er
 	return wt.Rename(tmp, f.Path)
 }
 
-// AcceptShadow acknowledges a shadow edit: its content becomes the resource's
-// fingerprint.
+// AcceptShadow acknowledges a shadow edit: its content stands, as if a
+// lease had written it. Only a member of the resource's owning domain may,
+// with a reason. No file changes, so no lease is needed, and the
+// fingerprint stays: the one that found the edit already holds its content.
 func (s *Service) AcceptShadow(ctx context.Context, id int64, actor Actor, reason string) (*ShadowEdit, error) {
 	if strings.TrimSpace(reason) == "" {
 		return nil, Errorf(EINVALID, "--reason is required: say why the edit may stand")
@@ -622,19 +567,15 @@ func (s *Service) AcceptShadow(ctx context.Context, id int64, actor Actor, reaso
 		if e.Status != "open" {
 			return Errorf(ECONFLICT, "shadow edit %d is already %s", id, e.Status)
 		}
+		if err := s.mayResolve(e, actor, "accept"); err != nil {
+			return err
+		}
 		if err := tx.execOne(ctx, "accept shadow edit "+itoa(id), `UPDATE shadow_edits SET status = 'accepted', resolved_at = ?, resolved_by = ?, reason = ? WHERE id = ? AND status = 'open'`,
 			ms(tx.now), actor.Owner, reason, id); err != nil {
 			return err
 		}
-		m, err := s.loadManifest(e.NewBlob)
-		if err != nil {
-			return err
-		}
-		if err := tx.insertFingerprint(ctx, e.Resource, e.Worktree, e.NewBlob, len(m.Files), "accept"); err != nil {
-			return err
-		}
 		if err := tx.audit(ctx, actor.Owner, "shadow.accept", fmt.Sprintf("shadow:%d", id), map[string]any{
-			"resource": e.Resource, "reason": reason, "fingerprint": e.NewBlob}); err != nil {
+			"resource": e.Resource, "reason": reason, "fingerprint": e.NewBlob, "domain": actor.Domain}); err != nil {
 			return err
 		}
 		out, err = tx.getShadow(ctx, id)

@@ -261,6 +261,9 @@ type Tx struct {
 	// staleBriefs are the capsules in use that the leases this transaction
 	// ended may have made stale, checked once it commits (briefs.go).
 	staleBriefs []staleBrief
+	// scans are the fingerprints taken before the transaction of resources
+	// whose leases it may grant or end (Service.writeScanned).
+	scans *leaseScans
 }
 
 // texts reads the one text column a query selects, in its order; what

@@ -94,10 +94,14 @@ func (s *Service) ClaimWait(ctx context.Context, req ClaimRequest, wait time.Dur
 		return nil, err
 	}
 	deadline := time.Now().Add(wait)
+	scans, err := s.scanLeases(req.Actor.Owner, req.Resource)
+	if err != nil {
+		return nil, err
+	}
 	var res *ClaimResult
 	var ticket int64
 	var lastHeld error
-	err := s.write(ctx, func(tx *Tx) error {
+	err = s.writeScanned(ctx, scans, func(tx *Tx) error {
 		r, err := s.claim(ctx, tx, req, 0)
 		var held *heldError
 		if errors.As(err, &held) {
@@ -108,8 +112,12 @@ func (s *Service) ClaimWait(ctx context.Context, req ClaimRequest, wait time.Dur
 		res = r
 		return err
 	})
-	if err != nil || res != nil {
-		return res, err
+	if err != nil {
+		return nil, err
+	}
+	if res != nil {
+		res.ShadowEdits = scans.found
+		return res, nil
 	}
 	// A granted claim deletes its own ticket; any other way out removes it.
 	defer func() {
@@ -146,11 +154,9 @@ func (s *Service) ClaimWait(ctx context.Context, req ClaimRequest, wait time.Dur
 		if state.Holder != nil || state.Position > 1 {
 			continue
 		}
-		err = s.write(ctx, func(tx *Tx) error {
-			r, err := s.claim(ctx, tx, req, ticket)
-			res = r
-			return err
-		})
+		// Fingerprinted again now that the resource looks free: the files
+		// as the previous holder left them are the new lease's start.
+		res, err = s.claimScanned(ctx, req, ticket)
 		var held *heldError
 		switch {
 		case errors.As(err, &held):

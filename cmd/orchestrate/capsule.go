@@ -104,20 +104,32 @@ func (c *CapsuleVerifyCmd) Run(env *cli.Env) error {
 	text := func() {
 		if !d.Drifted {
 			env.Printf("%s generation %d: no drift\n", d.Item, d.Generation)
+			printItemWork(env, d)
 			return
 		}
 		env.Printf("%s generation %d has drifted:\n", d.Item, d.Generation)
 		if d.WorkingCopy != "ok" {
 			env.Printf("  %s: working copy %s (blob %s)\n", d.Path, d.WorkingCopy, d.SHA256)
 		}
-		for _, f := range d.Files {
+		for _, f := range d.Drift() {
 			env.Printf("  %s: %s\n", f.Path, f.Problem)
 		}
+		printItemWork(env, d)
 	}
 	if d.Drifted {
 		return env.Finding(workflow.Errorf(workflow.EDENIED, "%s's capsule has drifted; regenerate it with: orchestrate capsule %s", c.ID, c.ID), d, text)
 	}
 	return env.Output(d, text)
+}
+
+// printItemWork lists the files changed under a lease held for the item:
+// the item's own work, which is not drift.
+func printItemWork(env *cli.Env, d *workflow.CapsuleDrift) {
+	for _, f := range d.Files {
+		if f.UnderLease != 0 {
+			env.Printf("  %s: %s, under %s's lease (token %d): the item's work, not drift\n", f.Path, f.Problem, d.Item, f.UnderLease)
+		}
+	}
 }
 
 // CapsuleTemplateCmd prints the built-in template.

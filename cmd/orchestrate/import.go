@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/oxygen-tools/oxygen/internal/cli"
 )
 
@@ -25,5 +27,8 @@ func (c *ImportCmd) Run(env *cli.Env) error {
 	}
 	return env.Output(res, func() {
 		env.Printf("imported %s: %d created, %d updated, %d unchanged\n", c.File, len(res.Created), len(res.Updated), len(res.Unchanged))
+		for _, r := range res.Rebriefed {
+			env.Printf("  %s (%s's) changed: %s; capsule generation %d, missive %d\n", r.Item, r.Owner, strings.Join(r.Changed, ", "), r.Generation, r.Signal)
+		}
 	})
 }

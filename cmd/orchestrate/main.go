@@ -16,7 +16,7 @@ type CLI struct {
 	Where    WhereCmd    `cmd:"" help:"Print the repository root, this worktree, the shared store and its schema version."`
 	Prime    PrimeCmd    `cmd:"" help:"Brief an agent starting work: identity, budgets, items, leases, inbox, council calls, the rules."`
 	Add      AddCmd      `cmd:"" help:"Add a work item."`
-	Import   ImportCmd   `cmd:"" help:"Upsert the items of a plan registry file, all or nothing."`
+	Import   ImportCmd   `cmd:"" help:"Upsert the items of a plan registry file, all or nothing; items under way get a new capsule."`
 	List     ListCmd     `cmd:"" help:"List work items."`
 	Show     ShowCmd     `cmd:"" help:"Show an item with its transition history."`
 	Ready    ReadyCmd    `cmd:"" help:"List open items whose dependencies are done, most urgent first, with what each waits on (--now: only what you can start)."`

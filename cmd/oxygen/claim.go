@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/oxygen-tools/oxygen/internal/cli"
@@ -33,11 +34,14 @@ func (c *ClaimCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	return env.Output(res.Lease, func() {
+	return env.Output(claimOutput{res.Lease, res.ShadowEdits}, func() {
 		if res.Renewed {
 			env.Printf("already held; expiry extended\n")
 		}
 		printLease(env, res.Lease, svc.Clock())
+		for _, e := range res.ShadowEdits {
+			env.Printf("%s\n", foundLine(e))
+		}
 	})
 }
 
@@ -77,4 +81,21 @@ func waitLine(st workflow.WaitState) string {
 		line += ", free, claiming"
 	}
 	return line
+}
+
+// claimOutput is a granted lease and the shadow edits its claim found.
+type claimOutput struct {
+	*workflow.Lease
+	ShadowEdits []*workflow.ShadowEdit `json:"shadow_edits"`
+}
+
+// foundLine tells, in one line, what a lease boundary found.
+func foundLine(e *workflow.ShadowEdit) string {
+	var paths []string
+	for _, p := range e.Paths {
+		paths = append(paths, p.Path+" ("+p.Change+")")
+	}
+	return fmt.Sprintf("found shadow edit %d: %s changed while no lease was held on it (between %s and %s): %s; "+
+		"the lease is granted, and the edit stays open until its domain restores it (oxygen shadow restore %d) or accepts it (oxygen shadow accept %d --reason \"...\")",
+		e.ID, e.Resource, e.SinceAt, e.DetectedAt, strings.Join(paths, ", "), e.ID, e.ID)
 }

@@ -12,7 +12,7 @@ func (c *ExpireCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	expired, err := svc.Expire(env.Ctx)
+	expired, found, err := svc.Expire(env.Ctx)
 	if err != nil {
 		return err
 	}
@@ -22,6 +22,9 @@ func (c *ExpireCmd) Run(env *cli.Env) error {
 		}
 		for _, l := range expired {
 			env.Printf("expired %s (token %d, %s of %s) at %s\n", l.Resource, l.Token, l.Owner, l.Domain, l.ExpiresAt)
+		}
+		for _, e := range found {
+			env.Printf("%s\n", foundLine(e))
 		}
 	})
 }

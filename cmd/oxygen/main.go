@@ -12,7 +12,7 @@ import (
 type CLI struct {
 	cli.Globals
 
-	Claim     ClaimCmd     `cmd:"" help:"Take an exclusive lease on a resource (exit 3 if held; --wait to queue)."`
+	Claim     ClaimCmd     `cmd:"" help:"Take an exclusive lease on a resource (exit 3 if held; --wait to queue); reports unleased changes made since the last lease."`
 	Renew     RenewCmd     `cmd:"" help:"Extend your lease to now + TTL, within leases.max_hold."`
 	Release   ReleaseCmd   `cmd:"" help:"Release your lease (or --force --reason someone else's)."`
 	Status    StatusCmd    `cmd:"" help:"Active leases with time left, and each domain's change budget."`
@@ -24,7 +24,7 @@ type CLI struct {
 	Check     CheckCmd     `cmd:"" help:"Refuse changes to shared resources made without a lease (--staged, --range A..B, or PATH...)."`
 	Trailer   TrailerCmd   `cmd:"" help:"Print the Oxygen-Lease trailers that prove a commit's changes were made under leases (to add to a commit made without them)."`
 	Hook      HookCmd      `cmd:"" help:"Git hooks: pre-commit runs the guard, commit-msg adds the Oxygen-Lease trailers that prove a commit and the audit chain head that anchors the log; and the coding agents' edit-time hook."`
-	Shadow    ShadowCmd    `cmd:"" help:"Shadow edits: changes made without a lease, found by the audit job."`
+	Shadow    ShadowCmd    `cmd:"" help:"Shadow edits: changes made without a lease, found at lease boundaries and audits."`
 	Mcp       McpCmd       `cmd:"" help:"Serve the protocol as MCP tools over stdio, as the owner fixed here (--print-config: the client's JSON entry)."`
 
 	// For the shell rather than the repository.

@@ -66,6 +66,9 @@ func (c *RunCmd) Run(env *cli.Env) error {
 		return err
 	}
 	out := &runResult{Lease: claim.Lease, HeldBefore: claim.Renewed, Command: c.Command}
+	for _, e := range claim.ShadowEdits {
+		env.Warnf("%s", foundLine(e))
+	}
 
 	// From here on the wrapper outlives its command whatever signal it gets:
 	// it passes them on, and waits.

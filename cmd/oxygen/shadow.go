@@ -6,11 +6,11 @@ import (
 	"github.com/oxygen-tools/oxygen/internal/cli"
 )
 
-// ShadowCmd handles shadow edits found by the audit job.
+// ShadowCmd handles shadow edits, found at lease boundaries and audits.
 type ShadowCmd struct {
 	List    ShadowListCmd    `cmd:"" help:"List shadow edits (changes to a resource made without a lease)."`
-	Restore ShadowRestoreCmd `cmd:"" help:"Put back the content from before a shadow edit (needs a lease on the resource)."`
-	Accept  ShadowAcceptCmd  `cmd:"" help:"Acknowledge a shadow edit; its content becomes the resource's fingerprint."`
+	Restore ShadowRestoreCmd `cmd:"" help:"Put a shadow edit's files back to their last leased or accepted content (a member of the resource's domain, holding a lease on it)."`
+	Accept  ShadowAcceptCmd  `cmd:"" help:"Let a shadow edit's content stand (a member of the resource's domain, with a reason)."`
 }
 
 // ShadowListCmd lists them.
@@ -38,15 +38,16 @@ func (c *ShadowListCmd) Run(env *cli.Env) error {
 			for _, p := range e.Paths {
 				paths = append(paths, p.Path+" ("+p.Change+")")
 			}
-			rows = append(rows, []string{itoa(e.ID), e.Resource, e.Status, e.DetectedAt.String(), strings.Join(paths, ", ")})
+			rows = append(rows, []string{itoa(e.ID), e.Resource, e.Status, e.DetectedAt.String(), e.FoundAt, strings.Join(paths, ", ")})
 		}
-		env.Table([]string{"ID", "RESOURCE", "STATUS", "DETECTED", "PATHS"}, rows)
+		env.Table([]string{"ID", "RESOURCE", "STATUS", "DETECTED", "FOUND AT", "PATHS"}, rows)
 	})
 }
 
 // ShadowRestoreCmd undoes one.
 type ShadowRestoreCmd struct {
-	ID int64 `arg:"" help:"Shadow edit id."`
+	ID     int64  `arg:"" help:"Shadow edit id."`
+	Reason string `name:"reason" help:"Why; recorded in the audit log."`
 	cli.Identity
 }
 
@@ -55,7 +56,7 @@ func (c *ShadowRestoreCmd) Run(env *cli.Env) error {
 	if err != nil {
 		return err
 	}
-	res, err := svc.RestoreShadow(env.Ctx, c.ID, actor)
+	res, err := svc.RestoreShadow(env.Ctx, c.ID, actor, c.Reason)
 	if err != nil {
 		return err
 	}
@@ -65,7 +66,13 @@ func (c *ShadowRestoreCmd) Run(env *cli.Env) error {
 			env.Printf("  restored %s\n", p)
 		}
 		for _, p := range res.Kept {
-			env.Printf("  kept %s (added by the edit; review it)\n", p)
+			env.Printf("  kept %s (added without a lease; review it)\n", p)
+		}
+		for _, p := range res.Superseded {
+			env.Printf("  left %s (changed again since the edit)\n", p)
+		}
+		for _, id := range res.Through {
+			env.Printf("  also undid shadow edit %d's content on these files (still open: oxygen shadow restore %d)\n", id, id)
 		}
 	})
 }

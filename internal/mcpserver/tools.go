@@ -129,6 +129,9 @@ type readyOut struct {
 type claimOut struct {
 	Lease   *workflow.Lease `json:"lease"`
 	Renewed bool            `json:"renewed"`
+	// ShadowEdits are unleased changes the claim found since the last
+	// lease: the lease is granted, and the resource's domain is told.
+	ShadowEdits []*workflow.ShadowEdit `json:"shadow_edits"`
 }
 
 type assignOut struct {
@@ -206,7 +209,7 @@ func (t *tools) register(s *mcp.Server) {
 			if err != nil {
 				return claimOut{}, err
 			}
-			return claimOut{res.Lease, res.Renewed}, nil
+			return claimOut{res.Lease, res.Renewed, res.ShadowEdits}, nil
 		})
 	addTool(s, "renew", "Extend your lease to now + ttl, within leases.max_hold from when you claimed it.", false,
 		func(ctx context.Context, in renewIn) (*workflow.Lease, error) {

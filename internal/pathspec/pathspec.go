@@ -13,6 +13,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -105,6 +107,44 @@ func (p Pattern) matchDir(rel string) bool {
 		}
 	}
 	return false
+}
+
+// Base is where everything the pattern can match lies: its leading
+// segments up to the first one holding a glob character, a directory or a
+// file; "" when it may match anywhere. A fingerprint of one resource walks
+// its patterns' bases only, not the whole worktree.
+func (p Pattern) Base() string {
+	if p.fold {
+		return "" // any case: a walk cannot start from one spelling
+	}
+	segs := strings.Split(p.glob, "/")
+	n := 0
+	for n < len(segs) && !strings.ContainsAny(segs[n], `*?[{\`) {
+		n++
+	}
+	return strings.Join(segs[:n], "/")
+}
+
+// Bases lists the bases of the set's patterns without repeats, none below
+// another; [""] when one of them may match anywhere.
+func (s Set) Bases() []string {
+	var out []string
+	for _, p := range s {
+		b := p.Base()
+		if b == "" {
+			return []string{""}
+		}
+		out = append(out, b)
+	}
+	// Sorted, a directory comes before everything below it.
+	sort.Strings(out)
+	var kept []string
+	for _, b := range out {
+		if !slices.ContainsFunc(kept, func(k string) bool { return b == k || strings.HasPrefix(b, k+"/") }) {
+			kept = append(kept, b)
+		}
+	}
+	return kept
 }
 
 // Set is a list of patterns; a path matches the set if it matches any member.

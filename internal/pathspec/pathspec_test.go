@@ -3,6 +3,8 @@ package pathspec
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -182,5 +184,31 @@ func TestSecretMatching(t *testing.T) {
 	}
 	if p, ok := set.First("a/B.KEY"); !ok || p.Source != "*.key" {
 		t.Errorf("First = %q %v, want *.key", p.Source, ok)
+	}
+}
+
+// TestBasesHoldEveryMatch: a fingerprint walks only the bases, so every
+// path a pattern matches must lie at or below one of them.
+func TestBasesHoldEveryMatch(t *testing.T) {
+	set, err := CompileSet([]string{"/backups/", "store/blobs/", "tools/index/migrations/", "scripts/rebuild-index*", "docs/a.md", "docs/a.md/x", "/docs-b/", "src/*/gen/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := set.Bases()
+	want := []string{"backups", "docs-b", "docs/a.md", "scripts", "src", "store/blobs", "tools/index/migrations"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Bases() = %q, want %q", got, want)
+	}
+	for _, p := range []string{"backups/x/y.sh", "store/blobs/ab", "scripts/rebuild-index.sh", "docs/a.md", "docs/a.md/x", "src/a/gen/b.go", "docs-b/c"} {
+		if !set.Match(p) {
+			t.Fatalf("%s does not match", p)
+		}
+		if !slices.ContainsFunc(got, func(b string) bool { return p == b || strings.HasPrefix(p, b+"/") }) {
+			t.Fatalf("%s matches but lies below no base of %q", p, got)
+		}
+	}
+	anywhere, _ := CompileSet([]string{"/deploy/", "*.sql"})
+	if b := anywhere.Bases(); !slices.Equal(b, []string{""}) {
+		t.Fatalf("an unanchored pattern's bases = %q, want the whole tree", b)
 	}
 }

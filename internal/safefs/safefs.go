@@ -236,6 +236,17 @@ func TempName(name, tag string) string {
 // old self or complete, never partial, and a crash leaves at most the
 // temporary file.
 func (r *Root) WriteAtomic(name string, data []byte, perm fs.FileMode, tag string) error {
+	return r.replace(name, data, perm, tag, true)
+}
+
+// Replace is WriteAtomic without the syncs, for derived data such as a
+// cache: after a crash the file is its old self, complete, or missing or
+// empty, and whoever reads it must cope with the last two.
+func (r *Root) Replace(name string, data []byte, perm fs.FileMode, tag string) error {
+	return r.replace(name, data, perm, tag, false)
+}
+
+func (r *Root) replace(name string, data []byte, perm fs.FileMode, tag string, durable bool) error {
 	dir := path.Dir(filepath.ToSlash(name))
 	if err := r.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -249,7 +260,7 @@ func (r *Root) WriteAtomic(name string, data []byte, perm fs.FileMode, tag strin
 	if werr == nil {
 		werr = f.Chmod(perm)
 	}
-	if werr == nil {
+	if werr == nil && durable {
 		werr = f.Sync()
 	}
 	if cerr := f.Close(); werr == nil {
@@ -262,7 +273,9 @@ func (r *Root) WriteAtomic(name string, data []byte, perm fs.FileMode, tag strin
 		r.root.Remove(tmp)
 		return werr
 	}
-	r.SyncDir(dir)
+	if durable {
+		r.SyncDir(dir)
+	}
 	return nil
 }
 
