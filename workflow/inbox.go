@@ -59,11 +59,12 @@ func (s *Service) inbox(ctx context.Context, tx *Tx, req InboxRequest) ([]*Inbox
 	// call that asks) is read like any other signal to its addressee.
 	w.when(true, `(
 		(kind = 'council_call' AND question = 0 AND NOT EXISTS (SELECT 1 FROM council_approvals c WHERE c.signal_id = signals.id)
+			AND NOT EXISTS (SELECT 1 FROM council_outcomes o WHERE o.signal_id = signals.id) AND created_at > ?
 			AND (? OR (SELECT domain FROM items WHERE items.id = signals.item_id) <> ?))
 		OR ((kind <> 'council_call' OR question = 1) AND to_target = ?)
 		OR ((kind <> 'council_call' OR question = 1) AND to_target = 'all'
 			AND (? OR NOT (kind = 'proclamation' AND from_owner = ? AND topic = ?))))`,
-		s.Config.Council.SelfApprove, req.Domain, req.Domain, req.All, SystemActor.Owner, reportTopicAudit)
+		ms(tx.now.Add(-s.Config.Council.TTL)), s.Config.Council.SelfApprove, req.Domain, req.Domain, req.All, SystemActor.Owner, reportTopicAudit)
 	rows, err := tx.query(ctx, `SELECT `+signalColumns+` FROM signals`+w.where()+` ORDER BY id`, w.args...)
 	if err != nil {
 		return nil, err
