@@ -1,11 +1,29 @@
-// Package migrations holds the store's schema as goose SQL migrations,
-// embedded so that every binary carries the schema it needs and upgrades an
-// older store on first use.
+// Package migrations holds the store's schema as goose SQL migrations, one
+// set per database, embedded so that every binary carries the schema it
+// needs and upgrades an older store on first use.
+//
+// The two sets describe the same schema and enforce the same rules (the
+// append-only audit triggers, the item state machine, the one-active-lease
+// index, immutable blobs); store/storetest runs one conformance suite
+// against both to keep them so. Numbers are shared: a change lands in both
+// directories under the same number.
 package migrations
 
-import "embed"
+import (
+	"embed"
+	"io/fs"
+)
 
-// FS holds the numbered migration files.
-//
-//go:embed *.sql
-var FS embed.FS
+//go:embed sqlite/*.sql
+var sqliteFS embed.FS
+
+// SQLite holds the numbered migration files of the embedded SQLite store.
+var SQLite = sub(sqliteFS, "sqlite")
+
+func sub(f embed.FS, dir string) fs.FS {
+	s, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err) // the directory is embedded above
+	}
+	return s
+}

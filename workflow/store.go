@@ -169,7 +169,7 @@ func LatestSchemaVersion() (int64, error) {
 
 // embeddedSchema describes the migrations embedded in the binary.
 func embeddedSchema() (schema, error) {
-	entries, err := fs.ReadDir(migrations.FS, ".")
+	entries, err := fs.ReadDir(migrations.SQLite, ".")
 	if err != nil {
 		return schema{}, err
 	}
@@ -206,7 +206,7 @@ func (s *Store) migrate(ctx context.Context, latest schema) error {
 	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
 		return storeErr("enable WAL", err)
 	}
-	provider, err := goose.NewProvider(goose.DialectSQLite3, s.db, migrations.FS, goose.WithAllowOutofOrder(true))
+	provider, err := goose.NewProvider(goose.DialectSQLite3, s.db, migrations.SQLite, goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return Errorf(EINTERNAL, "load migrations: %v", err)
 	}
