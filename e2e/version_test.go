@@ -3,20 +3,19 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/oxygen-tools/oxygen/store/sqlite"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"testing"
-
-	"github.com/oxygen-tools/oxygen/workflow"
 )
 
 // TestVersion: both binaries answer --version anywhere, even outside a
 // repository and after a command name, without touching the disk, with
 // the version, the commit (when the build was stamped) and the schema.
 func TestVersion(t *testing.T) {
-	schema, err := workflow.LatestSchemaVersion()
+	schema, err := sqlite.LatestSchemaVersion()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // Clock is the one source of time. Services read it once per transaction,
 // once the transaction holds the write lock or its read snapshot.
-type Clock func() time.Time
+type Clock = store.Clock
 
 // SystemClock is wall-clock time truncated to the store's millisecond
 // resolution, so a value read back from the store equals the value written.

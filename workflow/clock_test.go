@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +65,7 @@ func TestClockThatGoesBackStandsStill(t *testing.T) {
 func TestVerifyFindsEventEarlierThanItsPredecessor(t *testing.T) {
 	ctx := context.Background()
 	svc := MustOpen(t)
-	db := svc.Store.DB()
+	db := sqlstore.DBOf(svc.Store)
 	var seq int64
 	var prev string
 	if err := db.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev); err != nil {

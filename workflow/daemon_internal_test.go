@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"log/slog"
 	"os"
 	"strings"
@@ -99,7 +100,7 @@ func dmnRun(t *testing.T, d *Daemon) (stop func() error, done <-chan error) {
 func dmnCount(t *testing.T, svc *Service, where string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := svc.Store.DB().QueryRow(`SELECT count(*) FROM job_runs WHERE `+where, args...).Scan(&n); err != nil {
+	if err := sqlstore.DBOf(svc.Store).QueryRow(`SELECT count(*) FROM job_runs WHERE `+where, args...).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -138,7 +139,7 @@ func TestRunJobRecoversPanic(t *testing.T) {
 	}
 	var outcome, summary, trigger string
 	var finished *int64
-	err = svc.Store.DB().QueryRow(`SELECT outcome, summary, trigger, finished_at FROM job_runs WHERE id = ?`, run.ID).Scan(&outcome, &summary, &trigger, &finished)
+	err = sqlstore.DBOf(svc.Store).QueryRow(`SELECT outcome, summary, trigger, finished_at FROM job_runs WHERE id = ?`, run.ID).Scan(&outcome, &summary, &trigger, &finished)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +199,7 @@ func TestDaemonRecoversPanickingJob(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("Run returned %v after cancel", err)
 	}
-	rows, err := svc.Store.DB().Query(`SELECT summary, trigger FROM job_runs WHERE name = 'expire-leases'`)
+	rows, err := sqlstore.DBOf(svc.Store).Query(`SELECT summary, trigger FROM job_runs WHERE name = 'expire-leases'`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +224,7 @@ func TestDaemonRecoversPanickingJob(t *testing.T) {
 	}
 	// The daemon gave its row back.
 	var n int
-	if err := svc.Store.DB().QueryRow(`SELECT count(*) FROM daemon`).Scan(&n); err != nil || n != 0 {
+	if err := sqlstore.DBOf(svc.Store).QueryRow(`SELECT count(*) FROM daemon`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("daemon rows after Run: %d %v", n, err)
 	}
 }
@@ -321,12 +322,12 @@ func TestDaemonSecondRunRefused(t *testing.T) {
 	stop, done := dmnRun(t, first)
 	dmnWait(t, done, "the first daemon holds the row", func() bool {
 		var n int
-		svc.Store.DB().QueryRow(`SELECT count(*) FROM daemon`).Scan(&n)
+		sqlstore.DBOf(svc.Store).QueryRow(`SELECT count(*) FROM daemon`).Scan(&n)
 		return n == 1
 	})
 	// The same process may re-acquire its own row (it is the same daemon),
 	// so the rival must look like another process: another host, fresh beat.
-	if _, err := svc.Store.DB().Exec(`UPDATE daemon SET pid = 7, host = 'rival.example'`); err != nil {
+	if _, err := sqlstore.DBOf(svc.Store).Exec(`UPDATE daemon SET pid = 7, host = 'rival.example'`); err != nil {
 		t.Fatal(err)
 	}
 	err := (&Daemon{Service: svc, Logger: quiet, Jobs: noop}).Run(context.Background())
@@ -335,7 +336,7 @@ func TestDaemonSecondRunRefused(t *testing.T) {
 	}
 	// The first notices at its next heartbeat that it lost the row and stops.
 	// (Heartbeats come every DaemonHeartbeatEvery; don't wait for that here.)
-	if _, err := svc.Store.DB().Exec(`UPDATE daemon SET pid = ?, host = ?`, os.Getpid(), hostname()); err != nil {
+	if _, err := sqlstore.DBOf(svc.Store).Exec(`UPDATE daemon SET pid = ?, host = ?`, os.Getpid(), hostname()); err != nil {
 		t.Fatal(err)
 	}
 	if err := stop(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"os"
 	"strings"
 	"testing"
@@ -145,7 +146,7 @@ func TestOverview(t *testing.T) {
 	}
 
 	// A waiter whose process is gone drops out at once.
-	if _, err := svc.Store.DB().ExecContext(ctx, `UPDATE lease_waiters SET pid = 0 WHERE owner = 'cy'`); err != nil {
+	if _, err := sqlstore.DBOf(svc.Store).ExecContext(ctx, `UPDATE lease_waiters SET pid = 0 WHERE owner = 'cy'`); err != nil {
 		t.Fatal(err)
 	}
 	ov, err = svc.Overview(ctx)
@@ -195,7 +196,7 @@ func TestDashboard(t *testing.T) {
 	live := mustClaim(t, svc, "execution", watcher, time.Hour)
 	svc.Clock = FixedClock(day)
 	queue(t, svc, "execution", Actor{Owner: "cy", Domain: "builder"})
-	if _, err := svc.Store.DB().ExecContext(ctx, `INSERT INTO shadow_edits (resource, paths, old_blob, new_blob, detected_at) VALUES ('policy', '[]', ?, ?, ?)`,
+	if _, err := sqlstore.DBOf(svc.Store).ExecContext(ctx, `INSERT INTO shadow_edits (resource, paths, old_blob, new_blob, detected_at) VALUES ('policy', '[]', ?, ?, ?)`,
 		strings.Repeat("a", 64), strings.Repeat("b", 64), day.Add(-time.Hour).UnixMilli()); err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +345,7 @@ func TestChangeMark(t *testing.T) {
 	if m2 == m1 {
 		t.Fatal("a new waiter did not move the mark")
 	}
-	if _, err := svc.Store.DB().ExecContext(ctx, `DELETE FROM lease_waiters`); err != nil {
+	if _, err := sqlstore.DBOf(svc.Store).ExecContext(ctx, `DELETE FROM lease_waiters`); err != nil {
 		t.Fatal(err)
 	}
 	if mark() == m2 {
@@ -364,7 +365,7 @@ func TestOpenStoreReadOnly(t *testing.T) {
 		}
 		return sha256.Sum256(b)
 	}
-	if _, err := svc.Store.DB().ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+	if _, err := sqlstore.DBOf(svc.Store).ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		t.Fatal(err)
 	}
 	before := sum()
@@ -382,13 +383,13 @@ func TestOpenStoreReadOnly(t *testing.T) {
 	if _, err := rsvc.AddItem(ctx, ItemSpec{Title: "t", Kind: "chore", Domain: "builder", Priority: "low", Objective: "o"}, "tester"); err == nil {
 		t.Fatal("AddItem succeeded on a read-only store")
 	}
-	if _, err := ro.DB().ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ('x', 1)`); err == nil {
+	if _, err := sqlstore.DBOf(ro).ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ('x', 1)`); err == nil {
 		t.Fatal("an INSERT succeeded on a read-only store")
 	}
-	if _, err := ro.DB().ExecContext(ctx, `PRAGMA query_only = 0`); err != nil {
+	if _, err := sqlstore.DBOf(ro).ExecContext(ctx, `PRAGMA query_only = 0`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ro.DB().ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ('x', 1)`); err == nil {
+	if _, err := sqlstore.DBOf(ro).ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ('x', 1)`); err == nil {
 		t.Fatal("with query_only off, mode=ro still has to refuse the INSERT")
 	}
 	if after := sum(); after != before {
@@ -404,14 +405,14 @@ func TestOpenStoreReadOnly(t *testing.T) {
 	if empty.Found() {
 		t.Fatal("a read-only open created a store")
 	}
-	if _, err := svc.Store.DB().ExecContext(ctx, `PRAGMA user_version = 1`); err != nil {
+	if _, err := sqlstore.DBOf(svc.Store).ExecContext(ctx, `PRAGMA user_version = 1`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := OpenStoreReadOnly(ctx, svc.Layout, svc.Config.Signals.Dir); ErrorCode(err) != ECONFLICT || !strings.Contains(ErrorMessage(err), "never migrates") {
 		t.Fatalf("old schema: %v, want a conflict that says it never migrates", err)
 	}
 	var v int
-	if err := svc.Store.DB().QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil || v != 1 {
+	if err := sqlstore.DBOf(svc.Store).QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil || v != 1 {
 		t.Fatalf("user_version %d (%v): the read-only open touched the schema", v, err)
 	}
 }

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"os"
 	"path/filepath"
 	"testing"
@@ -169,7 +170,7 @@ func TestStaleScanGivesWayToANewerFingerprint(t *testing.T) {
 		t.Fatalf("a stale scan reported %v as a shadow edit", edit.Paths)
 	}
 	var manifests []string
-	rows, err := svc.Store.DB().QueryContext(ctx, `SELECT manifest FROM fingerprints WHERE resource = 'storage' ORDER BY id DESC LIMIT 2`)
+	rows, err := sqlstore.DBOf(svc.Store).QueryContext(ctx, `SELECT manifest FROM fingerprints WHERE resource = 'storage' ORDER BY id DESC LIMIT 2`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func TestKeepLeaseFollowsTheToken(t *testing.T) {
 	renewals := func() int {
 		t.Helper()
 		var n int
-		if err := svc.Store.DB().QueryRowContext(ctx, `SELECT count(*) FROM audit_log WHERE action = 'lease.renew'`).Scan(&n); err != nil {
+		if err := sqlstore.DBOf(svc.Store).QueryRowContext(ctx, `SELECT count(*) FROM audit_log WHERE action = 'lease.renew'`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n

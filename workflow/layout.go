@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/oxygen-tools/oxygen/internal/flock"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -338,11 +339,11 @@ func (l *Layout) MigrateLegacy() (bool, error) {
 	if err := os.MkdirAll(l.Home, 0o755); err != nil {
 		return false, Errorf(EINTERNAL, "create %s: %v", l.Home, err)
 	}
-	lock := &fileLocker{path: filepath.Join(l.Home, ".migrate.lock")}
-	if err := lock.Lock(context.Background(), nil); err != nil {
-		return false, err
+	unlock, err := flock.Lock(filepath.Join(l.Home, ".migrate.lock"))
+	if err != nil {
+		return false, Errorf(EINTERNAL, "%v", err)
 	}
-	defer lock.Unlock(context.Background(), nil)
+	defer unlock()
 	if l.Found() {
 		return false, nil // another process moved it while we waited
 	}
@@ -433,12 +434,9 @@ type Where struct {
 // is the hash of its first audit event: unique to each store, so a store
 // re-initialised after a loss is told apart from the one before.
 func (s *Service) Where(ctx context.Context) (*Where, error) {
-	w := &Where{Root: s.Root, Worktree: s.Worktree, Config: filepath.Join(s.Root, ConfigFile), Store: s.Store.Path()}
-	v, err := s.Store.userVersion(ctx)
-	if err != nil {
-		return nil, err
-	}
-	w.SchemaVersion = schemaFromStamp(v).max
+	info := s.Store.Info()
+	w := &Where{Root: s.Root, Worktree: s.Worktree, Config: filepath.Join(s.Root, ConfigFile), Store: info.Location, SchemaVersion: info.Schema}
+	var err error
 	err = s.read(ctx, func(tx *Tx) error {
 		w.StoreID, err = tx.storeIdentity(ctx)
 		return err

@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,7 +38,7 @@ func BenchmarkClaimRelease(b *testing.B) {
 	}
 	b.StopTimer()
 	var active int
-	if err := svc.Store.DB().QueryRowContext(ctx, `SELECT count(*) FROM leases WHERE state = 'active'`).Scan(&active); err != nil {
+	if err := sqlstore.DBOf(svc.Store).QueryRowContext(ctx, `SELECT count(*) FROM leases WHERE state = 'active'`).Scan(&active); err != nil {
 		b.Fatal(err)
 	}
 	if active != 0 {
@@ -54,7 +55,7 @@ func BenchmarkReadClock(b *testing.B) {
 	err := svc.read(ctx, func(tx *Tx) error {
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			if err := tx.readClock(ctx, svc.Clock); err != nil {
+			if err := tx.readClock(ctx); err != nil {
 				return err
 			}
 		}
@@ -108,7 +109,7 @@ func BenchmarkRunKeeper(b *testing.B) {
 func BenchmarkReleaseWithBriefs(b *testing.B) {
 	ctx := context.Background()
 	svc := MustOpen(b)
-	db := svc.Store.DB()
+	db := sqlstore.DBOf(svc.Store)
 	for i := 0; i < 1000; i++ {
 		id := fmt.Sprintf("I%04d", i)
 		for _, q := range []string{

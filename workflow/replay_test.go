@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"strings"
 	"testing"
 	"time"
@@ -114,7 +115,7 @@ func BenchmarkVerifyAudit(b *testing.B) {
 	ctx := context.Background()
 	svc := MustOpen(b)
 	// Building the log is not what is measured: skip the fsyncs.
-	if _, err := svc.Store.DB().ExecContext(ctx, `PRAGMA synchronous=OFF`); err != nil {
+	if _, err := sqlstore.DBOf(svc.Store).ExecContext(ctx, `PRAGMA synchronous=OFF`); err != nil {
 		b.Fatal(err)
 	}
 	replayWorkload(b, svc, 1000)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/oxygen-tools/oxygen/internal/flock"
 	"os"
 	"path/filepath"
 
@@ -85,11 +86,11 @@ func Init(ctx context.Context, dir string, explicit bool, clock Clock) (*InitRes
 	if err := os.MkdirAll(filepath.Dir(l.DBPath()), 0o755); err != nil {
 		return nil, Errorf(EINTERNAL, "create state directory: %v", err)
 	}
-	lock := &fileLocker{path: l.DBPath() + ".init.lock"}
-	if err := lock.Lock(ctx, nil); err != nil {
-		return nil, err
+	unlock, err := flock.Lock(l.DBPath() + ".init.lock")
+	if err != nil {
+		return nil, Errorf(EINTERNAL, "%v", err)
 	}
-	defer lock.Unlock(ctx, nil)
+	defer unlock()
 	if fi, err := os.Stat(l.DBPath()); err == nil && fi.Size() > 0 {
 		if err := l.CheckStore(cfg.Signals.Dir); err != nil {
 			return nil, err
@@ -120,8 +121,7 @@ func Init(ctx context.Context, dir string, explicit bool, clock Clock) (*InitRes
 		if _, err := tx.exec(ctx, `UPDATE counters SET value = ? WHERE name = 'lease_token' AND value < ?`, seed, seed); err != nil {
 			return err
 		}
-		v, _ := LatestSchemaVersion()
-		return tx.audit(ctx, SystemActor.Owner, "store.init", "store", map[string]any{"schema_version": v, "first_token": seed + 1})
+		return tx.audit(ctx, SystemActor.Owner, "store.init", "store", map[string]any{"schema_version": store.Info().Schema, "first_token": seed + 1})
 	})
 	if err != nil {
 		return nil, err

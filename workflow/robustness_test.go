@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"database/sql"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"strings"
 	"testing"
 )
@@ -13,7 +14,7 @@ import (
 func TestUnwrappedBusyErrorIsATimeout(t *testing.T) {
 	ctx := context.Background()
 	svc := MustOpen(t)
-	holder, err := sql.Open("sqlite", svc.Store.Path()+"?_txlock=immediate")
+	holder, err := sql.Open("sqlite", svc.Store.Info().Location+"?_txlock=immediate")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +24,7 @@ func TestUnwrappedBusyErrorIsATimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	other, err := sql.Open("sqlite", svc.Store.Path()+"?_pragma=busy_timeout(0)&_txlock=immediate")
+	other, err := sql.Open("sqlite", svc.Store.Info().Location+"?_pragma=busy_timeout(0)&_txlock=immediate")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestCorruptStoredJSONIsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Store.DB().ExecContext(ctx, `UPDATE items SET files = 'not json' WHERE id = ?`, it.ID); err != nil {
+	if _, err := sqlstore.DBOf(svc.Store).ExecContext(ctx, `UPDATE items SET files = 'not json' WHERE id = ?`, it.ID); err != nil {
 		t.Fatal(err)
 	}
 	_, err = svc.Show(ctx, it.ID)
@@ -72,10 +73,10 @@ func TestCorruptStoredJSONIsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Store.DB().ExecContext(ctx, `DROP TRIGGER IF EXISTS signals_no_update`); err != nil {
+	if _, err := sqlstore.DBOf(svc.Store).ExecContext(ctx, `DROP TRIGGER IF EXISTS signals_no_update`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Store.DB().ExecContext(ctx, `UPDATE signals SET refs = '{' WHERE id = ?`, sig.ID); err != nil {
+	if _, err := sqlstore.DBOf(svc.Store).ExecContext(ctx, `UPDATE signals SET refs = '{' WHERE id = ?`, sig.ID); err != nil {
 		t.Fatal(err)
 	}
 	err = svc.read(ctx, func(tx *Tx) error {

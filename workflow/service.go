@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // Service is the API both CLIs call. Each exported method that changes state
@@ -17,7 +19,7 @@ type Service struct {
 	Worktree string
 	Layout   *Layout
 	Config   *Config
-	Store    *Store
+	Store    store.Store
 	Clock    Clock
 	// Warn reports a problem that does not fail the command, such as a
 	// brief that could not be refreshed after a lease ended; nil drops it.
@@ -31,11 +33,11 @@ func (s *Service) warn(format string, args ...any) {
 }
 
 // NewService wires a service for the repository a layout describes.
-func NewService(l *Layout, cfg *Config, store *Store, clock Clock) *Service {
+func NewService(l *Layout, cfg *Config, st store.Store, clock Clock) *Service {
 	if clock == nil {
 		clock = SystemClock
 	}
-	return &Service{Root: l.Root, Worktree: l.Worktree, Layout: l, Config: cfg, Store: store, Clock: clock}
+	return &Service{Root: l.Root, Worktree: l.Worktree, Layout: l, Config: cfg, Store: st, Clock: clock}
 }
 
 // write runs fn in one write transaction. The files that mirror its rows
@@ -45,7 +47,7 @@ func (s *Service) write(ctx context.Context, fn func(*Tx) error) error {
 	var exports []export
 	var stale []staleBrief
 	own := 0
-	err := s.Store.write(ctx, s.Clock, func(tx *Tx) error {
+	err := write(ctx, s.Store, s.Clock, func(tx *Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -75,7 +77,7 @@ func (s *Service) write(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (s *Service) read(ctx context.Context, fn func(*Tx) error) error {
-	return s.Store.read(ctx, s.Clock, fn)
+	return read(ctx, s.Store, s.Clock, fn)
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
@@ -91,9 +93,9 @@ func OpenService(ctx context.Context, l *Layout, clock Clock) (*Service, error) 
 	if _, err := l.MigrateLegacy(); err != nil {
 		return nil, err
 	}
-	store, err := OpenStore(ctx, l, cfg.Signals.Dir)
+	st, err := OpenStore(ctx, l, cfg.Signals.Dir)
 	if err != nil {
 		return nil, err
 	}
-	return NewService(l, cfg, store, clock), nil
+	return NewService(l, cfg, st, clock), nil
 }

@@ -2,12 +2,11 @@ package workflow
 
 import (
 	"context"
-	"database/sql"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"time"
+
+	"github.com/oxygen-tools/oxygen/store"
+	"github.com/oxygen-tools/oxygen/store/sqlite"
 )
 
 // OpenServiceReadOnly is OpenService for processes that must never change
@@ -25,46 +24,24 @@ func OpenServiceReadOnly(ctx context.Context, l *Layout, clock Clock) (*Service,
 			l.Home = l.legacyHome
 		}
 	}
-	store, err := OpenStoreReadOnly(ctx, l, cfg.Signals.Dir)
+	st, err := OpenStoreReadOnly(ctx, l, cfg.Signals.Dir)
 	if err != nil {
 		return nil, err
 	}
-	return NewService(l, cfg, store, clock), nil
+	return NewService(l, cfg, st, clock), nil
 }
 
-// OpenStoreReadOnly opens a layout's existing store for reading only. Two
-// locks make that hold whatever code runs on the handle: SQLite opens the
-// file with mode=ro (no write, no journal, no checkpoint into the database
-// file), and query_only refuses every statement that would write. A
-// missing store fails as it does for OpenStore, and a schema that differs
-// from this binary's is an error rather than something to migrate.
-//
-// Unlike OpenStore it allows a few connections, because a server answers
-// requests concurrently; each request is one read transaction on one of them.
-func OpenStoreReadOnly(ctx context.Context, l *Layout, signalsDir string) (*Store, error) {
+// OpenStoreReadOnly opens a layout's existing store for reading only
+// (sqlite.OpenReadOnly says how that holds). A missing store fails as it
+// does for OpenStore, and a schema that differs from this binary's is an
+// error rather than something to migrate.
+func OpenStoreReadOnly(ctx context.Context, l *Layout, signalsDir string) (store.Store, error) {
 	if err := l.CheckStore(signalsDir); err != nil {
 		return nil, err
 	}
-	path := l.DBPath()
-	// A file: URI, so that SQLite itself applies mode=ro; the characters a URI
-	// gives meaning to are escaped in the path.
-	dsn := "file:" + uriPath.Replace(path) + "?mode=ro&_pragma=query_only(1)&_pragma=busy_timeout(" +
-		strconv.Itoa(int(busyTimeout/time.Millisecond)) + ")"
-	db, err := sql.Open("sqlite", dsn)
+	st, err := sqlite.OpenReadOnly(ctx, l.DBPath())
 	if err != nil {
-		return nil, Errorf(EINTERNAL, "open store: %v", err)
+		return nil, storeErr("open store", err)
 	}
-	db.SetMaxOpenConns(4)
-	s := &Store{db: db, path: path}
-	_, behind, err := s.schemaState(ctx)
-	if err == nil && behind {
-		err = Errorf(ECONFLICT, "store %s lacks migrations this binary has; a read-only open never migrates: run any orchestrate command (orchestrate list) once, then retry", path)
-	}
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return st, nil
 }
-
-var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")

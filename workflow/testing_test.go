@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"testing"
 	"time"
 )
@@ -70,7 +71,7 @@ func TestMustOpenUsesInjectedClock(t *testing.T) {
 	}
 	// The audit events carry the injected times too: store.init and the
 	// first add at testNow, the second add later.
-	rows, err := svc.Store.DB().QueryContext(ctx, `SELECT at FROM audit_log ORDER BY seq`)
+	rows, err := sqlstore.DBOf(svc.Store).QueryContext(ctx, `SELECT at FROM audit_log ORDER BY seq`)
 	if err != nil {
 		t.Fatal(err)
 	}

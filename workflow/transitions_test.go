@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"testing"
 )
 
@@ -38,7 +39,7 @@ func inMap(from, to Status) bool {
 func TestTransitionsAgree(t *testing.T) {
 	ctx := context.Background()
 	svc := MustOpen(t)
-	db := svc.Store.DB()
+	db := sqlstore.DBOf(svc.Store)
 	if len(Statuses) != 5 {
 		t.Fatalf("Statuses = %v, want the five of the spec", Statuses)
 	}

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func incrementalFixture(t *testing.T) (svc *Service, checkpoint ChainHead, verif
 		second.Rehashed != second.Head.Seq-first.Head.Seq {
 		t.Fatalf("second check: %+v, %v; want the events after seq %d re-hashed", second, err, first.Head.Seq)
 	}
-	if _, err := svc.Store.DB().ExecContext(ctx, `DROP TRIGGER audit_log_no_update`); err != nil {
+	if _, err := sqlstore.DBOf(svc.Store).ExecContext(ctx, `DROP TRIGGER audit_log_no_update`); err != nil {
 		t.Fatal(err)
 	}
 	return svc, second.Head, verifySeq
@@ -39,7 +40,7 @@ func incrementalFixture(t *testing.T) (svc *Service, checkpoint ChainHead, verif
 func TestIncrementalVerifyMissesEditBeforeCheckpointFullCatchesIt(t *testing.T) {
 	ctx := context.Background()
 	svc, checkpoint, edited := incrementalFixture(t)
-	if _, err := svc.Store.DB().ExecContext(ctx, `UPDATE audit_log SET payload = json_set(payload, '$.events', 1) WHERE seq = ? AND action = 'audit.verify'`, edited); err != nil {
+	if _, err := sqlstore.DBOf(svc.Store).ExecContext(ctx, `UPDATE audit_log SET payload = json_set(payload, '$.events', 1) WHERE seq = ? AND action = 'audit.verify'`, edited); err != nil {
 		t.Fatal(err)
 	}
 	inc, err := svc.VerifyAudit(ctx, "tester", "test", false)
@@ -64,7 +65,7 @@ func TestIncrementalVerifyMissesEditBeforeCheckpointFullCatchesIt(t *testing.T) 
 func TestIncrementalVerifyCatchesRechainUpToCheckpoint(t *testing.T) {
 	ctx := context.Background()
 	svc, checkpoint, edited := incrementalFixture(t)
-	db := svc.Store.DB()
+	db := sqlstore.DBOf(svc.Store)
 	if _, err := db.ExecContext(ctx, `UPDATE audit_log SET payload = json_set(payload, '$.events', 1) WHERE seq = ?`, edited); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func BenchmarkVerifyIncremental(b *testing.B) {
 		b.Run(itoa(int64(size)), func(b *testing.B) {
 			ctx := context.Background()
 			svc := MustOpen(b)
-			if _, err := svc.Store.DB().ExecContext(ctx, `PRAGMA synchronous=OFF`); err != nil {
+			if _, err := sqlstore.DBOf(svc.Store).ExecContext(ctx, `PRAGMA synchronous=OFF`); err != nil {
 				b.Fatal(err)
 			}
 			replayWorkload(b, svc, 1000)

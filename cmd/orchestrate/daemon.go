@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/oxygen-tools/oxygen/store"
 	"log/slog"
 
 	"github.com/oxygen-tools/oxygen/internal/cli"
@@ -25,7 +26,9 @@ func (c *DaemonCmd) Run(env *cli.Env) error {
 	}
 	// A long audit run must not hold up the heartbeat: give the daemon a
 	// few connections instead of the CLI's one.
-	svc.Store.DB().SetMaxOpenConns(4)
+	if p, ok := svc.Store.(store.Pooled); ok {
+		p.SetMaxConns(4)
+	}
 	d := &workflow.Daemon{Service: svc, Logger: slog.New(handler)}
 	svc.Warn = func(msg string) { d.Logger.Warn(msg) }
 	err = d.Run(env.Ctx)

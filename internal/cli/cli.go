@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/oxygen-tools/oxygen/store"
 	"io"
 	"os"
 	"os/signal"
@@ -40,7 +41,7 @@ type Env struct {
 	Ctx     context.Context
 
 	svc   *workflow.Service
-	store *workflow.Store
+	store store.Store
 }
 
 // Layout finds the repository: --root or OXYGEN_ROOT names it if given,

@@ -2,12 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"github.com/oxygen-tools/oxygen/store/sqlite"
 	"runtime"
 	"runtime/debug"
 	"strings"
 
 	"github.com/alecthomas/kong"
-	"github.com/oxygen-tools/oxygen/workflow"
 )
 
 // VersionFlag is --version: print what this binary is and exit. The text is
@@ -45,7 +45,7 @@ type VersionInfo struct {
 // the newest migration this binary carries.
 func Version(tool string) VersionInfo {
 	v := VersionInfo{Tool: tool, Version: "unknown", Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
-	v.Schema, _ = workflow.LatestSchemaVersion()
+	v.Schema, _ = sqlite.LatestSchemaVersion()
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return v

@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"fmt"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func bigStore(b *testing.B) (svc *workflow.Service, lastToken int64) {
 	}
 	defer w.Store.Close()
 	cfg, store := w.Config, w.Store
-	tx, err := store.DB().BeginTx(ctx, nil)
+	tx, err := sqlstore.DBOf(store).BeginTx(ctx, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func bigStore(b *testing.B) (svc *workflow.Service, lastToken int64) {
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := store.DB().ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+	if _, err := sqlstore.DBOf(store).ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		b.Fatal(err)
 	}
 	ro, err := workflow.OpenServiceReadOnly(ctx, l, clock)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -345,7 +346,7 @@ func storeFiles(t *testing.T, root string) string {
 
 func TestNoRequestChangesTheStore(t *testing.T) {
 	f := newFixture(t, dashboard.Options{})
-	if _, err := f.writer.Store.DB().Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+	if _, err := sqlstore.DBOf(f.writer.Store).Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		t.Fatal(err)
 	}
 	before := storeFiles(t, f.root)

@@ -1,0 +1,74 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// The helpers every operation uses: statements are written once with ?
+// placeholders, and every database error leaves an operation classified by
+// the driver (a lock held too long, a lost server), so the rules above
+// never see a driver's error type.
+
+func (tx *Tx) exec(ctx context.Context, op, query string, args ...any) (sql.Result, error) {
+	res, err := tx.tx.ExecContext(ctx, tx.rebind(query), args...)
+	if err != nil {
+		return nil, tx.fail(op, err)
+	}
+	return res, nil
+}
+
+func (tx *Tx) query(ctx context.Context, op, query string, args ...any) (*sql.Rows, error) {
+	rows, err := tx.tx.QueryContext(ctx, tx.rebind(query), args...)
+	if err != nil {
+		return nil, tx.fail(op, err)
+	}
+	return rows, nil
+}
+
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, tx.rebind(query), args...)
+}
+
+// insert runs an INSERT … RETURNING id (both databases support it; neither
+// needs LastInsertId) and returns the new row's id.
+func (tx *Tx) insert(ctx context.Context, op, query string, args ...any) (int64, error) {
+	var id int64
+	if err := tx.queryRow(ctx, query+" RETURNING id", args...).Scan(&id); err != nil {
+		return 0, tx.fail(op, err)
+	}
+	return id, nil
+}
+
+// changed runs a guarded statement and reports how many rows it changed:
+// the caller decides whether zero is a refusal.
+func (tx *Tx) changed(ctx context.Context, op, query string, args ...any) (int64, error) {
+	res, err := tx.exec(ctx, op, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, tx.fail(op, err)
+	}
+	return n, nil
+}
+
+func (tx *Tx) fail(op string, err error) error { return tx.drv.Classify(op, err) }
+
+// Times are stored as integer Unix milliseconds; 0 (or NULL) is unset, which
+// reads back as the zero time.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}

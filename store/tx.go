@@ -1,0 +1,32 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Tx is one transaction: its time and its named operations, grouped by
+// the part of the model they touch (one interface per file).
+type Tx interface {
+	// Now is the transaction's one reading of the clock, taken once the
+	// write lock (or the read snapshot) is held, so a command that queued
+	// behind other writers never acts at the instant it started waiting.
+	Now() time.Time
+
+	// SQL is the transaction's database handle for the statements not yet
+	// moved into named operations.
+	SQL() SQL
+
+	LeasesOps
+	ItemsOps
+	AuditOps
+	SignalsOps
+}
+
+// SQL runs statements written with ? placeholders on either database.
+type SQL interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
