@@ -17,8 +17,16 @@ import (
 //go:embed sqlite/*.sql
 var sqliteFS embed.FS
 
+//go:embed postgres/*.sql
+var postgresFS embed.FS
+
 // SQLite holds the numbered migration files of the embedded SQLite store.
 var SQLite = sub(sqliteFS, "sqlite")
+
+// Postgres holds the numbered migration files of the PostgreSQL store: the
+// SQLite set's numbers and schema, plus 00022_blobs, since a server store
+// keeps its content-addressed blobs in the database rather than as files.
+var Postgres = sub(postgresFS, "postgres")
 
 func sub(f embed.FS, dir string) fs.FS {
 	s, err := fs.Sub(f, dir)
