@@ -23,6 +23,28 @@ import (
 // store/blobs/sha256.
 const BlobDir = ".substrate/store/blobs/sha256"
 
+// Blobs is a content-addressed, write-once store of file contents: a
+// blob's name is the sha256 of its bytes, and once written it never
+// changes and is never deleted. The embedded store keeps blobs as files
+// (BlobStore); a server store keeps them in the database, so a shadow
+// edit's baseline or a capsule recorded on one machine can be restored and
+// verified on any other.
+type Blobs interface {
+	// Put stores data and returns its name; storing it again is a no-op.
+	Put(data []byte) (string, error)
+	// PutStream stores what src holds, hashing it as it is read.
+	PutStream(src io.ReadSeeker) (string, error)
+	// Get returns the blob named h, checked against its name
+	// (*CorruptError when it no longer matches).
+	Get(h string) ([]byte, error)
+	// Has reports whether the blob exists.
+	Has(h string) bool
+	// Size is the blob's length in bytes.
+	Size(h string) (int64, error)
+	// Verify re-hashes every blob and reports each that does not match.
+	Verify() (VerifyResult, error)
+}
+
 // BlobStore is a content-addressed, write-once store: a blob's name is the
 // sha256 of its bytes, it is written atomically, made read-only, and never
 // overwritten or deleted. Every access is confined to Home.
@@ -193,18 +215,22 @@ func (b *BlobStore) Get(h string) ([]byte, error) {
 
 // Has reports whether the blob exists.
 func (b *BlobStore) Has(h string) bool {
-	_, err := b.Stat(h)
+	_, err := b.Size(h)
 	return err == nil
 }
 
-// Stat describes the blob named h.
-func (b *BlobStore) Stat(h string) (fs.FileInfo, error) {
+// Size is the length of the blob named h.
+func (b *BlobStore) Size(h string) (int64, error) {
 	r, err := b.openBlob(h)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer r.Close()
-	return r.Lstat(b.name(h))
+	fi, err := r.Lstat(b.name(h))
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
 }
 
 // CorruptError is a blob whose bytes no longer match its name.

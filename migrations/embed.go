@@ -12,6 +12,8 @@ package migrations
 import (
 	"embed"
 	"io/fs"
+	"strconv"
+	"strings"
 )
 
 //go:embed sqlite/*.sql
@@ -34,4 +36,26 @@ func sub(f embed.FS, dir string) fs.FS {
 		panic(err) // the directory is embedded above
 	}
 	return s
+}
+
+// Describe reads a migration set: its highest number and how many files it
+// has (a stamp that also changes when a lower number lands late).
+func Describe(set fs.FS) (highest, count int64, err error) {
+	entries, err := fs.ReadDir(set, ".")
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		if !ok || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		n, err := strconv.ParseInt(num, 10, 64)
+		if err != nil {
+			continue
+		}
+		count++
+		highest = max(highest, n)
+	}
+	return highest, count, nil
 }

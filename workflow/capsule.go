@@ -52,7 +52,13 @@ func (c *Capsule) OverLimit() []string {
 	return out
 }
 
-func (s *Service) blobs() *capsules.BlobStore {
+// blobs is the store's blob store: the database's on a server store, so
+// every machine can restore and verify them; files under the state
+// directory otherwise.
+func (s *Service) blobs() capsules.Blobs {
+	if b, ok := s.Store.(interface{ Blobs() capsules.Blobs }); ok {
+		return b.Blobs()
+	}
 	home, dir := s.Layout.stateRoot(capsules.BlobDir)
 	return &capsules.BlobStore{Home: home, Dir: dir}
 }

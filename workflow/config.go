@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"github.com/oxygen-tools/oxygen/store/postgres"
 	"os"
 	"path/filepath"
 	"sort"
@@ -84,6 +85,13 @@ type StoreConfig struct {
 	// Path is a store directory shared by several clones on one machine,
 	// relative to the repository root or absolute; OXYGEN_STORE wins.
 	Path string
+	// URL selects a PostgreSQL server store (postgres://…) shared across
+	// machines; OXYGEN_STORE_URL wins. Empty means the embedded SQLite store.
+	URL string
+	// RepositoryID tells this repository's rows apart from every other
+	// repository's on a shared server. `orchestrate init` writes it into the
+	// committed oxygen.yaml, so every clone shares it.
+	RepositoryID string
 }
 
 type LeaseConfig struct {
@@ -357,7 +365,9 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 		"store": func(n *yaml.Node, p string) {
 			mark(n, p)
 			d.fields(n, p, map[string]func(*yaml.Node, string){
-				"path": func(n *yaml.Node, p string) { mark(n, p); c.Store.Path = d.str(n, p) },
+				"path":          func(n *yaml.Node, p string) { mark(n, p); c.Store.Path = d.str(n, p) },
+				"url":           func(n *yaml.Node, p string) { mark(n, p); c.Store.URL = d.str(n, p) },
+				"repository_id": func(n *yaml.Node, p string) { mark(n, p); c.Store.RepositoryID = d.str(n, p) },
 			})
 		},
 		"signals": func(n *yaml.Node, p string) {
@@ -441,6 +451,9 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 		return nil, err
 	}
 	c.Warnings = c.overlapWarnings()
+	if postgres.HasPassword(c.Store.URL) {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%s:%d: store.url carries a password in a committed file: move it to PGPASSWORD or ~/.pgpass, or set OXYGEN_STORE_URL", file, lines["store.url"]))
+	}
 	return c, nil
 }
 
@@ -543,6 +556,12 @@ func (c *Config) validate(file string, lines map[string]int) error {
 		if _, ok := c.Domain(r.Domain); !ok {
 			return bad("resource-domain:"+r.ID, "resources: %q has domain %q, which is not a domain (domains: %s)", r.ID, r.Domain, strings.Join(c.DomainNames(), ", "))
 		}
+	}
+	if id := c.Store.RepositoryID; id != "" && !validRepositoryID(id) {
+		return bad("store.repository_id", "store.repository_id: %q is not a repository id (8 to 40 lower-case letters and digits; orchestrate init writes one)", id)
+	}
+	if u := c.Store.URL; u != "" && !isServerURL(u) {
+		return bad("store.url", "store.url: %s is not a postgres:// URL", postgres.Redact(u))
 	}
 	l := c.Leases
 	if l.DefaultTTL < time.Second {

@@ -38,7 +38,7 @@ func dmnTestService(t *testing.T) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := OpenStore(ctx, l, cfg.Signals.Dir)
+	store, err := OpenStore(ctx, l, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -370,7 +370,7 @@ func TestOpenStoreReadOnly(t *testing.T) {
 	}
 	before := sum()
 
-	ro, err := OpenStoreReadOnly(ctx, svc.Layout, svc.Config.Signals.Dir)
+	ro, err := OpenStoreReadOnly(ctx, svc.Layout, svc.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +399,7 @@ func TestOpenStoreReadOnly(t *testing.T) {
 	// It never creates a store, and never migrates one.
 	empty := *svc.Layout
 	empty.Home, empty.Explicit = t.TempDir(), "elsewhere"
-	if _, err := OpenStoreReadOnly(ctx, &empty, svc.Config.Signals.Dir); ErrorCode(err) != EINVALID || !strings.Contains(ErrorMessage(err), "no store at") {
+	if _, err := OpenStoreReadOnly(ctx, &empty, svc.Config); ErrorCode(err) != EINVALID || !strings.Contains(ErrorMessage(err), "no store at") {
 		t.Fatalf("missing store: %v, want the no-store error", err)
 	}
 	if empty.Found() {
@@ -408,7 +408,7 @@ func TestOpenStoreReadOnly(t *testing.T) {
 	if _, err := sqlstore.DBOf(svc.Store).ExecContext(ctx, `PRAGMA user_version = 1`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenStoreReadOnly(ctx, svc.Layout, svc.Config.Signals.Dir); ErrorCode(err) != ECONFLICT || !strings.Contains(ErrorMessage(err), "never migrates") {
+	if _, err := OpenStoreReadOnly(ctx, svc.Layout, svc.Config); ErrorCode(err) != ECONFLICT || !strings.Contains(ErrorMessage(err), "never migrates") {
 		t.Fatalf("old schema: %v, want a conflict that says it never migrates", err)
 	}
 	var v int

@@ -299,7 +299,7 @@ type fileToHash struct {
 const hashWorkers = 4
 
 // hashFiles stores each file as a blob and describes it.
-func hashFiles(blobs *capsules.BlobStore, wt *safefs.Root, files []fileToHash) error {
+func hashFiles(blobs capsules.Blobs, wt *safefs.Root, files []fileToHash) error {
 	next := make(chan int)
 	errs := make(chan error, hashWorkers)
 	var wg sync.WaitGroup
@@ -339,7 +339,7 @@ feed:
 // describes it; ok is false for a file that vanished or is neither regular
 // nor a symlink. Large files are streamed into the blob store rather than
 // held in memory.
-func snapshotFile(blobs *capsules.BlobStore, wt *safefs.Root, rel string, fi fs.FileInfo) (e statEntry, ok bool, err error) {
+func snapshotFile(blobs capsules.Blobs, wt *safefs.Root, rel string, fi fs.FileInfo) (e statEntry, ok bool, err error) {
 	e = statEntry{ManifestEntry: ManifestEntry{Path: rel, Mode: "file"}, key: safefs.KeyOf(fi)}
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:

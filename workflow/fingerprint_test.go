@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"github.com/oxygen-tools/oxygen/capsules"
 	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"os"
 	"path/filepath"
@@ -58,7 +59,7 @@ func TestStatCacheHashesOnlyChangedFiles(t *testing.T) {
 		return ""
 	}
 	unchanged := blob(first, "backups/a.sh")
-	if err := os.Remove(svc.blobs().Path(unchanged)); err != nil {
+	if err := os.Remove(svc.blobs().(*capsules.BlobStore).Path(unchanged)); err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, svc, "backups/b.sh", "echo b, changed\n")
@@ -91,7 +92,7 @@ func TestStatCacheDistrustsRecentFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := first.manifests["storage"].Files[0].Blob
-	if err := os.Remove(svc.blobs().Path(h)); err != nil {
+	if err := os.Remove(svc.blobs().(*capsules.BlobStore).Path(h)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.scanHere(storage(t, svc)); err != nil {

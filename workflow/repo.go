@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/oxygen-tools/oxygen/internal/flock"
 	"os"
 	"path/filepath"
 
@@ -24,6 +23,10 @@ type InitResult struct {
 	Root    string   `json:"root"`
 	Store   string   `json:"store"`
 	Created []string `json:"created"`
+	// AddedRepositoryID is the store.repository_id init added to an
+	// existing oxygen.yaml that had none (a repository initialised before
+	// ids existed); it is to be committed.
+	AddedRepositoryID string `json:"added_repository_id,omitempty"`
 }
 
 // Init sets up the repository that dir belongs to: the config with the
@@ -68,6 +71,13 @@ func Init(ctx context.Context, dir string, explicit bool, clock Clock) (*InitRes
 			res.Created = append(res.Created, f.name)
 		}
 	}
+	added, err := ensureRepositoryID(root)
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Created) == 0 || res.Created[0] != ConfigFile {
+		res.AddedRepositoryID = added
+	}
 	l, err := Discover(target)
 	if err != nil {
 		return nil, err
@@ -80,27 +90,13 @@ func Init(ctx context.Context, dir string, explicit bool, clock Clock) (*InitRes
 	if _, err := l.MigrateLegacy(); err != nil {
 		return nil, err
 	}
-	res.Store = l.DBPath()
-	// Inits racing on a new store take turns: the first creates it, and
-	// the others must not mistake its still-empty file for a broken store.
-	if err := os.MkdirAll(filepath.Dir(l.DBPath()), 0o755); err != nil {
-		return nil, Errorf(EINTERNAL, "create state directory: %v", err)
-	}
-	unlock, err := flock.Lock(l.DBPath() + ".init.lock")
-	if err != nil {
-		return nil, Errorf(EINTERNAL, "%v", err)
-	}
-	defer unlock()
-	if fi, err := os.Stat(l.DBPath()); err == nil && fi.Size() > 0 {
-		if err := l.CheckStore(cfg.Signals.Dir); err != nil {
-			return nil, err
-		}
-	}
-	store, err := createStore(ctx, l.DBPath())
+	store, unlock, err := createStore(ctx, l, cfg)
 	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	defer store.Close()
+	res.Store = store.Info().Location
 	svc := NewService(l, cfg, store, clock)
 	var fresh bool
 	err = svc.write(ctx, func(tx *Tx) error {
@@ -127,7 +123,7 @@ func Init(ctx context.Context, dir string, explicit bool, clock Clock) (*InitRes
 		return nil, err
 	}
 	if fresh {
-		res.Created = append(res.Created, shownPath(target, l.DBPath()))
+		res.Created = append(res.Created, shownPath(target, res.Store))
 	}
 	return res, nil
 }
@@ -164,6 +160,9 @@ func createFile(root *safefs.Root, name string, data []byte) (bool, error) {
 
 // Describe is a short human summary of an InitResult.
 func (r *InitResult) Describe() string {
+	if len(r.Created) == 0 && r.AddedRepositoryID != "" {
+		return fmt.Sprintf("already initialised at %s (store %s); added store.repository_id %s to %s: commit it so every clone shares it", r.Root, r.Store, r.AddedRepositoryID, ConfigFile)
+	}
 	if len(r.Created) == 0 {
 		return fmt.Sprintf("already initialised at %s (store %s); nothing changed", r.Root, r.Store)
 	}

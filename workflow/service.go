@@ -93,7 +93,7 @@ func OpenService(ctx context.Context, l *Layout, clock Clock) (*Service, error) 
 	if _, err := l.MigrateLegacy(); err != nil {
 		return nil, err
 	}
-	st, err := OpenStore(ctx, l, cfg.Signals.Dir)
+	st, err := OpenStore(ctx, l, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -452,7 +452,7 @@ func (s *Service) applyRestore(plan *restorePlan) (*RestoreResult, error) {
 
 // holds reports whether the worktree holds f at path (f nil: nothing
 // there), storing whatever is there as a blob first.
-func holds(blobs *capsules.BlobStore, wt *safefs.Root, path string, f *ManifestEntry) (bool, error) {
+func holds(blobs capsules.Blobs, wt *safefs.Root, path string, f *ManifestEntry) (bool, error) {
 	if f == nil {
 		_, err := wt.Lstat(path)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -488,7 +488,7 @@ func restoreErr(id int64, path string, err error) error {
 // sameContent reports whether the worktree holds f as recorded, storing
 // whatever is there now as a blob first: automation never deletes
 // originals.
-func sameContent(blobs *capsules.BlobStore, wt *safefs.Root, f ManifestEntry) (bool, error) {
+func sameContent(blobs capsules.Blobs, wt *safefs.Root, f ManifestEntry) (bool, error) {
 	info, err := wt.Lstat(f.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -523,7 +523,7 @@ func sameContent(blobs *capsules.BlobStore, wt *safefs.Root, f ManifestEntry) (b
 }
 
 // restoreFile writes a manifest entry back into the worktree atomically.
-func restoreFile(blobs *capsules.BlobStore, wt *safefs.Root, f ManifestEntry) error {
+func restoreFile(blobs capsules.Blobs, wt *safefs.Root, f ManifestEntry) error {
 	data, err := blobs.Get(f.Blob)
 	if err != nil {
 		return err

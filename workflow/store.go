@@ -11,33 +11,6 @@ import (
 	"github.com/oxygen-tools/oxygen/store/sqlite"
 )
 
-// OpenStore opens the store of a layout and brings its schema up to date.
-// It never creates one: a command that finds no store, an empty one or one
-// that is not a database exits 2 naming the path (Layout.CheckStore), so a
-// lost store is noticed instead of silently replaced by an empty one whose
-// fencing tokens start again. The common case costs one stat, one header
-// read and one PRAGMA read.
-func OpenStore(ctx context.Context, l *Layout, signalsDir string) (store.Store, error) {
-	if err := l.CheckStore(signalsDir); err != nil {
-		return nil, err
-	}
-	st, err := sqlite.Open(ctx, l.DBPath())
-	if err != nil {
-		return nil, storeErr("open store", err)
-	}
-	return st, nil
-}
-
-// createStore opens the store at path, creating the file and its directory
-// if need be; only Init calls it.
-func createStore(ctx context.Context, path string) (store.Store, error) {
-	st, err := sqlite.Create(ctx, path)
-	if err != nil {
-		return nil, storeErr("create store", err)
-	}
-	return st, nil
-}
-
 // Tx is one transaction with the instant it runs at.
 type Tx struct {
 	st  store.Tx

@@ -4,9 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-
-	"github.com/oxygen-tools/oxygen/store"
-	"github.com/oxygen-tools/oxygen/store/sqlite"
 )
 
 // OpenServiceReadOnly is OpenService for processes that must never change
@@ -24,24 +21,9 @@ func OpenServiceReadOnly(ctx context.Context, l *Layout, clock Clock) (*Service,
 			l.Home = l.legacyHome
 		}
 	}
-	st, err := OpenStoreReadOnly(ctx, l, cfg.Signals.Dir)
+	st, err := OpenStoreReadOnly(ctx, l, cfg)
 	if err != nil {
 		return nil, err
 	}
 	return NewService(l, cfg, st, clock), nil
-}
-
-// OpenStoreReadOnly opens a layout's existing store for reading only
-// (sqlite.OpenReadOnly says how that holds). A missing store fails as it
-// does for OpenStore, and a schema that differs from this binary's is an
-// error rather than something to migrate.
-func OpenStoreReadOnly(ctx context.Context, l *Layout, signalsDir string) (store.Store, error) {
-	if err := l.CheckStore(signalsDir); err != nil {
-		return nil, err
-	}
-	st, err := sqlite.OpenReadOnly(ctx, l.DBPath())
-	if err != nil {
-		return nil, storeErr("open store", err)
-	}
-	return st, nil
 }

@@ -39,7 +39,7 @@ func MustOpen(tb testing.TB) *Service {
 	if err != nil {
 		tb.Fatalf("discover: %v", err)
 	}
-	store, err := OpenStore(ctx, l, cfg.Signals.Dir)
+	store, err := OpenStore(ctx, l, cfg)
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -234,24 +233,8 @@ func (s *Store) userVersion(ctx context.Context) (int64, error) {
 
 // embeddedSchema describes the migrations embedded in the binary.
 func embeddedSchema() (schema, error) {
-	entries, err := fs.ReadDir(migrations.SQLite, ".")
-	if err != nil {
-		return schema{}, err
-	}
-	var v schema
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		if !ok || !strings.HasSuffix(e.Name(), ".sql") {
-			continue
-		}
-		n, err := strconv.ParseInt(num, 10, 64)
-		if err != nil {
-			continue
-		}
-		v.count++
-		v.max = max(v.max, n)
-	}
-	return v, nil
+	highest, count, err := migrations.Describe(migrations.SQLite)
+	return schema{max: highest, count: count}, err
 }
 
 // migrate applies pending migrations under an exclusive file lock, so that of

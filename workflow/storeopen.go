@@ -1,0 +1,153 @@
+package workflow
+
+import (
+	"context"
+	"path/filepath"
+
+	"crypto/rand"
+	"encoding/hex"
+	"github.com/oxygen-tools/oxygen/internal/flock"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/oxygen-tools/oxygen/store"
+	"github.com/oxygen-tools/oxygen/store/postgres"
+	"github.com/oxygen-tools/oxygen/store/sqlite"
+)
+
+// StoreURLEnv selects a server store for this process, over store.url.
+const StoreURLEnv = "OXYGEN_STORE_URL"
+
+// storeURL is the server store a repository uses, "" for the embedded one.
+// The environment wins, so one machine can point at another server (or a
+// test database) without editing the committed policy.
+func storeURL(cfg *Config) string {
+	if v := os.Getenv(StoreURLEnv); v != "" {
+		return v
+	}
+	return cfg.Store.URL
+}
+
+func isServerURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+var repositoryIDPattern = regexp.MustCompile(`^[a-z0-9]{8,40}$`)
+
+func validRepositoryID(id string) bool { return repositoryIDPattern.MatchString(id) }
+
+// newRepositoryID is 64 random bits in hex: no one has to pick a name, and
+// two repositories on one server never collide.
+func newRepositoryID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// serverConfig checks that a repository on a server store can be told
+// apart: it needs the id init writes.
+func serverConfig(u string, cfg *Config) (postgres.Config, error) {
+	if !isServerURL(u) {
+		return postgres.Config{}, Errorf(EINVALID, "%s: %s is not a postgres:// URL", StoreURLEnv, postgres.Redact(u))
+	}
+	if cfg.Store.RepositoryID == "" {
+		return postgres.Config{}, Errorf(EINVALID, "oxygen.yaml has no store.repository_id, which a server store needs to tell this repository apart: run orchestrate init (it adds only the id), then commit oxygen.yaml")
+	}
+	return postgres.Config{URL: u, Repository: cfg.Store.RepositoryID}, nil
+}
+
+// OpenStore opens the store of a layout and brings its schema up to date.
+// It never creates one: a command that finds no store, an empty one or one
+// that is not a database exits 2 naming where it looked (for SQLite,
+// Layout.CheckStore), so a lost store is noticed instead of silently
+// replaced by an empty one whose fencing tokens start again. The common
+// case costs one stat, one header read and one PRAGMA read (SQLite), or a
+// connection and one query (PostgreSQL).
+func OpenStore(ctx context.Context, l *Layout, cfg *Config) (store.Store, error) {
+	if u := storeURL(cfg); u != "" {
+		pc, err := serverConfig(u, cfg)
+		if err != nil {
+			return nil, err
+		}
+		st, err := postgres.Open(ctx, pc)
+		if err != nil {
+			return nil, storeErr("open store", err)
+		}
+		return st, nil
+	}
+	if err := l.CheckStore(cfg.Signals.Dir); err != nil {
+		return nil, err
+	}
+	st, err := sqlite.Open(ctx, l.DBPath())
+	if err != nil {
+		return nil, storeErr("open store", err)
+	}
+	return st, nil
+}
+
+// OpenStoreReadOnly opens a layout's existing store for reading only (the
+// drivers say how that holds). A missing store fails as it does for
+// OpenStore, and a schema that differs from this binary's is an error
+// rather than something to migrate.
+func OpenStoreReadOnly(ctx context.Context, l *Layout, cfg *Config) (store.Store, error) {
+	if u := storeURL(cfg); u != "" {
+		pc, err := serverConfig(u, cfg)
+		if err != nil {
+			return nil, err
+		}
+		st, err := postgres.OpenReadOnly(ctx, pc)
+		if err != nil {
+			return nil, storeErr("open store", err)
+		}
+		return st, nil
+	}
+	if err := l.CheckStore(cfg.Signals.Dir); err != nil {
+		return nil, err
+	}
+	st, err := sqlite.OpenReadOnly(ctx, l.DBPath())
+	if err != nil {
+		return nil, storeErr("open store", err)
+	}
+	return st, nil
+}
+
+// createStore opens the layout's store, creating it if need be; only Init
+// calls it. Inits racing on a new SQLite store take turns under a file lock
+// (held until unlock): the first creates it, and the others must not
+// mistake its still-empty file for a broken store. On a server, the
+// schema's creation and the write lock do that.
+func createStore(ctx context.Context, l *Layout, cfg *Config) (st store.Store, unlock func() error, err error) {
+	if u := storeURL(cfg); u != "" {
+		pc, err := serverConfig(u, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		st, err := postgres.Create(ctx, pc)
+		if err != nil {
+			return nil, nil, storeErr("create store", err)
+		}
+		return st, func() error { return nil }, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(l.DBPath()), 0o755); err != nil {
+		return nil, nil, Errorf(EINTERNAL, "create state directory: %v", err)
+	}
+	if unlock, err = flock.Lock(l.DBPath() + ".init.lock"); err != nil {
+		return nil, nil, Errorf(EINTERNAL, "%v", err)
+	}
+	defer func() {
+		if err != nil {
+			unlock()
+		}
+	}()
+	if fi, err := os.Stat(l.DBPath()); err == nil && fi.Size() > 0 {
+		if err := l.CheckStore(cfg.Signals.Dir); err != nil {
+			return nil, nil, err
+		}
+	}
+	lite, err := sqlite.Create(ctx, l.DBPath())
+	if err != nil {
+		return nil, nil, storeErr("create store", err)
+	}
+	return lite, unlock, nil
+}
