@@ -87,3 +87,14 @@ var ErrNotFound = errors.New("not found")
 type Pooled interface {
 	SetMaxConns(n int)
 }
+
+// Waker is a store that can wake the processes waiting for a resource
+// when it may have changed hands, instead of leaving them to poll: a
+// server store, whose waiters may be on other machines. A store without it
+// is polled.
+type Waker interface {
+	// Subscribe returns a channel that receives a value (coalesced) each
+	// time a committed write woke resource's waiters, until stop is called
+	// or ctx ends.
+	Subscribe(ctx context.Context, resource string) (wake <-chan struct{}, stop func(), err error)
+}

@@ -14,6 +14,11 @@ type Tx interface {
 	// behind other writers never acts at the instant it started waiting.
 	Now() time.Time
 
+	// WakeWaiters wakes the processes waiting for resource once this
+	// transaction commits (store.Waker); call it whenever a write may let a
+	// waiter proceed: a lease ended, a ticket left the queue.
+	WakeWaiters(ctx context.Context, resource string) error
+
 	// SQL is the transaction's database handle for the statements not yet
 	// moved into named operations.
 	SQL() SQL

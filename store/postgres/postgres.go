@@ -61,9 +61,10 @@ type Config struct {
 // Store is the PostgreSQL store of one repository.
 type Store struct {
 	*sqlstore.Store
-	drv    *driver
-	host   string
-	schema string
+	drv        *driver
+	host       string
+	schema     string
+	connConfig *pgx.ConnConfig
 }
 
 var repoID = regexp.MustCompile(`^[a-z0-9]{8,40}$`)
@@ -113,12 +114,13 @@ func open(ctx context.Context, cfg Config, create, readOnly bool) (*Store, error
 	// Two connections: the rules' transaction, and the blob store's short
 	// writes and reads, which may happen while that transaction is open.
 	db.SetMaxOpenConns(2)
-	drv := &driver{host: host, lockKey: lockKey(schema), readOnly: readOnly}
+	drv := &driver{host: host, lockKey: lockKey(schema), channel: wakeChannel(schema), readOnly: readOnly}
 	s := &Store{
 		Store:  sqlstore.New(db, drv, store.Info{Kind: "postgres", Location: Redact(cfg.URL) + " (repository " + cfg.Repository + ")"}),
-		drv:    drv,
-		host:   host,
-		schema: schema,
+		drv:        drv,
+		host:       host,
+		schema:     schema,
+		connConfig: pc,
 	}
 	if err := s.prepare(ctx, create, readOnly); err != nil {
 		db.Close()
@@ -209,6 +211,7 @@ func lockKey(name string) int64 {
 type driver struct {
 	host     string
 	lockKey  int64
+	channel  string // LISTEN/NOTIFY channel that wakes waiters
 	readOnly bool
 }
 

@@ -210,3 +210,42 @@ func TestRedactHidesThePassword(t *testing.T) {
 		t.Error("a URL without a password reported one")
 	}
 }
+
+// A committed write that wakes a resource's waiters reaches a listener of
+// that resource (on its own connection, as another machine's would be); a
+// rolled-back one reaches nobody.
+func TestWakeWaitersReachesListenersOnCommitOnly(t *testing.T) {
+	url := serverURL(t)
+	id := testRepository(t, url)
+	ctx := context.Background()
+	s, err := Create(ctx, Config{URL: url, Repository: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	wake, stop, err := s.Subscribe(ctx, "policy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	rollback := errors.New("roll back")
+	if err := s.Write(ctx, nil, func(tx store.Tx) error {
+		if err := tx.WakeWaiters(ctx, "policy"); err != nil {
+			return err
+		}
+		return rollback
+	}); !errors.Is(err, rollback) {
+		t.Fatal(err)
+	}
+	for _, r := range []string{"other", "policy"} {
+		if err := s.Write(ctx, nil, func(tx store.Tx) error { return tx.WakeWaiters(ctx, r) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-wake // the commit for "policy"
+	select {
+	case <-wake:
+		t.Fatal("woken twice: by the rolled-back write or by another resource")
+	default:
+	}
+}

@@ -142,6 +142,11 @@ func (driver) Now(_ context.Context, _ *sql.Tx, clock store.Clock) (time.Time, e
 
 func (driver) Numbered() bool { return false }
 
+// WakeWaiters does nothing: SQLite has no way to signal other processes,
+// so its waiters poll (the store is on one machine, and a poll is a read
+// of a local file).
+func (driver) WakeWaiters(context.Context, *sql.Tx, string) error { return nil }
+
 func (driver) Classify(op string, err error) error { return Classify(op, err) }
 
 // Classify maps an SQLite error: a lock that outlived busy_timeout is a

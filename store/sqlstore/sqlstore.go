@@ -30,6 +30,10 @@ type Driver interface {
 	Numbered() bool
 	// Classify turns a database error into a *store.Error with its code.
 	Classify(op string, err error) error
+	// WakeWaiters tells processes waiting for resource, once tx commits,
+	// that it may have changed hands; a database whose waiters poll does
+	// nothing.
+	WakeWaiters(ctx context.Context, tx *sql.Tx, resource string) error
 }
 
 // Store is a store.Store over a database/sql handle.
@@ -110,6 +114,14 @@ type Tx struct {
 func (tx *Tx) Now() time.Time { return tx.now }
 
 func (tx *Tx) SQL() store.SQL { return tx }
+
+// WakeWaiters implements store.Tx.
+func (tx *Tx) WakeWaiters(ctx context.Context, resource string) error {
+	if err := tx.drv.WakeWaiters(ctx, tx.tx, resource); err != nil {
+		return tx.fail("wake waiters on "+resource, err)
+	}
+	return nil
+}
 
 // ExecContext runs a statement written with ? placeholders.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
