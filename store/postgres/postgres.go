@@ -116,7 +116,7 @@ func open(ctx context.Context, cfg Config, create, readOnly bool) (*Store, error
 	db.SetMaxOpenConns(2)
 	drv := &driver{host: host, lockKey: lockKey(schema), channel: wakeChannel(schema), readOnly: readOnly}
 	s := &Store{
-		Store:  sqlstore.New(db, drv, store.Info{Kind: "postgres", Location: Redact(cfg.URL) + " (repository " + cfg.Repository + ")"}),
+		Store:      sqlstore.New(db, drv, store.Info{Kind: "postgres", Location: Redact(cfg.URL) + " (repository " + cfg.Repository + ")"}),
 		drv:        drv,
 		host:       host,
 		schema:     schema,
