@@ -64,7 +64,7 @@ const (
 )
 
 // endBoundary is the boundary a lease's final state marks.
-var endBoundary = map[string]string{LeaseReleased: boundaryRelease, LeaseExpired: boundaryExpire, LeaseRevoked: boundaryRevoke}
+var endBoundary = map[LeaseState]string{LeaseReleased: boundaryRelease, LeaseExpired: boundaryExpire, LeaseRevoked: boundaryRevoke}
 
 // skipDirs are Oxygen's own bookkeeping, never part of a resource's content.
 func (s *Service) skipDirs() map[string]bool {
