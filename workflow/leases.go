@@ -30,17 +30,17 @@ var SystemActor = Actor{Owner: "oxygen", Domain: "system"}
 
 // Lease is an exclusive, expiring claim on one resource.
 type Lease struct {
-	ID        int64  `json:"-"`
-	Resource  string `json:"resource"`
-	Owner     string `json:"owner"`
-	Domain    string `json:"domain"`
-	Token     int64  `json:"token"`
-	Item      string `json:"item"`
-	Reason    string `json:"reason"`
-	CreatedAt Time   `json:"created_at"`
-	ExpiresAt Time   `json:"expires_at"`
-	EndedAt   Time   `json:"ended_at"`
-	EndReason string `json:"end_reason"`
+	ID        int64      `json:"-"`
+	Resource  string     `json:"resource"`
+	Owner     string     `json:"owner"`
+	Domain    string     `json:"domain"`
+	Token     int64      `json:"token"`
+	Item      string     `json:"item"`
+	Reason    string     `json:"reason"`
+	CreatedAt Time       `json:"created_at"`
+	ExpiresAt Time       `json:"expires_at"`
+	EndedAt   Time       `json:"ended_at"`
+	EndReason string     `json:"end_reason"`
 	EndedBy   string     `json:"ended_by"`
 	State     LeaseState `json:"state"`
 	// HoldSince starts the max_hold clock: CreatedAt, or an earlier lease's
