@@ -3,7 +3,6 @@ package workflow
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,6 +19,7 @@ import (
 	"github.com/oxygen-tools/oxygen/capsules"
 	"github.com/oxygen-tools/oxygen/internal/pathspec"
 	"github.com/oxygen-tools/oxygen/internal/safefs"
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // A resource is fingerprinted at every lease boundary: when a lease on it
@@ -64,7 +64,7 @@ const (
 )
 
 // endBoundary is the boundary a lease's final state marks.
-var endBoundary = map[string]string{LeaseReleased: boundaryRelease, LeaseExpired: boundaryExpire, LeaseRevoked: boundaryRevoke}
+var endBoundary = map[LeaseState]string{LeaseReleased: boundaryRelease, LeaseExpired: boundaryExpire, LeaseRevoked: boundaryRevoke}
 
 // skipDirs are Oxygen's own bookkeeping, never part of a resource's content.
 func (s *Service) skipDirs() map[string]bool {
@@ -575,31 +575,16 @@ func (f *fingerprint) heldAfter() bool {
 }
 
 func (tx *Tx) latestFingerprint(ctx context.Context, resource, worktree string) (*fingerprint, error) {
-	var f fingerprint
-	var at int64
-	err := tx.queryRow(ctx, `SELECT manifest, files, taken_at, reason, COALESCE(lease_id, 0), scanned_at FROM fingerprints WHERE resource = ? AND worktree = ? ORDER BY id DESC LIMIT 1`,
-		resource, worktree).Scan(&f.manifest, &f.files, &at, &f.reason, &f.lease, &f.scannedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
+	row, ok, err := tx.st.FingerprintLatest(ctx, resource, worktree)
+	if err != nil || !ok {
 		return nil, storeErr("read fingerprints", err)
 	}
-	f.takenAt = time.UnixMilli(at).UTC()
-	return &f, nil
+	return &fingerprint{manifest: row.Manifest, files: row.Files, takenAt: row.TakenAt, reason: row.Reason, lease: row.LeaseID, scannedAt: row.ScannedAtNS}, nil
 }
 
 func (tx *Tx) insertFingerprint(ctx context.Context, resource, worktree string, f *fingerprint) error {
-	_, err := tx.exec(ctx, `INSERT INTO fingerprints (resource, worktree, manifest, files, taken_at, reason, lease_id, scanned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		resource, worktree, f.manifest, f.files, ms(tx.now), f.reason, nullableID(f.lease), f.scannedAt)
-	return err
-}
-
-func nullableID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
+	return storeErr("record fingerprint", tx.st.FingerprintInsert(ctx, store.Fingerprint{Resource: resource, Worktree: worktree,
+		Manifest: f.manifest, Files: f.files, TakenAt: tx.now, Reason: f.reason, LeaseID: f.lease, ScannedAtNS: f.scannedAt}))
 }
 
 // leasedSince reports whether a lease on resource was live at some moment
@@ -610,13 +595,8 @@ func (tx *Tx) leasedSince(ctx context.Context, resource string, prev *fingerprin
 	if prev.heldAfter() {
 		return true, nil
 	}
-	var n int
-	err := tx.queryRow(ctx, `SELECT count(*) FROM leases WHERE resource = ? AND created_at < ? AND COALESCE(ended_at, expires_at) > ?`,
-		resource, ms(tx.now), ms(prev.takenAt)).Scan(&n)
-	if err != nil {
-		return false, storeErr("read leases", err)
-	}
-	return n > 0, nil
+	live, err := tx.st.LeaseLiveBetween(ctx, resource, prev.takenAt, tx.now)
+	return live, storeErr("read leases", err)
 }
 
 // boundary is one point where a resource is fingerprinted.

@@ -2,8 +2,6 @@ package workflow
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -70,7 +68,7 @@ func unleased(path string, r Resource, holder *Lease, owner string) Violation {
 
 // liveLeases returns the live lease on each resource.
 func (tx *Tx) liveLeases(ctx context.Context) (map[string]*Lease, error) {
-	live, err := tx.leases(ctx, `state = 'active' AND expires_at > ?`, ms(tx.now))
+	live, err := leasesFromRows(tx.st.LeasesLive(ctx, tx.now))
 	out := map[string]*Lease{}
 	for _, l := range live {
 		out[l.Resource] = l
@@ -173,12 +171,11 @@ func (s *Service) ProveChanges(ctx context.Context, actor Actor, changes []Chang
 func (tx *Tx) attest(ctx context.Context, l *Lease, changes []Change) error {
 	var added []Change
 	for _, c := range changes {
-		r, err := tx.exec(ctx, `INSERT INTO lease_attestations (token, path, blob, attested_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			l.Token, c.Path, c.Blob, ms(tx.now))
+		isNew, err := tx.st.AttestationInsertIfNew(ctx, l.Token, c.Path, c.Blob, tx.now)
 		if err != nil {
-			return err
+			return storeErr("attest", err)
 		}
-		if n, _ := r.RowsAffected(); n == 1 {
+		if isNew {
 			added = append(added, c)
 		}
 	}
@@ -193,15 +190,10 @@ func (tx *Tx) attest(ctx context.Context, l *Lease, changes []Change) error {
 // was attested.
 func (tx *Tx) attestation(ctx context.Context, resource string, c Change) (LeaseTrailer, bool, error) {
 	t := LeaseTrailer{Resource: resource}
-	err := tx.queryRow(ctx, `SELECT l.token, l.owner FROM lease_attestations a JOIN leases l ON l.token = a.token
-		WHERE a.path = ? AND a.blob = ? AND l.resource = ? ORDER BY a.id DESC LIMIT 1`, c.Path, c.Blob, resource).Scan(&t.Token, &t.Owner)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return t, false, nil
-	case err != nil:
-		return t, false, storeErr("read attestations", err)
-	}
-	return t, true, nil
+	var ok bool
+	var err error
+	t.Token, t.Owner, ok, err = tx.st.AttestationLatest(ctx, resource, c.Path, c.Blob)
+	return t, ok, storeErr("read attestations", err)
 }
 
 // CheckCommits checks that each commit proves every change it makes under a
@@ -246,13 +238,7 @@ func (tx *Tx) unproven(ctx context.Context, resource string, c Change, trailers 
 	}
 	var granted []string
 	for _, t := range trailers {
-		var lease, attested bool
-		err := tx.queryRow(ctx, `SELECT
-			EXISTS (SELECT 1 FROM leases WHERE token = ?1 AND resource = ?2 AND owner = ?3),
-			EXISTS (SELECT 1 FROM lease_attestations a JOIN leases l ON l.token = a.token
-				WHERE a.token = ?1 AND l.resource = ?2 AND l.owner = ?3 AND a.path = ?4 AND a.blob = ?5
-				AND a.attested_at >= l.created_at AND a.attested_at < COALESCE(l.ended_at, l.expires_at))`,
-			t.Token, resource, t.Owner, c.Path, c.Blob).Scan(&lease, &attested)
+		lease, attested, err := tx.st.AttestationProof(ctx, t.Token, resource, t.Owner, c.Path, c.Blob)
 		if err != nil {
 			return "", storeErr("read attestations", err)
 		}

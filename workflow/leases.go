@@ -2,8 +2,6 @@ package workflow
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -11,14 +9,19 @@ import (
 	"time"
 
 	"github.com/oxygen-tools/oxygen/internal/pathspec"
+	"github.com/oxygen-tools/oxygen/store"
 )
+
+// LeaseState is where a lease is in its life: active, then released,
+// expired or revoked.
+type LeaseState = store.LeaseState
 
 // Lease states.
 const (
-	LeaseActive   = "active"
-	LeaseReleased = "released"
-	LeaseExpired  = "expired"
-	LeaseRevoked  = "revoked"
+	LeaseActive   = store.LeaseActive
+	LeaseReleased = store.LeaseReleased
+	LeaseExpired  = store.LeaseExpired
+	LeaseRevoked  = store.LeaseRevoked
 )
 
 // SystemActor signs what automation does on nobody's behalf, such as the
@@ -27,19 +30,19 @@ var SystemActor = Actor{Owner: "oxygen", Domain: "system"}
 
 // Lease is an exclusive, expiring claim on one resource.
 type Lease struct {
-	ID        int64  `json:"-"`
-	Resource  string `json:"resource"`
-	Owner     string `json:"owner"`
-	Domain    string `json:"domain"`
-	Token     int64  `json:"token"`
-	Item      string `json:"item"`
-	Reason    string `json:"reason"`
-	CreatedAt Time   `json:"created_at"`
-	ExpiresAt Time   `json:"expires_at"`
-	EndedAt   Time   `json:"ended_at"`
-	EndReason string `json:"end_reason"`
-	EndedBy   string `json:"ended_by"`
-	State     string `json:"state"`
+	ID        int64      `json:"-"`
+	Resource  string     `json:"resource"`
+	Owner     string     `json:"owner"`
+	Domain    string     `json:"domain"`
+	Token     int64      `json:"token"`
+	Item      string     `json:"item"`
+	Reason    string     `json:"reason"`
+	CreatedAt Time       `json:"created_at"`
+	ExpiresAt Time       `json:"expires_at"`
+	EndedAt   Time       `json:"ended_at"`
+	EndReason string     `json:"end_reason"`
+	EndedBy   string     `json:"ended_by"`
+	State     LeaseState `json:"state"`
 	// HoldSince starts the max_hold clock: CreatedAt, or an earlier lease's
 	// when the owner claimed again within leases.cooldown.
 	HoldSince Time `json:"-"`
@@ -74,6 +77,36 @@ func scanLease(sc interface{ Scan(...any) error }) (*Lease, error) {
 	return &l, nil
 }
 
+// leaseFromRow is a stored lease as the rules see it.
+func leaseFromRow(r store.Lease) *Lease {
+	return &Lease{ID: r.ID, Resource: r.Resource, Owner: r.Owner, Domain: r.Domain, Token: r.Token, Item: r.Item, Reason: r.Reason,
+		CreatedAt: Time{r.CreatedAt}, ExpiresAt: Time{r.ExpiresAt}, EndedAt: Time{r.EndedAt}, EndReason: r.EndReason, EndedBy: r.EndedBy,
+		State: r.State, HoldSince: Time{r.HoldSince}}
+}
+
+// leasesFromRows converts a listing, or passes its error on as a store
+// error.
+func leasesFromRows(rows []store.Lease, err error) ([]*Lease, error) {
+	if err != nil {
+		return nil, storeErr("read leases", err)
+	}
+	out := make([]*Lease, len(rows))
+	for i, r := range rows {
+		out[i] = leaseFromRow(r)
+	}
+	return out, nil
+}
+
+// leaseFromLookup converts a one-lease read: nil when there is none.
+func leaseFromLookup(op string, row store.Lease, ok bool, err error) (*Lease, error) {
+	if err != nil || !ok {
+		return nil, storeErr(op, err)
+	}
+	return leaseFromRow(row), nil
+}
+
+// leases lists the leases a WHERE clause selects. It remains for the
+// callers outside this file not yet moved to the named operations.
 func (tx *Tx) leases(ctx context.Context, where string, args ...any) ([]*Lease, error) {
 	rows, err := tx.query(ctx, `SELECT `+leaseColumns+` FROM leases WHERE `+where, args...)
 	if err != nil {
@@ -93,25 +126,18 @@ func (tx *Tx) leases(ctx context.Context, where string, args ...any) ([]*Lease, 
 
 // activeLease returns the resource's active row, which may be past expiry.
 func (tx *Tx) activeLease(ctx context.Context, resource string) (*Lease, error) {
-	l, err := scanLease(tx.queryRow(ctx, `SELECT `+leaseColumns+` FROM leases WHERE resource = ? AND state = 'active'`, resource))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, storeErr("read lease", err)
-	}
-	return l, nil
+	row, ok, err := tx.st.LeaseActiveForResource(ctx, resource)
+	return leaseFromLookup("read lease", row, ok, err)
 }
 
 // endLease moves an active lease to a final state with one guarded UPDATE.
 // Every way a lease ends (release, expiry, revocation) comes through here.
-func (tx *Tx) endLease(ctx context.Context, l *Lease, state, reason, by string, endedAt time.Time) error {
-	res, err := tx.exec(ctx, `UPDATE leases SET state = ?, ended_at = ?, end_reason = ?, ended_by = ? WHERE id = ? AND state = 'active'`,
-		state, ms(endedAt), reason, by, l.ID)
+func (tx *Tx) endLease(ctx context.Context, l *Lease, state LeaseState, reason, by string, endedAt time.Time) error {
+	ended, err := tx.st.LeaseEndIfActive(ctx, l.ID, state, endedAt, reason, by)
 	if err != nil {
-		return err
+		return storeErr("end lease", err)
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if !ended {
 		return Errorf(ECONFLICT, "the lease on %s changed while this command ran", l.Resource)
 	}
 	l.State, l.EndedAt, l.EndReason, l.EndedBy = state, Time{endedAt}, reason, by
@@ -279,7 +305,7 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 		}
 	}
 	dom, _ := s.Config.Domain(req.Actor.Domain)
-	held, err := tx.leases(ctx, `state = 'active' AND domain = ? AND expires_at > ? ORDER BY created_at, id`, req.Actor.Domain, ms(now))
+	held, err := leasesFromRows(tx.st.LeasesLiveForDomain(ctx, req.Actor.Domain, now))
 	if err != nil {
 		return nil, err
 	}
@@ -303,16 +329,15 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 		return nil, Errorf(EDENIED, "max_hold: %s has held %s since %s (claimed again within leases.cooldown %s, so the hold goes on) and may hold it until %s; claim with --ttl %s or less",
 			req.Actor.Owner, res.ID, Time{holdSince}, FormatDuration(s.Config.Leases.Cooldown), Time{limit}, FormatDuration(limit.Sub(now).Truncate(time.Second)))
 	}
-	var token int64
-	if err := tx.queryRow(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'lease_token' RETURNING value`).Scan(&token); err != nil {
+	token, err := tx.st.TokenNext(ctx)
+	if err != nil {
 		return nil, storeErr("take fencing token", err)
 	}
-	r, err := tx.exec(ctx, `INSERT INTO leases (resource, owner, domain, token, item_id, reason, created_at, expires_at, state, hold_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)`,
-		res.ID, req.Actor.Owner, req.Actor.Domain, token, nullable(req.Item), req.Reason, ms(now), ms(now.Add(req.ttl)), ms(holdSince))
+	id, err := tx.st.LeaseInsert(ctx, store.LeaseGrant{Resource: res.ID, Owner: req.Actor.Owner, Domain: req.Actor.Domain, Token: token,
+		Item: req.Item, Reason: req.Reason, CreatedAt: now, ExpiresAt: now.Add(req.ttl), HoldSince: holdSince})
 	if err != nil {
-		return nil, err
+		return nil, storeErr("grant lease", err)
 	}
-	id, _ := r.LastInsertId()
 	// A grant is a boundary: what changed since the resource's previous
 	// fingerprint, if no lease was live meanwhile, is a shadow edit, and is
 	// recorded now whoever claims.
@@ -320,8 +345,8 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 		return nil, err
 	}
 	if ticket != 0 {
-		if _, err := tx.exec(ctx, `DELETE FROM lease_waiters WHERE id = ?`, ticket); err != nil {
-			return nil, err
+		if err := tx.st.WaiterDelete(ctx, ticket); err != nil {
+			return nil, storeErr("leave lease queue", err)
 		}
 	}
 	if err := tx.audit(ctx, req.Actor.Owner, "lease.grant", "resource:"+res.ID, map[string]any{
@@ -338,17 +363,14 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 // Without it, releasing and claiming again would restart the clock and
 // max_hold would bound nothing.
 func (tx *Tx) holdSince(ctx context.Context, resource, owner string, now time.Time, cooldown time.Duration) (time.Time, error) {
-	var since int64
-	err := tx.queryRow(ctx, `SELECT COALESCE(hold_since, created_at) FROM leases
-		WHERE resource = ? AND owner = ? AND state <> 'active' AND COALESCE(ended_at, expires_at) > ? ORDER BY id DESC LIMIT 1`,
-		resource, owner, ms(now.Add(-cooldown))).Scan(&since)
-	if errors.Is(err, sql.ErrNoRows) {
-		return now, nil
-	}
+	since, ok, err := tx.st.LeaseHoldSince(ctx, resource, owner, now.Add(-cooldown))
 	if err != nil {
 		return time.Time{}, storeErr("read leases", err)
 	}
-	return time.UnixMilli(since).UTC(), nil
+	if !ok {
+		return now, nil
+	}
+	return since, nil
 }
 
 // heldError marks a refusal that waiting could cure: the resource is held,
@@ -370,8 +392,12 @@ func (s *Service) extend(ctx context.Context, tx *Tx, l *Lease, ttl time.Duratio
 	if reclaim && !want.After(l.ExpiresAt.Time) {
 		return &ClaimResult{Lease: l, Renewed: true}, nil
 	}
-	if err := tx.execOne(ctx, "renew "+l.Resource, `UPDATE leases SET expires_at = ? WHERE id = ? AND state = 'active'`, ms(want), l.ID); err != nil {
-		return nil, err
+	extended, err := tx.st.LeaseExtendIfActive(ctx, l.ID, want)
+	if err != nil {
+		return nil, storeErr("renew lease", err)
+	}
+	if !extended {
+		return nil, Errorf(ECONFLICT, "renew %s: the row was not in the state expected (0 rows changed); try again", l.Resource)
 	}
 	if err := tx.audit(ctx, actor, "lease.renew", "resource:"+l.Resource, map[string]any{
 		"owner": l.Owner, "token": l.Token, "previous_expires_at": l.ExpiresAt, "expires_at": Time{want}, "reclaim": reclaim}); err != nil {
@@ -382,16 +408,8 @@ func (s *Service) extend(ctx context.Context, tx *Tx, l *Lease, ttl time.Duratio
 }
 
 func (tx *Tx) hasHandshake(ctx context.Context, from, to, resource string, since time.Time) (bool, error) {
-	var id int64
-	err := tx.queryRow(ctx, `SELECT id FROM signals WHERE kind = 'handshake' AND from_domain = ? AND to_target = ? AND resource = ? AND created_at >= ? ORDER BY id DESC LIMIT 1`,
-		from, to, resource, ms(since)).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, storeErr("read handshakes", err)
-	}
-	return true, nil
+	ok, err := tx.st.ClaimHandshakeSince(ctx, from, to, resource, since)
+	return ok, storeErr("read handshakes", err)
 }
 
 // Renew moves the expiry of the caller's lease to now+ttl.
@@ -460,14 +478,14 @@ func (s *Service) CheckLease(ctx context.Context, resource string, token int64) 
 // liveToken returns the lease with token on resource, with an error saying
 // how it ended unless it is live.
 func (tx *Tx) liveToken(ctx context.Context, resource string, token int64) (*Lease, error) {
-	ls, err := tx.leases(ctx, `resource = ? AND token = ?`, resource, token)
+	row, ok, err := tx.st.LeaseForResourceToken(ctx, resource, token)
 	if err != nil {
-		return nil, err
+		return nil, storeErr("read lease", err)
 	}
-	if len(ls) == 0 {
+	if !ok {
 		return nil, Errorf(ECONFLICT, "%s has no lease with token %d", resource, token)
 	}
-	l := ls[0].effective(tx.now)
+	l := leaseFromRow(row).effective(tx.now)
 	switch l.State {
 	case LeaseActive:
 		return l, nil
@@ -614,7 +632,7 @@ func (s *Service) Expire(ctx context.Context) ([]*Lease, []*ShadowEdit, error) {
 
 // unswept lists the leases past their expiry that no command has ended.
 func (tx *Tx) unswept(ctx context.Context) ([]*Lease, error) {
-	return tx.leases(ctx, `state = 'active' AND expires_at <= ? ORDER BY expires_at, id`, ms(tx.now))
+	return leasesFromRows(tx.st.LeasesUnswept(ctx, tx.now))
 }
 
 func (s *Service) expireAll(ctx context.Context, tx *Tx) ([]*Lease, error) {
@@ -668,8 +686,7 @@ func (s *Service) Status(ctx context.Context, f LeaseFilter) (*LeaseStatus, erro
 	st := &LeaseStatus{Leases: []*Lease{}}
 	err := s.read(ctx, func(tx *Tx) error {
 		st.Now = Time{tx.now}
-		now := ms(tx.now)
-		live, err := tx.leases(ctx, `state = 'active' AND expires_at > ? ORDER BY id`, now)
+		live, err := leasesFromRows(tx.st.LeasesLive(ctx, tx.now))
 		if err != nil {
 			return err
 		}
@@ -680,7 +697,7 @@ func (s *Service) Status(ctx context.Context, f LeaseFilter) (*LeaseStatus, erro
 		shown := live
 		if f.All {
 			// History is every lease; only --all pays for reading it.
-			if shown, err = tx.leases(ctx, `1=1 ORDER BY id`); err != nil {
+			if shown, err = leasesFromRows(tx.st.LeasesAll(ctx)); err != nil {
 				return err
 			}
 		}

@@ -64,7 +64,7 @@ func (s *Service) overview(ctx context.Context, tx *Tx, policyDrift string) (*Ov
 	if ov.InProgress, err = tx.itemsInProgress(ctx); err != nil {
 		return nil, err
 	}
-	live, err := tx.leases(ctx, `state = 'active' AND expires_at > ? ORDER BY expires_at, id`, ms(tx.now))
+	live, err := leasesFromRows(tx.st.LeasesLiveByExpiry(ctx, tx.now))
 	if err != nil {
 		return nil, err
 	}
@@ -111,36 +111,12 @@ func (s *Service) overview(ctx context.Context, tx *Tx, policyDrift string) (*Ov
 }
 
 // firstSignalSince is the id of the oldest signal sent since then (one past
-// the newest when none was). Signals are numbered in commit order, so it
-// reads them newest first and stops soon after the first one older than
-// since; the slack covers a clock that stepped back a little between two
-// writers. A table of every signal ever sent is never scanned for a week.
+// the newest when none was). Signals are numbered in commit order, so the
+// store reads them newest first and stops soon after the first one older
+// than since; the slack covers a clock that stepped back a little between
+// two writers. A table of every signal ever sent is never scanned for a week.
 func (tx *Tx) firstSignalSince(ctx context.Context, since time.Time) (int64, error) {
 	const clockSlack = 5 * time.Minute
-	rows, err := tx.query(ctx, `SELECT id, created_at FROM signals ORDER BY id DESC`)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	from, stop := ms(since), ms(since.Add(-clockSlack))
-	first := int64(-1)
-	for rows.Next() {
-		var id, at int64
-		if err := rows.Scan(&id, &at); err != nil {
-			return 0, storeErr("read signals", err)
-		}
-		if first < 0 {
-			first = id + 1
-		}
-		if at < stop {
-			break
-		}
-		if at >= from {
-			first = id
-		}
-	}
-	if first < 0 {
-		first = 1
-	}
-	return first, rows.Err()
+	id, err := tx.st.OverviewFirstSignalSince(ctx, since, since.Add(-clockSlack))
+	return id, storeErr("read signals", err)
 }

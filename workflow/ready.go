@@ -64,26 +64,14 @@ func (s *Service) readyConditions(ctx context.Context, tx *Tx, owner string) (*r
 	if c.leases, err = tx.liveLeases(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := tx.query(ctx, `SELECT id, resource, owner, pid, host, created_at, heartbeat_at FROM lease_waiters ORDER BY id`)
+	waiters, err := tx.allWaiters(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var w waiter
-		var resource string
-		var created, beat int64
-		if err := rows.Scan(&w.ID, &resource, &w.Owner, &w.PID, &w.Host, &created, &beat); err != nil {
-			rows.Close()
-			return nil, storeErr("read waiters", err)
-		}
-		w.CreatedAt, w.Heartbeat = fromMS(created), fromMS(beat)
+	for _, w := range waiters {
 		if w.live(tx.now) {
-			c.queued[resource] = append(c.queued[resource], w.Owner)
+			c.queued[w.Resource] = append(c.queued[w.Resource], w.Owner)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, storeErr("read waiters", err)
 	}
 	for _, d := range s.Config.Domains {
 		if c.busy[d.Name], err = tx.inProgress(ctx, d.Name); err != nil {

@@ -309,7 +309,7 @@ func (r *replay) leaseGrant(e *chainEvent) error {
 	row := r.leases.row(key, e.seq)
 	row.set("resource", strings.TrimPrefix(e.subject, "resource:"), "owner", p.Owner, "domain", p.Domain,
 		"item_id", p.Item, "reason", p.Reason, "created_at", msText(e.at), "expires_at", expires,
-		"state", LeaseActive, "ended_at", "", "end_reason", "", "ended_by", "")
+		"state", string(LeaseActive), "ended_at", "", "end_reason", "", "ended_by", "")
 	if p.HoldSince != nil {
 		since, err := eventTimeMS(*p.HoldSince)
 		if err != nil {
@@ -340,7 +340,7 @@ func (r *replay) leaseChange(e *chainEvent) error {
 		r.contradict(e, "lease token %d was never granted", p.Token)
 		return nil
 	}
-	if prev.vals["state"] != LeaseActive {
+	if prev.vals["state"] != string(LeaseActive) {
 		r.contradict(e, "lease token %d had already ended (%s)", p.Token, prev.vals["state"])
 	}
 	row := r.leases.row(key, e.seq)
@@ -356,13 +356,13 @@ func (r *replay) leaseChange(e *chainEvent) error {
 		if err != nil {
 			return err
 		}
-		row.set("state", LeaseExpired, "ended_at", ended, "end_reason", expiredReason, "ended_by", e.actor)
+		row.set("state", string(LeaseExpired), "ended_at", ended, "end_reason", expiredReason, "ended_by", e.actor)
 	case "lease.release", "lease.revoke":
 		state := LeaseReleased
 		if e.action == "lease.revoke" {
 			state = LeaseRevoked
 		}
-		row.set("state", state, "ended_at", msText(e.at), "ended_by", e.actor)
+		row.set("state", string(state), "ended_at", msText(e.at), "ended_by", e.actor)
 		if p.Reason != nil {
 			row.set("end_reason", *p.Reason)
 		} else {

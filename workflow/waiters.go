@@ -7,6 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // Waiting for a lease is first come, first served. Each waiter holds a
@@ -199,17 +201,13 @@ func (s *Service) waitState(ctx context.Context, resource string, ticket int64) 
 }
 
 func (tx *Tx) enqueue(ctx context.Context, req ClaimRequest) (int64, error) {
-	now := ms(tx.now)
 	// Tickets of waiters that died are swept here, so the queue stays short.
 	if err := tx.sweepWaiters(ctx, req.Resource); err != nil {
 		return 0, err
 	}
-	r, err := tx.exec(ctx, `INSERT INTO lease_waiters (resource, owner, domain, pid, host, created_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		req.Resource, req.Actor.Owner, req.Actor.Domain, os.Getpid(), hostname(), now, now)
-	if err != nil {
-		return 0, err
-	}
-	return r.LastInsertId()
+	id, err := tx.st.WaiterInsert(ctx, store.Waiter{Resource: req.Resource, Owner: req.Actor.Owner, Domain: req.Actor.Domain,
+		PID: os.Getpid(), Host: hostname(), CreatedAt: tx.now, HeartbeatAt: tx.now})
+	return id, storeErr("queue for lease", err)
 }
 
 func (tx *Tx) sweepWaiters(ctx context.Context, resource string) error {
@@ -219,8 +217,8 @@ func (tx *Tx) sweepWaiters(ctx context.Context, resource string) error {
 	}
 	for _, w := range all {
 		if !w.live(tx.now) {
-			if _, err := tx.exec(ctx, `DELETE FROM lease_waiters WHERE id = ?`, w.ID); err != nil {
-				return err
+			if err := tx.st.WaiterDelete(ctx, w.ID); err != nil {
+				return storeErr("sweep lease queue", err)
 			}
 		}
 	}
@@ -229,26 +227,26 @@ func (tx *Tx) sweepWaiters(ctx context.Context, resource string) error {
 
 // waiters lists every ticket for resource, live or not, oldest first.
 func (tx *Tx) waiters(ctx context.Context, resource string) ([]*waiter, error) {
-	return tx.scanWaiters(ctx, `resource = ? ORDER BY id`, resource)
+	return waitersFromRows(tx.st.WaitersForResource(ctx, resource))
 }
 
-func (tx *Tx) scanWaiters(ctx context.Context, where string, args ...any) ([]*waiter, error) {
-	rows, err := tx.query(ctx, `SELECT id, resource, owner, domain, pid, host, created_at, heartbeat_at FROM lease_waiters WHERE `+where, args...)
+// allWaiters lists every ticket, live or not, oldest first.
+func (tx *Tx) allWaiters(ctx context.Context) ([]*waiter, error) {
+	return waitersFromRows(tx.st.WaitersAll(ctx))
+}
+
+// waitersFromRows converts stored tickets, or passes their error on as a
+// store error.
+func waitersFromRows(rows []store.Waiter, err error) ([]*waiter, error) {
 	if err != nil {
-		return nil, err
+		return nil, storeErr("read waiters", err)
 	}
-	defer rows.Close()
-	var out []*waiter
-	for rows.Next() {
-		var w waiter
-		var created, beat int64
-		if err := rows.Scan(&w.ID, &w.Resource, &w.Owner, &w.Domain, &w.PID, &w.Host, &created, &beat); err != nil {
-			return nil, storeErr("read waiters", err)
-		}
-		w.CreatedAt, w.Heartbeat = fromMS(created), fromMS(beat)
-		out = append(out, &w)
+	out := make([]*waiter, len(rows))
+	for i, r := range rows {
+		out[i] = &waiter{ID: r.ID, Resource: r.Resource, Owner: r.Owner, Domain: r.Domain, PID: r.PID, Host: r.Host,
+			CreatedAt: Time{r.CreatedAt}, Heartbeat: Time{r.HeartbeatAt}}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Waiter is a live place in a resource's queue, as status pages show it.
@@ -261,7 +259,7 @@ type Waiter struct {
 
 // liveWaiters is every resource's queue of live tickets, in serving order.
 func (tx *Tx) liveWaiters(ctx context.Context) (map[string][]Waiter, error) {
-	all, err := tx.scanWaiters(ctx, `1=1 ORDER BY id`)
+	all, err := tx.allWaiters(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -279,11 +277,11 @@ func (tx *Tx) liveWaiters(ctx context.Context) (map[string][]Waiter, error) {
 // stalled long enough to look dead), it queues again at the back.
 func (s *Service) heartbeat(ctx context.Context, ticket int64, req ClaimRequest) error {
 	return s.write(ctx, func(tx *Tx) error {
-		r, err := tx.exec(ctx, `UPDATE lease_waiters SET heartbeat_at = ? WHERE id = ?`, ms(tx.now), ticket)
+		kept, err := tx.st.WaiterHeartbeatIf(ctx, ticket, tx.now)
 		if err != nil {
-			return err
+			return storeErr("heartbeat lease queue", err)
 		}
-		if n, _ := r.RowsAffected(); n == 0 {
+		if !kept {
 			return Errorf(ETIMEOUT, "lost the place in the queue for %s (this process looked dead); try again", req.Resource)
 		}
 		return nil
@@ -293,7 +291,6 @@ func (s *Service) heartbeat(ctx context.Context, ticket int64, req ClaimRequest)
 // dequeue removes a ticket; it runs even when the wait was cancelled.
 func (s *Service) dequeue(ticket int64) {
 	s.write(context.Background(), func(tx *Tx) error {
-		_, err := tx.exec(context.Background(), `DELETE FROM lease_waiters WHERE id = ?`, ticket)
-		return err
+		return storeErr("leave lease queue", tx.st.WaiterDelete(context.Background(), ticket))
 	})
 }

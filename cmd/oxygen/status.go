@@ -39,7 +39,7 @@ func (c *StatusCmd) Run(env *cli.Env) error {
 				if item == "" {
 					item = "-"
 				}
-				row := []string{l.Resource, l.Owner, l.Domain, itoa(l.Token), l.State, remaining, l.ExpiresAt.String()}
+				row := []string{l.Resource, l.Owner, l.Domain, itoa(l.Token), string(l.State), remaining, l.ExpiresAt.String()}
 				if c.All {
 					ended := "-"
 					if !l.EndedAt.IsZero() {

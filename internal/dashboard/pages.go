@@ -162,7 +162,7 @@ func (p *pages) drawTimeline(t workflow.Timeline) timelineView {
 			row.Bars = append(row.Bars, bar)
 			switch l.State {
 			case workflow.LeaseExpired, workflow.LeaseRevoked:
-				row.Marks = append(row.Marks, tlMark{X: x(l.EndedAt.Time), Kind: l.State, Href: fmt.Sprintf("/lease/%d", l.Token),
+				row.Marks = append(row.Marks, tlMark{X: x(l.EndedAt.Time), Kind: string(l.State), Href: fmt.Sprintf("/lease/%d", l.Token),
 					Title: fmt.Sprintf("%s's lease on %s (token %d) %s at %s: %s", l.Owner, l.Resource, l.Token, l.State, l.EndedAt, l.EndReason)})
 			}
 		}
