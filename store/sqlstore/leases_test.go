@@ -3,44 +3,16 @@ package sqlstore_test
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-
-	"github.com/oxygen-tools/oxygen/migrations"
 	"github.com/oxygen-tools/oxygen/store"
+	"github.com/oxygen-tools/oxygen/store/postgres"
 	"github.com/oxygen-tools/oxygen/store/sqlite"
-	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
-
-// pgDriver runs the shared operations on PostgreSQL for these tests, until
-// store/postgres exists: plain transactions, the machine's clock.
-type pgDriver struct{}
-
-func (pgDriver) BeginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
-	return db.BeginTx(ctx, nil)
-}
-
-func (pgDriver) BeginRead(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
-	return db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-}
-
-func (pgDriver) Now(_ context.Context, _ *sql.Tx, clock store.Clock) (time.Time, error) {
-	return clock(), nil
-}
-
-func (pgDriver) Numbered() bool { return true }
-
-func (pgDriver) Classify(op string, err error) error {
-	return store.Errorf(store.CodeInternal, "%s: %v", op, err)
-}
 
 // eachStore runs fn on a fresh SQLite store and, when
 // OXYGEN_TEST_POSTGRES_URL is set, on a fresh PostgreSQL schema dropped
@@ -59,38 +31,20 @@ func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
 		if url == "" {
 			t.Skip("OXYGEN_TEST_POSTGRES_URL not set: skipping the PostgreSQL store tests")
 		}
-		ctx := context.Background()
 		var suffix [8]byte
 		rand.Read(suffix[:])
-		schema := "oxygen_sqlstore_" + hex.EncodeToString(suffix[:])
-		admin, err := sql.Open("pgx", url)
+		id := "sqlstore" + hex.EncodeToString(suffix[:])
+		st, err := postgres.Create(context.Background(), postgres.Config{URL: url, Repository: id})
 		if err != nil {
 			t.Fatal(err)
-		}
-		defer admin.Close()
-		if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-			t.Fatalf("create schema: %v", err)
 		}
 		defer func() {
-			if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
+			if _, err := st.DB().Exec("DROP SCHEMA " + postgres.Schema(id) + " CASCADE"); err != nil {
+				t.Errorf("drop schema: %v", err)
 			}
+			st.Close()
 		}()
-		cfg, err := pgx.ParseConfig(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.RuntimeParams["search_path"] = schema
-		db := stdlib.OpenDB(*cfg)
-		defer db.Close()
-		provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.Postgres, goose.WithAllowOutofOrder(true))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := provider.Up(ctx); err != nil {
-			t.Fatalf("migrate: %v", err)
-		}
-		fn(t, sqlstore.New(db, pgDriver{}, store.Info{Kind: "postgres"}))
+		fn(t, st)
 	})
 }
 
