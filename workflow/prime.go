@@ -71,7 +71,7 @@ func (s *Service) Prime(ctx context.Context, actor Actor, problem string) (*Brie
 		Leases: []BriefLease{}, CanStart: []BriefReady{}, Inbox: []*InboxEntry{}, Council: []*InboxEntry{}}
 	err := s.read(ctx, func(tx *Tx) error {
 		b.Now = Time{tx.now}
-		live, err := tx.leases(ctx, `state = 'active' AND expires_at > ? ORDER BY expires_at, id`, ms(tx.now))
+		live, err := leasesFromRows(tx.st.LeasesLiveByExpiry(ctx, tx.now))
 		if err != nil {
 			return err
 		}
