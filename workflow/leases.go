@@ -141,6 +141,9 @@ func (tx *Tx) endLease(ctx context.Context, l *Lease, state LeaseState, reason, 
 		return Errorf(ECONFLICT, "the lease on %s changed while this command ran", l.Resource)
 	}
 	l.State, l.EndedAt, l.EndReason, l.EndedBy = state, Time{endedAt}, reason, by
+	if err := tx.st.WakeWaiters(ctx, l.Resource); err != nil {
+		return storeErr("end lease", err)
+	}
 	// The end of a lease is a boundary: what changes after it, until the
 	// next claim, is unleased. It may also leave briefs stale.
 	if err := tx.scans.mark(ctx, tx, l.Resource, endBoundary[state], l.ID); err != nil {

@@ -124,18 +124,25 @@ func (s *Service) ClaimWait(ctx context.Context, req ClaimRequest, wait time.Dur
 	// A granted claim deletes its own ticket; any other way out removes it.
 	defer func() {
 		if res == nil {
-			s.dequeue(ticket)
+			s.dequeue(ticket, req.Resource)
 		}
 	}()
 
+	wake, stopWake, err := s.subscribe(ctx, req.Resource)
+	if err != nil {
+		return nil, err
+	}
+	defer stopWake()
 	lastBeat := time.Now()
-	timer := time.NewTicker(waiterPoll)
+	next := waiterPoll
+	timer := time.NewTimer(next)
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil, Errorf(ETIMEOUT, "stopped waiting for %s: %v", req.Resource, ErrorMessage(lastHeld))
 		case <-timer.C:
+		case <-wake:
 		}
 		if time.Now().After(deadline) {
 			return nil, Errorf(ETIMEOUT, "waited %s for %s: %s", wait, req.Resource, ErrorMessage(lastHeld))
@@ -154,6 +161,7 @@ func (s *Service) ClaimWait(ctx context.Context, req ClaimRequest, wait time.Dur
 			req.OnWait(state)
 		}
 		if state.Holder != nil || state.Position > 1 {
+			timer.Reset(s.nextLook(wake, state))
 			continue
 		}
 		// Fingerprinted again now that the resource looks free: the files
@@ -163,12 +171,45 @@ func (s *Service) ClaimWait(ctx context.Context, req ClaimRequest, wait time.Dur
 		switch {
 		case errors.As(err, &held):
 			lastHeld = err
+			timer.Reset(s.nextLook(wake, state))
 		case err != nil:
 			return nil, err
 		default:
 			return res, nil
 		}
 	}
+}
+
+// subscribe asks a store that can wake waiters (a server store: LISTEN/
+// NOTIFY) to do so for resource; with any other store the wake channel is
+// nil and the wait polls.
+func (s *Service) subscribe(ctx context.Context, resource string) (<-chan struct{}, func(), error) {
+	w, ok := s.Store.(store.Waker)
+	if !ok {
+		return nil, func() {}, nil
+	}
+	wake, stop, err := w.Subscribe(ctx, resource)
+	if err != nil {
+		return nil, nil, storeErr("wait for "+resource, err)
+	}
+	return wake, stop, nil
+}
+
+// nextLook is how long a waiter sleeps before it looks again. Polling, it
+// is waiterPoll. Woken by the store, it looks when woken, when its
+// heartbeat is due, or when the holder's lease runs out, whichever comes
+// first: a lease that expires by the clock wakes nobody.
+func (s *Service) nextLook(wake <-chan struct{}, st WaitState) time.Duration {
+	if wake == nil {
+		return waiterPoll
+	}
+	d := waiterHeartbeat
+	if st.Holder != nil {
+		if left := st.Holder.ExpiresAt.Sub(st.Now.Time); left > 0 && left < d {
+			d = left
+		}
+	}
+	return max(d, 10*time.Millisecond)
 }
 
 // WaitState is where a queued claim stands after a poll.
@@ -218,6 +259,9 @@ func (tx *Tx) sweepWaiters(ctx context.Context, resource string) error {
 	for _, w := range all {
 		if !w.live(tx.now) {
 			if err := tx.st.WaiterDelete(ctx, w.ID); err != nil {
+				return storeErr("sweep lease queue", err)
+			}
+			if err := tx.st.WakeWaiters(ctx, resource); err != nil {
 				return storeErr("sweep lease queue", err)
 			}
 		}
@@ -288,9 +332,14 @@ func (s *Service) heartbeat(ctx context.Context, ticket int64, req ClaimRequest)
 	})
 }
 
-// dequeue removes a ticket; it runs even when the wait was cancelled.
-func (s *Service) dequeue(ticket int64) {
-	s.write(context.Background(), func(tx *Tx) error {
-		return storeErr("leave lease queue", tx.st.WaiterDelete(context.Background(), ticket))
+// dequeue removes a ticket; it runs even when the wait was cancelled. The
+// waiters behind it are woken: one of them may be first now.
+func (s *Service) dequeue(ticket int64, resource string) {
+	ctx := context.Background()
+	s.write(ctx, func(tx *Tx) error {
+		if err := tx.st.WaiterDelete(ctx, ticket); err != nil {
+			return storeErr("leave lease queue", err)
+		}
+		return storeErr("leave lease queue", tx.st.WakeWaiters(ctx, resource))
 	})
 }
