@@ -38,7 +38,7 @@ func (c *JobsListCmd) Run(env *cli.Env) error {
 		for _, j := range st.Jobs {
 			schedule, last, outcome, next := dash(j.Schedule), "-", "-", "-"
 			if j.LastRun != nil {
-				last, outcome = j.LastRun.StartedAt.String(), j.LastRun.Outcome
+				last, outcome = j.LastRun.StartedAt.String(), string(j.LastRun.Outcome)
 			}
 			if !j.NextRun.IsZero() {
 				next = j.NextRun.String()
