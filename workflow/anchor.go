@@ -61,12 +61,10 @@ func (s *Service) AuditAnchor(ctx context.Context) (*Anchor, error) {
 		if a.Store == "" {
 			return Errorf(ENOTFOUND, "the audit log is empty, so there is no head to anchor: run orchestrate init")
 		}
-		head, ok, err := tx.st.AuditHead(ctx)
+		// The snapshot holds a first event, so it holds a head.
+		head, _, err := tx.st.AuditHead(ctx)
 		if err != nil {
 			return storeErr("read audit head", err)
-		}
-		if !ok {
-			return Errorf(ENOTFOUND, "the audit log is empty, so there is no head to anchor: run orchestrate init")
 		}
 		a.Seq, a.Hash = head.Seq, head.Hash
 		return nil

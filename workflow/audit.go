@@ -349,10 +349,10 @@ func (s *Service) VerifyAudit(ctx context.Context, actor, source string, full bo
 }
 
 func (tx *Tx) recordChainCheck(ctx context.Context, actor, source string, res ChainCheck) error {
-	detail := fmt.Sprintf("%d events, %d re-hashed", res.Events, res.Rehashed)
-	v := store.Verification{Kind: store.VerificationAuditChain, OK: res.OK, Findings: encodeList(res.Failures()), Source: source, At: tx.now}
+	v := store.Verification{Kind: store.VerificationAuditChain, OK: res.OK, Detail: fmt.Sprintf("%d events, %d re-hashed", res.Events, res.Rehashed),
+		Findings: encodeList(res.Failures()), Source: source, At: tx.now}
 	if res.OK {
-		v.Detail, v.HeadSeq, v.HeadHash = detail, res.Head.Seq, res.Head.Hash
+		v.HeadSeq, v.HeadHash = res.Head.Seq, res.Head.Hash
 	} else {
 		v.Detail = res.Failures()[0]
 	}
