@@ -2,8 +2,6 @@ package workflow
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -63,9 +61,12 @@ func (s *Service) AuditAnchor(ctx context.Context) (*Anchor, error) {
 		if a.Store == "" {
 			return Errorf(ENOTFOUND, "the audit log is empty, so there is no head to anchor: run orchestrate init")
 		}
-		if err := tx.queryRow(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&a.Seq, &a.Hash); err != nil {
+		// The snapshot holds a first event, so it holds a head.
+		head, _, err := tx.st.AuditHead(ctx)
+		if err != nil {
 			return storeErr("read audit head", err)
 		}
+		a.Seq, a.Hash = head.Seq, head.Hash
 		return nil
 	})
 	if err != nil {
@@ -79,15 +80,11 @@ func (s *Service) AuditAnchor(ctx context.Context) (*Anchor, error) {
 // unique to each store, so a store initialised again after a loss is told
 // apart from the one before. "" while the log is empty.
 func (tx *Tx) storeIdentity(ctx context.Context) (string, error) {
-	var id string
-	err := tx.queryRow(ctx, `SELECT hash FROM audit_log ORDER BY seq LIMIT 1`).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
+	first, _, err := tx.st.AuditFirst(ctx)
 	if err != nil {
 		return "", storeErr("read store identity", err)
 	}
-	return id, nil
+	return first.Hash, nil
 }
 
 // gitAnchors are the chain heads git history holds. They are read before

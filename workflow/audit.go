@@ -3,12 +3,12 @@ package workflow
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // genesisHash is the prev_hash of the first audit event.
@@ -50,8 +50,8 @@ func chainHash(prev string, seq, at int64, actor, action, subject, payload strin
 }
 
 // audit appends an event inside the caller's write transaction. Writers are
-// serialised by BEGIN IMMEDIATE, so the head read here cannot change before
-// this transaction commits: the chain never forks.
+// serialised by Store.Write's one-writer contract, so the head read here
+// cannot change before this transaction commits: the chain never forks.
 func (tx *Tx) audit(ctx context.Context, actor, action, subject string, payload any) error {
 	raw, err := json.Marshal(payload)
 	if err != nil {
@@ -60,21 +60,21 @@ func (tx *Tx) audit(ctx context.Context, actor, action, subject string, payload 
 	if string(raw) == "null" {
 		raw = []byte("{}")
 	}
-	var seq int64
-	prev := genesisHash
-	err = tx.queryRow(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	head, ok, err := tx.st.AuditHead(ctx)
+	if err != nil {
 		return storeErr("read audit head", err)
 	}
-	seq++
-	at := ms(tx.now)
-	hash, err := chainHash(prev, seq, at, actor, action, subject, string(raw))
+	prev := genesisHash
+	if ok {
+		prev = head.Hash
+	}
+	seq := head.Seq + 1
+	hash, err := chainHash(prev, seq, ms(tx.now), actor, action, subject, string(raw))
 	if err != nil {
 		return Errorf(EINTERNAL, "hash audit event: %v", err)
 	}
-	_, err = tx.exec(ctx, `INSERT INTO audit_log (seq, at, actor, action, subject, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		seq, at, actor, action, subject, string(raw), prev, hash)
-	return err
+	return storeErr("append audit event", tx.st.AuditAppend(ctx, store.AuditEvent{Seq: seq, At: tx.now, Actor: actor, Action: action,
+		Subject: subject, Payload: string(raw), PrevHash: prev, Hash: hash}))
 }
 
 // AuditFilter selects audit events.
@@ -89,43 +89,19 @@ type AuditFilter struct {
 func (s *Service) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
 	var out []AuditEvent
 	err := s.read(ctx, func(tx *Tx) error {
-		var w filter
-		w.when(f.Subject != "", `subject = ?`, f.Subject)
-		w.when(f.Action != "", `action = ?`, f.Action)
-		w.when(!f.Since.IsZero(), `at >= ?`, ms(f.Since))
-		q, args := `SELECT seq, at, actor, action, subject, payload, prev_hash, hash FROM audit_log`+w.where(), w.args
-		if f.Limit > 0 {
-			// The newest Limit events, reversed into order below.
-			q += ` ORDER BY seq DESC LIMIT ?`
-			args = append(args, f.Limit)
-		} else {
-			q += ` ORDER BY seq`
-		}
-		rows, err := tx.query(ctx, q, args...)
+		rows, err := tx.st.AuditEvents(ctx, store.AuditQuery{Subject: f.Subject, Action: f.Action, Since: f.Since, Limit: f.Limit})
 		if err != nil {
-			return err
+			return storeErr("read audit log", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var e AuditEvent
-			var at int64
-			var payload string
-			if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Subject, &payload, &e.PrevHash, &e.Hash); err != nil {
-				return storeErr("read audit log", err)
-			}
-			e.At = fromMS(at)
-			e.Payload = json.RawMessage(payload)
+		for _, r := range rows {
+			e := AuditEvent{Seq: r.Seq, At: Time{r.At}, Actor: r.Actor, Action: r.Action, Subject: r.Subject,
+				Payload: json.RawMessage(r.Payload), PrevHash: r.PrevHash, Hash: r.Hash}
 			if !json.Valid(e.Payload) {
-				e.Payload, _ = json.Marshal(payload)
+				e.Payload, _ = json.Marshal(r.Payload)
 			}
 			out = append(out, e)
 		}
-		if f.Limit > 0 {
-			for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-		return rows.Err()
+		return nil
 	})
 	if out == nil {
 		out = []AuditEvent{}
@@ -191,11 +167,6 @@ func (c *ChainCheck) Failures() []string {
 // daily audit-full job are for. It relies on nothing but the rows
 // themselves, so it holds even if the append-only triggers were dropped.
 func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, visit func(*chainEvent)) (ChainCheck, error) {
-	rows, err := tx.query(ctx, `SELECT seq, at, actor, action, subject, payload, prev_hash, hash FROM audit_log ORDER BY seq`)
-	if err != nil {
-		return ChainCheck{}, err
-	}
-	defer rows.Close()
 	res := ChainCheck{OK: true, Full: from == nil, Checkpoint: from}
 	var trusted int64
 	if from != nil {
@@ -203,11 +174,9 @@ func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, visit func(*chai
 	}
 	prev := genesisHash
 	var expect, prevAt int64 = 1, 0
-	for rows.Next() {
-		var e chainEvent
-		if err := rows.Scan(&e.seq, &e.at, &e.actor, &e.action, &e.subject, &e.payload, &e.prevHash, &e.hash); err != nil {
-			return ChainCheck{}, storeErr("read audit log", err)
-		}
+	err := tx.st.AuditEach(ctx, func(row *store.AuditEvent) bool {
+		e := chainEvent{seq: row.Seq, at: storedMS(row.At), actor: row.Actor, action: row.Action, subject: row.Subject,
+			payload: row.Payload, prevHash: row.PrevHash, hash: row.Hash}
 		res.Events++
 		fail := func(problem string) {
 			res.OK = false
@@ -235,7 +204,7 @@ func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, visit func(*chai
 			}
 		}
 		if !res.OK {
-			return res, nil
+			return false
 		}
 		if e.seq == 1 {
 			res.Store = e.hash
@@ -244,24 +213,35 @@ func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, visit func(*chai
 		visit(&e)
 		prev, prevAt = e.hash, e.at
 		expect++
+		return true
+	})
+	if err != nil {
+		return ChainCheck{}, storeErr("read audit log", err)
 	}
-	return res, rows.Err()
+	return res, nil
+}
+
+// storedMS is the integer Unix milliseconds a store keeps for t, 0 for the
+// zero time, which is what the chain hashes.
+func storedMS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }
 
 // checkpoint is the highest head an earlier check recorded as intact, where
 // an incremental check starts re-hashing; nil before the first. checkHeads
 // confirms that the row at its seq still has its hash.
 func (tx *Tx) checkpoint(ctx context.Context) (*ChainHead, error) {
-	var h ChainHead
-	err := tx.queryRow(ctx, `SELECT head_seq, head_hash FROM verifications
-		WHERE kind = 'audit_chain' AND ok = 1 AND head_seq IS NOT NULL ORDER BY head_seq DESC, id DESC LIMIT 1`).Scan(&h.Seq, &h.Hash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
+	h, ok, err := tx.st.VerifiedChainHeadLatest(ctx)
 	if err != nil {
 		return nil, storeErr("read verifications", err)
 	}
-	return &h, nil
+	if !ok {
+		return nil, nil
+	}
+	return &ChainHead{Seq: h.Seq, Hash: h.Hash}, nil
 }
 
 // checkHeads confirms that every chain head recorded by an earlier check is
@@ -271,39 +251,22 @@ func (tx *Tx) checkHeads(ctx context.Context, res *ChainCheck) error {
 	if !res.OK {
 		return nil
 	}
-	rows, err := tx.query(ctx, `SELECT head_seq, head_hash, source, at FROM verifications
-		WHERE kind = 'audit_chain' AND ok = 1 AND head_seq IS NOT NULL ORDER BY head_seq DESC, id DESC`)
+	heads, err := tx.st.VerifiedChainHeads(ctx)
 	if err != nil {
-		return err
+		return storeErr("read verifications", err)
 	}
-	type head struct {
-		seq        int64
-		hash, from string
-		at         int64
-	}
-	var heads []head
-	for rows.Next() {
-		var h head
-		if err := rows.Scan(&h.seq, &h.hash, &h.from, &h.at); err != nil {
-			rows.Close()
-			return storeErr("read verifications", err)
-		}
-		heads = append(heads, h)
-	}
-	rows.Close()
 	for _, h := range heads {
-		var hash string
-		err := tx.queryRow(ctx, `SELECT hash FROM audit_log WHERE seq = ?`, h.seq).Scan(&hash)
+		hash, ok, err := tx.st.AuditHashAt(ctx, h.Seq)
 		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			res.OK, res.BrokenSeq = false, h.seq
-			res.Problem = fmt.Sprintf("the head %s recorded at %s (seq %d) is gone: events were cut from the end of the log", h.from, fromMS(h.at), h.seq)
-			return nil
 		case err != nil:
 			return storeErr("read audit log", err)
-		case hash != h.hash:
-			res.OK, res.BrokenSeq = false, h.seq
-			res.Problem = fmt.Sprintf("the head %s recorded at %s (seq %d) had another hash", h.from, fromMS(h.at), h.seq)
+		case !ok:
+			res.OK, res.BrokenSeq = false, h.Seq
+			res.Problem = fmt.Sprintf("the head %s recorded at %s (seq %d) is gone: events were cut from the end of the log", h.Source, Time{h.At}, h.Seq)
+			return nil
+		case hash != h.Hash:
+			res.OK, res.BrokenSeq = false, h.Seq
+			res.Problem = fmt.Sprintf("the head %s recorded at %s (seq %d) had another hash", h.Source, Time{h.At}, h.Seq)
 			return nil
 		}
 	}
@@ -386,16 +349,15 @@ func (s *Service) VerifyAudit(ctx context.Context, actor, source string, full bo
 }
 
 func (tx *Tx) recordChainCheck(ctx context.Context, actor, source string, res ChainCheck) error {
-	detail := fmt.Sprintf("%d events, %d re-hashed", res.Events, res.Rehashed)
-	var seq, hash any
+	v := store.Verification{Kind: store.VerificationAuditChain, OK: res.OK, Detail: fmt.Sprintf("%d events, %d re-hashed", res.Events, res.Rehashed),
+		Findings: encodeList(res.Failures()), Source: source, At: tx.now}
 	if res.OK {
-		seq, hash = res.Head.Seq, res.Head.Hash
+		v.HeadSeq, v.HeadHash = res.Head.Seq, res.Head.Hash
 	} else {
-		detail = res.Failures()[0]
+		v.Detail = res.Failures()[0]
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO verifications (kind, ok, detail, findings, head_seq, head_hash, source, at) VALUES ('audit_chain', ?, ?, ?, ?, ?, ?, ?)`,
-		boolInt(res.OK), detail, encodeList(res.Failures()), seq, hash, source, ms(tx.now)); err != nil {
-		return err
+	if err := tx.st.VerificationInsert(ctx, v); err != nil {
+		return storeErr("record verification", err)
 	}
 	return tx.audit(ctx, actor, "audit.verify", "audit", map[string]any{"ok": res.OK, "events": res.Events, "head": res.Head, "broken_seq": res.BrokenSeq,
 		"disagreeing": res.Disagreeing, "anchors_checked": res.Anchors.Checked, "full": res.Full, "rehashed": res.Rehashed})

@@ -22,54 +22,29 @@ type blobRef struct {
 // generations, and separately the manifests of shadow edits (the content
 // before and after) and of fingerprints, each once.
 func (tx *Tx) storeBlobRefs(ctx context.Context) (blobs, manifests []blobRef, err error) {
-	rows, err := tx.query(ctx, `SELECT item_id, generation, blob FROM capsules ORDER BY id`)
+	capsules, err := tx.st.BlobRefsCapsules(ctx)
 	if err != nil {
-		return nil, nil, err
-	}
-	for rows.Next() {
-		var item, hash string
-		var gen int
-		if err := rows.Scan(&item, &gen, &hash); err != nil {
-			rows.Close()
-			return nil, nil, storeErr("read capsules", err)
-		}
-		blobs = append(blobs, blobRef{hash, fmt.Sprintf("capsule %s generation %d", item, gen)})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, nil, storeErr("read capsules", err)
 	}
-	rows, err = tx.query(ctx, `SELECT id, old_blob, new_blob FROM shadow_edits ORDER BY id`)
+	for _, c := range capsules {
+		blobs = append(blobs, blobRef{c.Blob, fmt.Sprintf("capsule %s generation %d", c.ItemID, c.Generation)})
+	}
+	edits, err := tx.st.BlobRefsShadowEdits(ctx)
 	if err != nil {
-		return nil, nil, err
-	}
-	for rows.Next() {
-		var id int64
-		var old, cur string
-		if err := rows.Scan(&id, &old, &cur); err != nil {
-			rows.Close()
-			return nil, nil, storeErr("read shadow edits", err)
-		}
-		manifests = append(manifests, blobRef{old, fmt.Sprintf("shadow edit %d (the baseline a restore writes back)", id)},
-			blobRef{cur, fmt.Sprintf("shadow edit %d (the content it found)", id)})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, nil, storeErr("read shadow edits", err)
 	}
-	rows, err = tx.query(ctx, `SELECT manifest, resource FROM fingerprints GROUP BY manifest, resource ORDER BY MIN(id)`)
+	for _, e := range edits {
+		manifests = append(manifests, blobRef{e.OldBlob, fmt.Sprintf("shadow edit %d (the baseline a restore writes back)", e.ID)},
+			blobRef{e.NewBlob, fmt.Sprintf("shadow edit %d (the content it found)", e.ID)})
+	}
+	prints, err := tx.st.BlobRefsFingerprints(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, storeErr("read fingerprints", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var hash, resource string
-		if err := rows.Scan(&hash, &resource); err != nil {
-			return nil, nil, storeErr("read fingerprints", err)
-		}
-		manifests = append(manifests, blobRef{hash, "a fingerprint of " + resource})
+	for _, f := range prints {
+		manifests = append(manifests, blobRef{f.Manifest, "a fingerprint of " + f.Resource})
 	}
-	return blobs, manifests, rows.Err()
+	return blobs, manifests, nil
 }
 
 // checkBlobStore re-hashes every blob, then looks up every blob the store

@@ -3,9 +3,7 @@ package workflow
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/oxygen-tools/oxygen/store"
 	"github.com/robfig/cron/v3"
 )
 
@@ -44,20 +43,17 @@ type ScheduledJob struct {
 }
 
 func (tx *Tx) daemonInfo(ctx context.Context) (*DaemonInfo, error) {
-	var d DaemonInfo
-	var since, beat int64
-	var schedule string
-	err := tx.queryRow(ctx, `SELECT pid, host, started_at, heartbeat_at, schedule FROM daemon WHERE id = 1`).Scan(&d.PID, &d.Host, &since, &beat, &schedule)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
+	row, ok, err := tx.st.DaemonGet(ctx)
 	if err != nil {
 		return nil, storeErr("read daemon", err)
 	}
-	if err := json.Unmarshal([]byte(schedule), &d.Schedule); err != nil {
+	if !ok {
+		return nil, nil
+	}
+	d := DaemonInfo{PID: int(row.PID), Host: row.Host, Since: Time{row.StartedAt}, Heartbeat: Time{row.HeartbeatAt}}
+	if err := json.Unmarshal([]byte(row.Schedule), &d.Schedule); err != nil {
 		return nil, Errorf(EINTERNAL, "the daemon row's schedule is not valid JSON: %v", err)
 	}
-	d.Since, d.Heartbeat = fromMS(since), fromMS(beat)
 	d.Live = alive(d.PID, d.Host, d.Heartbeat.Time, tx.now, DaemonHeartbeatTTL)
 	return &d, nil
 }
@@ -73,11 +69,8 @@ func (s *Service) acquireDaemon(ctx context.Context) error {
 			return Errorf(ECONFLICT, "a daemon is already running for this repository: pid %d on %s since %s (last heartbeat %s)",
 				cur.PID, cur.Host, cur.Since, cur.Heartbeat)
 		}
-		now := ms(tx.now)
-		if _, err := tx.exec(ctx, `INSERT INTO daemon (id, pid, host, started_at, heartbeat_at) VALUES (1, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, host = excluded.host, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`,
-			os.Getpid(), hostname(), now, now); err != nil {
-			return err
+		if err := tx.st.DaemonClaim(ctx, store.Daemon{PID: int64(os.Getpid()), Host: hostname(), StartedAt: tx.now, HeartbeatAt: tx.now}); err != nil {
+			return storeErr("claim daemon", err)
 		}
 		payload := map[string]any{"pid": os.Getpid(), "host": hostname()}
 		if cur != nil {
@@ -95,11 +88,11 @@ func (s *Service) daemonHeartbeat(ctx context.Context, schedule []ScheduledJob) 
 		return Errorf(EINTERNAL, "encode schedule: %v", err)
 	}
 	return s.write(ctx, func(tx *Tx) error {
-		res, err := tx.exec(ctx, `UPDATE daemon SET heartbeat_at = ?, schedule = ? WHERE id = 1 AND pid = ? AND host = ?`, ms(tx.now), string(data), os.Getpid(), hostname())
+		held, err := tx.st.DaemonHeartbeatIf(ctx, int64(os.Getpid()), hostname(), tx.now, string(data))
 		if err != nil {
-			return err
+			return storeErr("record daemon heartbeat", err)
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if !held {
 			return Errorf(ECONFLICT, "another daemon took over this repository")
 		}
 		return nil
@@ -108,11 +101,11 @@ func (s *Service) daemonHeartbeat(ctx context.Context, schedule []ScheduledJob) 
 
 func (s *Service) releaseDaemon(ctx context.Context) error {
 	return s.write(ctx, func(tx *Tx) error {
-		res, err := tx.exec(ctx, `DELETE FROM daemon WHERE id = 1 AND pid = ? AND host = ?`, os.Getpid(), hostname())
+		held, err := tx.st.DaemonReleaseIf(ctx, int64(os.Getpid()), hostname())
 		if err != nil {
-			return err
+			return storeErr("release daemon", err)
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
+		if held {
 			return tx.audit(ctx, SystemActor.Owner, "daemon.stop", "daemon", map[string]any{"pid": os.Getpid(), "host": hostname()})
 		}
 		return nil
@@ -259,7 +252,7 @@ func (d *Daemon) runScheduled(ctx context.Context, name string, fn JobFunc) {
 	defer busy.Store(false)
 	start := time.Now()
 	d.Logger.Info("job started", "job", name)
-	run, err := d.current.Load().RunJob(context.WithoutCancel(ctx), name, "schedule", fn)
+	run, err := d.current.Load().RunJob(context.WithoutCancel(ctx), name, JobScheduled, fn)
 	attrs := []any{"job", name, "duration", time.Since(start).Round(time.Millisecond).String()}
 	if run != nil {
 		attrs = append(attrs, "outcome", run.Outcome, "summary", run.Summary)

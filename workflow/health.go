@@ -2,8 +2,6 @@ package workflow
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -152,17 +150,15 @@ func changedResult(last *IntegrityCheck, ok bool, findings []string) bool {
 // files, not a change of state, so it is not an audit event.
 func (tx *Tx) recordCapsuleChecks(ctx context.Context, source string, drift map[int64]bool) error {
 	for id, drifted := range drift {
-		var last int
-		err := tx.queryRow(ctx, `SELECT drifted FROM capsule_checks WHERE capsule_id = ? ORDER BY id DESC LIMIT 1`, id).Scan(&last)
+		last, checked, err := tx.st.HealthCapsuleLastDrift(ctx, id)
 		switch {
-		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
 			return storeErr("read capsule checks", err)
-		case (last == 1) == drifted:
+		case checked && last == drifted:
 			continue
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO capsule_checks (capsule_id, drifted, source, at) VALUES (?, ?, ?, ?)`, id, boolInt(drifted), source, ms(tx.now)); err != nil {
-			return err
+		if err := tx.st.HealthCapsuleCheckInsert(ctx, id, drifted, source, tx.now); err != nil {
+			return storeErr("record capsule check", err)
 		}
 	}
 	return nil
@@ -191,23 +187,12 @@ func (s *Service) healthVerdict(ctx context.Context, tx *Tx, policyDrift string)
 	if err := s.attention(ctx, tx, h); err != nil {
 		return nil, err
 	}
-	rows, err := tx.query(ctx, `SELECT c.item_id FROM capsules c JOIN items i ON i.id = c.item_id AND i.status = 'in_progress'
-		WHERE c.generation = (SELECT MAX(generation) FROM capsules c2 WHERE c2.item_id = c.item_id)
-		AND (SELECT drifted FROM capsule_checks k WHERE k.capsule_id = c.id ORDER BY k.id DESC LIMIT 1) = 1
-		ORDER BY c.item_id`)
+	drifted, err := tx.st.HealthDriftedInProgress(ctx)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var item string
-		if err := rows.Scan(&item); err != nil {
-			return nil, storeErr("read capsule checks", err)
-		}
-		h.yellow("capsule_drift", item, "%s's capsule has drifted (orchestrate capsule verify %s)", item, item)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, storeErr("read capsule checks", err)
+	}
+	for _, item := range drifted {
+		h.yellow("capsule_drift", item, "%s's capsule has drifted (orchestrate capsule verify %s)", item, item)
 	}
 	if policyDrift != "" {
 		h.yellow("policy_drift", ConfigFile, "%s", policyDrift)
@@ -309,24 +294,15 @@ func (tx *Tx) staleItems(ctx context.Context, after time.Duration) ([]StaleItem,
 
 // itemsInProgress lists every item in progress, longest running first.
 func (tx *Tx) itemsInProgress(ctx context.Context) ([]ItemInProgress, error) {
-	rows, err := tx.query(ctx, `SELECT i.id, i.title, i.domain, i.owner, MAX(t.at) AS since FROM items i JOIN item_transitions t ON t.item_id = i.id AND t.to_status = 'in_progress'
-		WHERE i.status = 'in_progress' GROUP BY i.id, i.title, i.domain, i.owner ORDER BY since, i.id`)
+	rows, err := tx.st.HealthItemsInProgress(ctx)
 	if err != nil {
-		return nil, err
+		return nil, storeErr("read items", err)
 	}
-	defer rows.Close()
 	out := []ItemInProgress{}
-	for rows.Next() {
-		var st ItemInProgress
-		var since int64
-		if err := rows.Scan(&st.ID, &st.Title, &st.Domain, &st.Owner, &since); err != nil {
-			return nil, storeErr("read items", err)
-		}
-		st.Since = fromMS(since)
-		st.For = tx.now.Sub(st.Since.Time)
-		out = append(out, st)
+	for _, r := range rows {
+		out = append(out, ItemInProgress{ID: r.ID, Title: r.Title, Domain: r.Domain, Owner: r.Owner, Since: Time{r.Since}, For: tx.now.Sub(r.Since)})
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func roundDuration(d time.Duration) time.Duration {

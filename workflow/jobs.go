@@ -2,12 +2,13 @@ package workflow
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // JobFunc does one job's work and sums it up in a line.
@@ -48,50 +49,63 @@ func (s *Service) JobFuncs() map[string]JobFunc {
 
 // JobRun is one recorded run of a job.
 type JobRun struct {
-	ID         int64  `json:"id"`
-	Name       string `json:"name"`
-	Trigger    string `json:"trigger"` // schedule or manual
-	StartedAt  Time   `json:"started_at"`
-	FinishedAt Time   `json:"finished_at"`
-	Outcome    string `json:"outcome"` // running, ok, error, panic or skipped
-	Summary    string `json:"summary"`
+	ID         int64      `json:"id"`
+	Name       string     `json:"name"`
+	Trigger    JobTrigger `json:"trigger"`
+	StartedAt  Time       `json:"started_at"`
+	FinishedAt Time       `json:"finished_at"`
+	Outcome    JobOutcome `json:"outcome"`
+	Summary    string     `json:"summary"`
 }
+
+// JobTrigger is what started a run: the daemon's schedule or a person.
+type JobTrigger = store.JobTrigger
+
+// JobOutcome is how a run ended: ok, error, panic or skipped, or running.
+type JobOutcome = store.JobOutcome
+
+const (
+	JobScheduled = store.JobScheduled
+	JobManual    = store.JobManual
+	JobRunning   = store.JobRunning
+	JobOK        = store.JobOK
+	JobError     = store.JobError
+	JobPanic     = store.JobPanic
+	JobSkipped   = store.JobSkipped
+)
 
 // RunJob runs fn as job name and records the run: a row when it starts, its
 // outcome when it ends. A panic is recovered and recorded as the outcome.
-func (s *Service) RunJob(ctx context.Context, name, trigger string, fn JobFunc) (run *JobRun, err error) {
-	run = &JobRun{Name: name, Trigger: trigger, Outcome: "running"}
+func (s *Service) RunJob(ctx context.Context, name string, trigger JobTrigger, fn JobFunc) (run *JobRun, err error) {
+	run = &JobRun{Name: name, Trigger: trigger, Outcome: JobRunning}
 	err = s.write(ctx, func(tx *Tx) error {
 		run.StartedAt = Time{tx.now}
-		res, err := tx.exec(ctx, `INSERT INTO job_runs (name, trigger, started_at, outcome) VALUES (?, ?, ?, 'running')`, name, trigger, ms(tx.now))
-		if err != nil {
-			return err
-		}
-		run.ID, err = res.LastInsertId()
-		return err
+		var err error
+		run.ID, err = tx.st.JobRunStart(ctx, name, trigger, tx.now)
+		return storeErr("record job run", err)
 	})
 	if err != nil {
 		return nil, err
 	}
 	summary, jobErr := safeRun(ctx, fn)
-	run.Outcome, run.Summary = "ok", summary
+	run.Outcome, run.Summary = JobOK, summary
 	var panicErr *jobPanic
 	switch {
 	case errors.As(jobErr, &panicErr):
-		run.Outcome, run.Summary = "panic", panicErr.Error()
+		run.Outcome, run.Summary = JobPanic, panicErr.Error()
 	case jobErr != nil:
-		run.Outcome, run.Summary = "error", ErrorMessage(jobErr)
+		run.Outcome, run.Summary = JobError, ErrorMessage(jobErr)
 	}
 	// The outcome is recorded even when ctx was cancelled (Ctrl-C during
 	// jobs run), or the run would stay "running" for ever.
 	final := context.WithoutCancel(ctx)
 	err = s.write(final, func(tx *Tx) error {
 		run.FinishedAt = Time{tx.now}
-		res, err := tx.exec(final, `UPDATE job_runs SET finished_at = ?, outcome = ?, summary = ? WHERE id = ? AND outcome = 'running'`, ms(tx.now), run.Outcome, run.Summary, run.ID)
+		running, err := tx.st.JobRunFinishIf(final, run.ID, tx.now, run.Outcome, run.Summary)
 		if err != nil {
-			return err
+			return storeErr("record job run", err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
+		if !running {
 			return Errorf(EINTERNAL, "job run %d was no longer running when it finished", run.ID)
 		}
 		return nil
@@ -155,9 +169,7 @@ func safeRun(ctx context.Context, fn JobFunc) (summary string, err error) {
 // recordSkip notes a scheduled run skipped because the last one still runs.
 func (s *Service) recordSkip(ctx context.Context, name string) error {
 	return s.write(ctx, func(tx *Tx) error {
-		_, err := tx.exec(ctx, `INSERT INTO job_runs (name, trigger, started_at, finished_at, outcome, summary) VALUES (?, 'schedule', ?, ?, 'skipped', 'the previous run is still running')`,
-			name, ms(tx.now), ms(tx.now))
-		return err
+		return storeErr("record job run", tx.st.JobRunSkipped(ctx, name, tx.now, "the previous run is still running"))
 	})
 }
 
@@ -254,37 +266,31 @@ func (s *Service) jobStatuses(ctx context.Context, tx *Tx, daemon *DaemonInfo) (
 	return out, nil
 }
 
+// lastRun is a job's newest run that was not skipped, or with okOnly its
+// newest success; nil when there is none.
 func (tx *Tx) lastRun(ctx context.Context, name string, okOnly bool) (*JobRun, error) {
-	q := `SELECT id, name, trigger, started_at, COALESCE(finished_at, 0), outcome, summary FROM job_runs WHERE name = ?`
+	last := tx.st.JobRunLast
 	if okOnly {
-		q += ` AND outcome = 'ok'`
-	} else {
-		q += ` AND outcome <> 'skipped'`
+		last = tx.st.JobRunLastOK
 	}
-	var r JobRun
-	var started, finished int64
-	err := tx.queryRow(ctx, q+` ORDER BY id DESC LIMIT 1`, name).Scan(&r.ID, &r.Name, &r.Trigger, &started, &finished, &r.Outcome, &r.Summary)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
+	r, ok, err := last(ctx, name)
 	if err != nil {
 		return nil, storeErr("read job runs", err)
 	}
-	r.StartedAt, r.FinishedAt = fromMS(started), fromMS(finished)
-	return &r, nil
+	if !ok {
+		return nil, nil
+	}
+	return &JobRun{ID: r.ID, Name: r.Name, Trigger: r.Trigger, StartedAt: Time{r.StartedAt}, FinishedAt: Time{r.FinishedAt},
+		Outcome: r.Outcome, Summary: r.Summary}, nil
 }
 
 // storeCreated is the time of the first audit event: when the store began.
 // The first by seq, read through the primary key: MIN(at) scanned the
 // whole log on every assign, jobs and health.
 func (tx *Tx) storeCreated(ctx context.Context) (time.Time, error) {
-	var at int64
-	err := tx.queryRow(ctx, `SELECT at FROM audit_log ORDER BY seq LIMIT 1`).Scan(&at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, nil
-	}
+	first, _, err := tx.st.AuditFirst(ctx)
 	if err != nil {
 		return time.Time{}, storeErr("read audit log", err)
 	}
-	return time.UnixMilli(at).UTC(), nil
+	return first.At, nil
 }

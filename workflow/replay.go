@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // The replay rebuilds, from the audit events alone, the rows the protocol's
@@ -45,9 +47,10 @@ type replayRow struct {
 type replayTable struct {
 	name    string   // the table
 	noun    string   // how a finding names one row: "lease token", "item", ...
-	columns []string // compared columns, in the order query selects them after the key
-	query   string   // SELECT key, columns... FROM name
-	rows    map[string]*replayRow
+	columns []string // compared columns
+	// read is the store's snapshot of the table, keyed as rows is.
+	read func(store.Tx, context.Context) (store.Snapshot, error)
+	rows map[string]*replayRow
 }
 
 // row returns the row with key, creating it at seq.
@@ -79,43 +82,34 @@ type replay struct {
 }
 
 func newReplay() *replay {
-	table := func(name, noun, key string, columns ...string) *replayTable {
-		selected := make([]string, len(columns))
-		for i, c := range columns {
-			selected[i] = c
-			if c == dependsOnColumn {
-				selected[i] = "''" // filled in from item_deps by attachDeps
-			}
-		}
-		return &replayTable{name: name, noun: noun, columns: columns, rows: map[string]*replayRow{},
-			query: `SELECT ` + key + `, ` + strings.Join(selected, ", ") + ` FROM ` + name}
+	table := func(name, noun string, read func(store.Tx, context.Context) (store.Snapshot, error), columns ...string) *replayTable {
+		return &replayTable{name: name, noun: noun, columns: columns, read: read, rows: map[string]*replayRow{}}
 	}
 	r := &replay{
-		items: table("items", "item", "id", "title", "kind", "domain", "priority", "status", "owner", "objective",
+		items: table("items", "item", store.Tx.ReplayItems, "title", "kind", "domain", "priority", "status", "owner", "objective",
 			"in_scope", "out_of_scope", "invariants", "files", "commands", "created_at", "updated_at", dependsOnColumn),
-		transitions: table("item_transitions", "item transition", "id", "item_id", "from_status", "to_status", "actor", "reason",
+		transitions: table("item_transitions", "item transition", store.Tx.ReplayTransitions, "item_id", "from_status", "to_status", "actor", "reason",
 			"council_id", "at", "verification"),
-		leases: table("leases", "lease token", "token", "resource", "owner", "domain", "item_id", "reason", "created_at", "expires_at",
+		leases: table("leases", "lease token", store.Tx.ReplayLeases, "resource", "owner", "domain", "item_id", "reason", "created_at", "expires_at",
 			"hold_since", "state", "ended_at", "end_reason", "ended_by"),
-		counters:     table("counters", "counter", "name", "value"),
-		attestations: table("lease_attestations", "attestation", "token || ' ' || path || ' ' || blob", "attested_at"),
-		signals: table("signals", "signal", "id", "kind", "topic", "from_owner", "from_domain", "to_target", "item_id", "resource",
+		counters:     table("counters", "counter", store.Tx.ReplayTokenCounter, "value"),
+		attestations: table("lease_attestations", "attestation", store.Tx.ReplayAttestations, "attested_at"),
+		signals: table("signals", "signal", store.Tx.ReplaySignals, "kind", "topic", "from_owner", "from_domain", "to_target", "item_id", "resource",
 			"body", "refs", "created_at", "file", "question"),
-		council: table("council_approvals", "council approval of signal", "signal_id", "item_id", "approved_by", "approver_domain",
+		council: table("council_approvals", "council approval of signal", store.Tx.ReplayCouncilApprovals, "item_id", "approved_by", "approver_domain",
 			"approved_at", "note", "consumed_at", "consumed_by", "consumed_action"),
-		acks:     table("signal_acks", "acknowledgement", "signal_id || ' ' || owner", "domain", "acked_at"),
-		outcomes: table("council_outcomes", "council outcome of signal", "signal_id", "outcome", "by_owner", "by_domain", "reason", "at"),
-		shadows: table("shadow_edits", "shadow edit", "id", "resource", "worktree", "paths", "old_blob", "new_blob", "detected_at", "status",
+		acks:     table("signal_acks", "acknowledgement", store.Tx.ReplayAcks, "domain", "acked_at"),
+		outcomes: table("council_outcomes", "council outcome of signal", store.Tx.ReplayCouncilOutcomes, "outcome", "by_owner", "by_domain", "reason", "at"),
+		shadows: table("shadow_edits", "shadow edit", store.Tx.ReplayShadowEdits, "resource", "worktree", "paths", "old_blob", "new_blob", "detected_at", "status",
 			"resolved_at", "resolved_by", "reason", "signal_id"),
-		capsules: table("capsules", "capsule", "item_id || ' generation ' || generation", "blob", "path", "template", "generated_at"),
+		capsules: table("capsules", "capsule", store.Tx.ReplayCapsules, "blob", "path", "template", "generated_at"),
 	}
-	r.counters.query += ` WHERE name = 'lease_token'`
 	r.counters.row("lease_token", 0).set("value", "0")
 	return r
 }
 
 // dependsOnColumn is compared with each item row: its dependencies in
-// order, as item_deps holds them.
+// order, as item_deps holds them (attachDeps).
 const dependsOnColumn = "depends_on"
 
 // tables lists the replayed tables in the order findings are reported.
@@ -535,9 +529,9 @@ func (r *replay) capsuleGenerate(e *chainEvent) error {
 func (r *replay) compare(ctx context.Context, tx *Tx) ([]string, error) {
 	out := append([]string{}, r.contradictions...)
 	for _, t := range r.tables() {
-		actual, err := tx.replayedRows(ctx, t)
+		actual, err := t.read(tx.st, ctx)
 		if err != nil {
-			return nil, err
+			return nil, storeErr("read "+t.name, err)
 		}
 		if t == r.items {
 			if err := tx.attachDeps(ctx, actual); err != nil {
@@ -571,76 +565,21 @@ func (r *replay) blobRefs() []blobRef {
 	return out
 }
 
-// replayedRows reads a table's compared columns as text, NULL as "".
-func (tx *Tx) replayedRows(ctx context.Context, t *replayTable) (map[string]map[string]string, error) {
-	rows, err := tx.query(ctx, t.query)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	n := len(t.columns)
-	out := map[string]map[string]string{}
-	for rows.Next() {
-		vals := make([]nullText, n+1)
-		ptrs := make([]any, n+1)
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, storeErr("read "+t.name, err)
-		}
-		row := make(map[string]string, n)
-		for i := 0; i < n; i++ {
-			row[t.columns[i]] = string(vals[i+1])
-		}
-		out[string(vals[0])] = row
-	}
-	return out, rows.Err()
-}
-
-// nullText scans any column as text, NULL as "".
-type nullText string
-
-func (n *nullText) Scan(v any) error {
-	switch x := v.(type) {
-	case nil:
-		*n = ""
-	case []byte:
-		*n = nullText(x)
-	case string:
-		*n = nullText(x)
-	case int64:
-		*n = nullText(strconv.FormatInt(x, 10))
-	default:
-		*n = nullText(fmt.Sprint(x))
-	}
-	return nil
-}
-
 // attachDeps adds each item's dependencies, in order, as depends_on.
-func (tx *Tx) attachDeps(ctx context.Context, items map[string]map[string]string) error {
-	rows, err := tx.query(ctx, `SELECT item_id, depends_on FROM item_deps ORDER BY item_id, pos`)
+func (tx *Tx) attachDeps(ctx context.Context, items store.Snapshot) error {
+	deps, err := tx.st.ReplayItemDeps(ctx)
 	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	deps := map[string][]string{}
-	for rows.Next() {
-		var id, dep string
-		if err := rows.Scan(&id, &dep); err != nil {
-			return storeErr("read dependencies", err)
-		}
-		deps[id] = append(deps[id], dep)
+		return storeErr("read dependencies", err)
 	}
 	for id, it := range items {
 		it[dependsOnColumn] = encodeList(deps[id])
 	}
-	return rows.Err()
+	return nil
 }
 
 // diff compares the table's rows with the replayed ones. Only the rows
 // that disagree are sorted, so an agreeing table costs one lookup a row.
-func (t *replayTable) diff(actual map[string]map[string]string) []string {
+func (t *replayTable) diff(actual store.Snapshot) []string {
 	found := map[string][]string{}
 	for k, want := range t.rows {
 		label := t.noun + " " + k

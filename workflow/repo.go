@@ -102,10 +102,11 @@ func Init(ctx context.Context, dir string, explicit bool, clock Clock) (*InitRes
 	err = svc.write(ctx, func(tx *Tx) error {
 		// Many inits may race on a new store: the first to hold the write
 		// lock records it, the others find its event and do nothing.
-		if err := tx.queryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM audit_log)`).Scan(&fresh); err != nil {
+		_, recorded, err := tx.st.AuditFirst(ctx)
+		if err != nil {
 			return storeErr("read audit log", err)
 		}
-		if !fresh {
+		if fresh = !recorded; !fresh {
 			return nil
 		}
 		// Fencing must survive losing the store: a new store's first token
@@ -114,8 +115,8 @@ func Init(ctx context.Context, dir string, explicit bool, clock Clock) (*InitRes
 		// microsecond of its life. Nothing kept beside the store is
 		// trusted for this; `git clean` or a new machine may take it too.
 		seed := tx.now.UnixMicro()
-		if _, err := tx.exec(ctx, `UPDATE counters SET value = ? WHERE name = 'lease_token' AND value < ?`, seed, seed); err != nil {
-			return err
+		if err := tx.st.TokenSeedAtLeast(ctx, seed); err != nil {
+			return storeErr("seed lease tokens", err)
 		}
 		return tx.audit(ctx, SystemActor.Owner, "store.init", "store", map[string]any{"schema_version": store.Info().Schema, "first_token": seed + 1})
 	})

@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/oxygen-tools/oxygen/internal/safefs"
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // ReportsDir holds the audit reports, root-relative.
@@ -204,9 +204,9 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 		if err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO reports (path, generated_at, head_seq, head_hash, findings, md_blob, json_blob) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			r.Path, ms(tx.now), r.ChainHead.Seq, r.ChainHead.Hash, len(r.Findings), md, js); err != nil {
-			return err
+		if err := tx.st.ReportInsert(ctx, store.Report{Path: r.Path, GeneratedAt: tx.now, HeadSeq: r.ChainHead.Seq, HeadHash: r.ChainHead.Hash,
+			Findings: len(r.Findings), MDBlob: md, JSONBlob: js}); err != nil {
+			return storeErr("record report", err)
 		}
 		return tx.audit(ctx, actor, "audit.report", "report:"+r.Path, map[string]any{
 			"findings": len(r.Findings), "head": r.ChainHead, "shadow_edits_found": found, "signal": r.Signal})
@@ -232,12 +232,12 @@ func newReport() *Report {
 // gatherReport fills the parts of a report that come from the store.
 func (s *Service) gatherReport(ctx context.Context, tx *Tx, r *Report) error {
 	now := tx.now
-	var since int64
-	err := tx.queryRow(ctx, `SELECT COALESCE(MAX(generated_at), 0) FROM reports`).Scan(&since)
+	sinceAt, err := tx.st.ReportsLastGeneratedAt(ctx)
 	if err != nil {
 		return storeErr("read reports", err)
 	}
-	r.Since = fromMS(since)
+	r.Since = Time{sinceAt}
+	since := storedMS(sinceAt)
 	if r.Leases, err = tx.leases(ctx, `state = 'active' AND expires_at > ? ORDER BY resource`, ms(now)); err != nil {
 		return err
 	}
@@ -265,20 +265,13 @@ func (s *Service) gatherReport(ctx context.Context, tx *Tx, r *Report) error {
 	if r.Hoarding.Revoked, err = tx.leases(ctx, `state = 'revoked' AND ended_at > ? ORDER BY ended_at, id`, since); err != nil {
 		return err
 	}
-	rows, err := tx.query(ctx, `SELECT owner, count(*) FROM leases WHERE ((state = 'expired') OR (state = 'active' AND expires_at <= ?)) AND expires_at > ?
-		GROUP BY owner HAVING count(*) >= ? ORDER BY count(*) DESC, owner`, ms(now), ms(now.Add(-repeatWindow)), repeatExpiries)
+	offenders, err := tx.st.ReportRepeatExpiries(ctx, now, now.Add(-repeatWindow), repeatExpiries)
 	if err != nil {
-		return err
+		return storeErr("read leases", err)
 	}
-	for rows.Next() {
-		var o RepeatOffense
-		if err := rows.Scan(&o.Owner, &o.Expiries); err != nil {
-			rows.Close()
-			return storeErr("read leases", err)
-		}
-		r.Hoarding.RepeatOffenders = append(r.Hoarding.RepeatOffenders, o)
+	for _, o := range offenders {
+		r.Hoarding.RepeatOffenders = append(r.Hoarding.RepeatOffenders, RepeatOffense{Owner: o.Owner, Expiries: o.Count})
 	}
-	rows.Close()
 	calls, err := tx.listCouncil(ctx, false, s.Config.Council.TTL)
 	if err != nil {
 		return err
@@ -297,21 +290,14 @@ func (s *Service) gatherReport(ctx context.Context, tx *Tx, r *Report) error {
 	if r.Items.Blocked, err = tx.listItems(ctx, ItemFilter{Status: string(StatusBlocked)}); err != nil {
 		return err
 	}
-	rows, err = tx.query(ctx, `SELECT item_id, actor, reason, at FROM item_transitions WHERE verification = 'skipped' AND at > ? ORDER BY id`, since)
+	skipped, err := tx.st.ReportSkippedVerifications(ctx, sinceAt)
 	if err != nil {
-		return err
+		return storeErr("read transitions", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var u UnverifiedDone
-		var at int64
-		if err := rows.Scan(&u.Item, &u.Actor, &u.Reason, &at); err != nil {
-			return storeErr("read transitions", err)
-		}
-		u.At = fromMS(at)
-		r.Items.Unverified = append(r.Items.Unverified, u)
+	for _, u := range skipped {
+		r.Items.Unverified = append(r.Items.Unverified, UnverifiedDone{Item: u.ItemID, Actor: u.Actor, Reason: u.Reason, At: Time{u.At}})
 	}
-	return rows.Err()
+	return nil
 }
 
 // reportCapsules lists items in progress without a capsule, and drift.
@@ -467,8 +453,8 @@ func (s *Service) reportName(ctx context.Context, tx *Tx) (string, error) {
 			name = fmt.Sprintf("%s-%d", base, n)
 		}
 		logical := path.Join(ReportsDir, name+".md")
-		var taken bool
-		if err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reports WHERE path = ?)`, logical).Scan(&taken); err != nil {
+		taken, err := tx.st.ReportPathTaken(ctx, logical)
+		if err != nil {
 			return "", storeErr("read reports", err)
 		}
 		for _, ext := range []string{".md", ".json"} {
@@ -586,13 +572,12 @@ func (s *Service) checkReportHeads(ctx context.Context, tx *Tx, res *ChainCheck)
 			res.Anchors.PreviousStoreReports++
 			continue
 		}
-		var hash string
-		err = tx.queryRow(ctx, `SELECT hash FROM audit_log WHERE seq = ?`, head.ChainHead.Seq).Scan(&hash)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		hash, ok, err := tx.st.AuditHashAt(ctx, head.ChainHead.Seq)
+		if err != nil {
 			// The store failing to answer is not evidence of tampering.
 			return storeErr("read audit log", err)
 		}
-		if err != nil || hash != head.ChainHead.Hash {
+		if !ok || hash != head.ChainHead.Hash {
 			res.OK, res.BrokenSeq = false, head.ChainHead.Seq
 			res.Problem = fmt.Sprintf("the head recorded in %s (seq %d) is gone or altered: events were cut or rewritten", path.Base(f), head.ChainHead.Seq)
 			return nil
@@ -604,15 +589,11 @@ func (s *Service) checkReportHeads(ctx context.Context, tx *Tx, res *ChainCheck)
 // findingsChanged reports whether body differs from the last audit
 // proclamation's.
 func (tx *Tx) findingsChanged(ctx context.Context, body string) (bool, error) {
-	var last string
-	err := tx.queryRow(ctx, `SELECT body FROM signals WHERE kind = 'proclamation' AND topic = ? ORDER BY id DESC LIMIT 1`, reportTopicAudit).Scan(&last)
-	if errors.Is(err, sql.ErrNoRows) {
-		return true, nil
-	}
+	last, ok, err := tx.st.ReportLastProclamationBody(ctx, reportTopicAudit)
 	if err != nil {
 		return false, storeErr("read signals", err)
 	}
-	return last != body, nil
+	return !ok || last != body, nil
 }
 
 // maxReportBytes bounds what verification reads of one report file.

@@ -38,7 +38,7 @@ func (c *JobsListCmd) Run(env *cli.Env) error {
 		for _, j := range st.Jobs {
 			schedule, last, outcome, next := dash(j.Schedule), "-", "-", "-"
 			if j.LastRun != nil {
-				last, outcome = j.LastRun.StartedAt.String(), j.LastRun.Outcome
+				last, outcome = j.LastRun.StartedAt.String(), string(j.LastRun.Outcome)
 			}
 			if !j.NextRun.IsZero() {
 				next = j.NextRun.String()
@@ -63,7 +63,7 @@ func (c *JobsRunCmd) Run(env *cli.Env) error {
 	if !ok {
 		return workflow.Errorf(workflow.ENOTFOUND, "no job %q (jobs: %s)", c.Name, strings.Join(workflow.KnownJobs, ", "))
 	}
-	run, err := svc.RunJob(env.Ctx, c.Name, "manual", fn)
+	run, err := svc.RunJob(env.Ctx, c.Name, workflow.JobManual, fn)
 	if run != nil && run.ID != 0 {
 		if outErr := env.Output(run, func() { env.Printf("%s: %s: %s\n", run.Name, run.Outcome, run.Summary) }); outErr != nil {
 			return outErr
