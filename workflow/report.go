@@ -238,7 +238,7 @@ func (s *Service) gatherReport(ctx context.Context, tx *Tx, r *Report) error {
 	}
 	r.Since = Time{sinceAt}
 	since := storedMS(sinceAt)
-	if r.Leases, err = tx.leases(ctx, `state = 'active' AND expires_at > ? ORDER BY resource`, ms(now)); err != nil {
+	if r.Leases, err = leasesFromRows(tx.st.LeasesLiveByResource(ctx, now)); err != nil {
 		return err
 	}
 	active := map[string]int{}
@@ -255,14 +255,14 @@ func (s *Service) gatherReport(ctx context.Context, tx *Tx, r *Report) error {
 	}
 	// Expired since the last report, swept or not: a lease ends as expired at
 	// its expiry time, so expires_at places it whichever way it ended.
-	expired, err := tx.leases(ctx, `(state = 'expired' OR (state = 'active' AND expires_at <= ?)) AND expires_at > ? ORDER BY expires_at, id`, ms(now), since)
+	expired, err := leasesFromRows(tx.st.LeasesExpiredSince(ctx, now, sinceAt))
 	if err != nil {
 		return err
 	}
 	for _, l := range expired {
 		r.Hoarding.ExpiredUnreleased = append(r.Hoarding.ExpiredUnreleased, l.effective(now))
 	}
-	if r.Hoarding.Revoked, err = tx.leases(ctx, `state = 'revoked' AND ended_at > ? ORDER BY ended_at, id`, since); err != nil {
+	if r.Hoarding.Revoked, err = leasesFromRows(tx.st.LeasesRevokedSince(ctx, sinceAt)); err != nil {
 		return err
 	}
 	offenders, err := tx.st.ReportRepeatExpiries(ctx, now, now.Add(-repeatWindow), repeatExpiries)

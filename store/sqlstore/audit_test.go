@@ -2,24 +2,12 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-
-	"github.com/oxygen-tools/oxygen/migrations"
 	"github.com/oxygen-tools/oxygen/store"
-	"github.com/oxygen-tools/oxygen/store/sqlite"
-	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // The audit operations run the same statements on both databases; each test
@@ -27,88 +15,13 @@ import (
 // (a parameter's inferred type, a boolean, GROUP BY) fails here rather than
 // in a team's store.
 
-// auditStores are a fresh SQLite store and, when OXYGEN_TEST_POSTGRES_URL
-// is set, a store on a fresh PostgreSQL schema dropped afterwards.
-func auditStores(t *testing.T) map[string]store.Store {
-	t.Helper()
-	ctx := context.Background()
-	lite, err := sqlite.Create(ctx, filepath.Join(t.TempDir(), "store", "oxygen.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lite.Close() })
-	out := map[string]store.Store{"sqlite": lite}
-	url := os.Getenv("OXYGEN_TEST_POSTGRES_URL")
-	if url == "" {
-		t.Log("OXYGEN_TEST_POSTGRES_URL not set: testing SQLite only")
-		return out
-	}
-	var suffix [8]byte
-	if _, err := rand.Read(suffix[:]); err != nil {
-		t.Fatal(err)
-	}
-	schema := "oxygen_audit_" + hex.EncodeToString(suffix[:])
-	admin, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		admin.Close()
-	})
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["search_path"] = schema
-	db := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { db.Close() }) // runs before the drop above
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.Postgres, goose.WithAllowOutofOrder(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := provider.Up(ctx); err != nil {
-		t.Fatalf("apply migrations: %v", err)
-	}
-	out["postgres"] = sqlstore.New(db, auditPGDriver{}, store.Info{Kind: "postgres"})
-	return out
-}
-
-// auditPGDriver runs the shared operations on PostgreSQL for these tests,
-// one test at a time, so it needs no lock of its own.
-type auditPGDriver struct{}
-
-func (auditPGDriver) BeginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
-	return db.BeginTx(ctx, nil)
-}
-
-func (auditPGDriver) BeginRead(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
-	return db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-}
-
-func (auditPGDriver) Now(_ context.Context, _ *sql.Tx, clock store.Clock) (time.Time, error) {
-	return clock(), nil
-}
-
-func (auditPGDriver) Numbered() bool { return true }
-
-func (auditPGDriver) Classify(op string, err error) error {
-	return store.Errorf(store.CodeInternal, "%s: %v", op, err)
-}
-
 var auditT0 = time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)
 
 func auditClock() time.Time { return auditT0 }
 
 // eachAuditStore runs fn in one write transaction of every store, as a subtest.
 func eachAuditStore(t *testing.T, fn func(t *testing.T, ctx context.Context, tx store.Tx)) {
-	for name, st := range auditStores(t) {
+	for name, st := range testStores(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			err := st.Write(ctx, auditClock, func(tx store.Tx) error {

@@ -2,50 +2,19 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/oxygen-tools/oxygen/store"
-	"github.com/oxygen-tools/oxygen/store/postgres"
-	"github.com/oxygen-tools/oxygen/store/sqlite"
 )
 
 // eachStore runs fn on a fresh SQLite store and, when
 // OXYGEN_TEST_POSTGRES_URL is set, on a fresh PostgreSQL schema dropped
 // afterwards: the operations' SQL must behave the same on both.
 func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		st, err := sqlite.Create(context.Background(), filepath.Join(t.TempDir(), "oxygen.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		fn(t, st)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		url := os.Getenv("OXYGEN_TEST_POSTGRES_URL")
-		if url == "" {
-			t.Skip("OXYGEN_TEST_POSTGRES_URL not set: skipping the PostgreSQL store tests")
-		}
-		var suffix [8]byte
-		rand.Read(suffix[:])
-		id := "sqlstore" + hex.EncodeToString(suffix[:])
-		st, err := postgres.Create(context.Background(), postgres.Config{URL: url, Repository: id})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			if _, err := st.DB().Exec("DROP SCHEMA " + postgres.Schema(id) + " CASCADE"); err != nil {
-				t.Errorf("drop schema: %v", err)
-			}
-			st.Close()
-		}()
-		fn(t, st)
-	})
+	for name, st := range testStores(t) {
+		t.Run(name, func(t *testing.T) { fn(t, st) })
+	}
 }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
