@@ -241,6 +241,9 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*ClaimResult, er
 // transaction, with ticket as the caller's place in the queue (0: none).
 // A held resource is reported as a heldError with a nil result.
 func (s *Service) claimScanned(ctx context.Context, req ClaimRequest, ticket int64) (*ClaimResult, error) {
+	if err := s.claimPrecheck(ctx, req, ticket); err != nil {
+		return nil, err
+	}
 	scans, err := s.scanLeases(req.Actor.Owner, req.Resource)
 	if err != nil {
 		return nil, err
@@ -286,39 +289,8 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 	if cur != nil && cur.Owner == req.Actor.Owner {
 		return s.extend(ctx, tx, cur, req.ttl, req.Actor.Owner, true)
 	}
-	if cur != nil {
-		return nil, &heldError{Errorf(ECONFLICT, "%s is held by %s (%s), token %d, until %s", res.ID, cur.Owner, cur.Domain, cur.Token, cur.ExpiresAt)}
-	}
-	ahead, err := tx.waitersAhead(ctx, res.ID, ticket)
-	if err != nil {
+	if err := s.claimRefusal(ctx, tx, req, res, cur, ticket); err != nil {
 		return nil, err
-	}
-	if len(ahead) > 0 {
-		return nil, &heldError{Errorf(ECONFLICT, "%s is free but %d waiter(s) queued first (first: %s since %s); queue with --wait",
-			res.ID, len(ahead), ahead[0].Owner, ahead[0].CreatedAt)}
-	}
-	if res.Domain != req.Actor.Domain {
-		ok, err := tx.hasHandshake(ctx, req.Actor.Domain, res.Domain, res.ID, now.Add(-s.Config.Leases.HandshakeTTL))
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, Errorf(EDENIED, "%s belongs to %s; %s needs a handshake first (none sent to %s for %s within %s): %s",
-				res.ID, res.Domain, req.Actor.Domain, res.Domain, res.ID, FormatDuration(s.Config.Leases.HandshakeTTL), HandshakeCommand(req.Actor, res, ""))
-		}
-	}
-	dom, _ := s.Config.Domain(req.Actor.Domain)
-	held, err := leasesFromRows(tx.st.LeasesLiveForDomain(ctx, req.Actor.Domain, now))
-	if err != nil {
-		return nil, err
-	}
-	if len(held) >= dom.MaxLeases {
-		var names []string
-		for _, l := range held {
-			names = append(names, fmt.Sprintf("%s by %s until %s", l.Resource, l.Owner, l.ExpiresAt))
-		}
-		return nil, Errorf(EDENIED, "change budget: %s already holds %d of %d leases (%s); release one first",
-			req.Actor.Domain, len(held), dom.MaxLeases, strings.Join(names, "; "))
 	}
 	holdSince, err := tx.holdSince(ctx, res.ID, req.Actor.Owner, now, s.Config.Leases.Cooldown)
 	if err != nil {
@@ -374,6 +346,83 @@ func (tx *Tx) holdSince(ctx context.Context, resource, owner string, now time.Ti
 		return now, nil
 	}
 	return since, nil
+}
+
+// claimRefusal is every reason to refuse a claim that reading alone can
+// find, given the resource's live lease (nil when free): held by another,
+// waiters queued first, no handshake for another domain's resource, the
+// change budget spent. A claim runs it twice: in a read transaction before
+// it scans files or asks for the write lock (a claim that will lose never
+// queues for the lock ahead of the holder's release), and again under the
+// lock, where it decides.
+func (s *Service) claimRefusal(ctx context.Context, tx *Tx, req ClaimRequest, res Resource, cur *Lease, ticket int64) error {
+	now := tx.now
+	if cur != nil {
+		return &heldError{Errorf(ECONFLICT, "%s is held by %s (%s), token %d, until %s", res.ID, cur.Owner, cur.Domain, cur.Token, cur.ExpiresAt)}
+	}
+	ahead, err := tx.waitersAhead(ctx, res.ID, ticket)
+	if err != nil {
+		return err
+	}
+	if len(ahead) > 0 {
+		return &heldError{Errorf(ECONFLICT, "%s is free but %d waiter(s) queued first (first: %s since %s); queue with --wait",
+			res.ID, len(ahead), ahead[0].Owner, ahead[0].CreatedAt)}
+	}
+	if res.Domain != req.Actor.Domain {
+		ok, err := tx.hasHandshake(ctx, req.Actor.Domain, res.Domain, res.ID, now.Add(-s.Config.Leases.HandshakeTTL))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return Errorf(EDENIED, "%s belongs to %s; %s needs a handshake first (none sent to %s for %s within %s): %s",
+				res.ID, res.Domain, req.Actor.Domain, res.Domain, res.ID, FormatDuration(s.Config.Leases.HandshakeTTL), HandshakeCommand(req.Actor, res, ""))
+		}
+	}
+	dom, _ := s.Config.Domain(req.Actor.Domain)
+	held, err := leasesFromRows(tx.st.LeasesLiveForDomain(ctx, req.Actor.Domain, now))
+	if err != nil {
+		return err
+	}
+	if len(held) >= dom.MaxLeases {
+		var names []string
+		for _, l := range held {
+			names = append(names, fmt.Sprintf("%s by %s until %s", l.Resource, l.Owner, l.ExpiresAt))
+		}
+		return Errorf(EDENIED, "change budget: %s already holds %d of %d leases (%s); release one first",
+			req.Actor.Domain, len(held), dom.MaxLeases, strings.Join(names, "; "))
+	}
+	return nil
+}
+
+// claimPrecheck is the read-only half of a claim: the refusals
+// claimRefusal finds, plus an unknown item. A lease past its expiry counts
+// as free here (the write ends it); the holder's own claim, a renewal, is
+// left to the write.
+func (s *Service) claimPrecheck(ctx context.Context, req ClaimRequest, ticket int64) error {
+	res, ok := s.Config.Resource(req.Resource)
+	if !ok {
+		return unknownResource(s.Config, req.Resource)
+	}
+	return s.read(ctx, func(tx *Tx) error {
+		if req.Item != "" {
+			if exists, err := tx.itemExists(ctx, req.Item); err != nil {
+				return err
+			} else if !exists {
+				return Errorf(ENOTFOUND, "--item %s: no such item", req.Item)
+			}
+		}
+		cur, err := tx.activeLease(ctx, res.ID)
+		if err != nil {
+			return err
+		}
+		if cur != nil && !cur.liveAt(tx.now) {
+			cur = nil
+		}
+		if cur != nil && cur.Owner == req.Actor.Owner {
+			return nil
+		}
+		return s.claimRefusal(ctx, tx, req, res, cur, ticket)
+	})
 }
 
 // heldError marks a refusal that waiting could cure: the resource is held,
