@@ -230,3 +230,40 @@ func nextID(t *testing.T, id string) string {
 	}
 	return strconv.FormatInt(n+1, 10)
 }
+
+// TestStoreMigrateRefusesAStoreThatFailsVerification: a row changed
+// behind the log's back is copied, the verification inside the copy's
+// transaction finds it, and nothing is committed: exit 4, one line naming
+// the server, and no row on it.
+func TestStoreMigrateRefusesAStoreThatFailsVerification(t *testing.T) {
+	base := os.Getenv("OXYGEN_TEST_POSTGRES_URL")
+	if base == "" {
+		t.Skip("OXYGEN_TEST_POSTGRES_URL not set: skipping the store migration refusal")
+	}
+	r := newRepo(t)
+	r.mustRun("orchestrate", "add", "W1", "--title", "t", "--kind", "chore", "--domain", "builder", "--priority", "high", "--objective", "o")
+	r.sqlExec(`UPDATE items SET objective = 'something else' WHERE id = 'W1'`)
+	cfg, err := workflow.LoadConfig(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := "oxygen_" + cfg.Store.RepositoryID
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	t.Cleanup(func() { db.Exec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE`) })
+
+	res := r.run("orchestrate", "store", "migrate", "--to", base)
+	u, _ := url.Parse(base)
+	if res.code != 4 || strings.Count(res.stderr, "\n") != 1 || !strings.Contains(res.stderr, u.Host) || !strings.Contains(res.stderr, "audit verification") {
+		t.Fatalf("migrate a tampered store: exit %d: %q", res.code, res.stderr)
+	}
+	for _, table := range []string{"items", "audit_log", "blobs"} {
+		var n int64
+		if err := db.QueryRow(`SELECT count(*) FROM ` + schema + `.` + table).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%s on the server after a refused copy: %d rows (%v), want 0", table, n, err)
+		}
+	}
+}
