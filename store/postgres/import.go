@@ -112,7 +112,7 @@ func (s *Store) importIn(ctx context.Context, tx store.Tx, src ImportSource, ver
 			res.Unchanged = true
 			return res, nil
 		}
-		return nil, store.Errorf(store.CodeConflict, "the store on %s (schema %s) already holds another history (audit head seq %d, this store's is %d); nothing was copied: pass --to a database without schema %s, or drop that schema there if it is unwanted", s.host, s.schema, target.Seq, res.Head.Seq, s.schema)
+		return nil, store.Errorf(store.CodeConflict, "the store on %s (schema %s) already holds another history (audit head seq %d, this store's is %d); nothing was copied: run orchestrate store migrate --to URL of a database without schema %s (or DROP SCHEMA %s CASCADE there if that store is unwanted)", s.host, s.schema, target.Seq, res.Head.Seq, s.schema, s.schema)
 	}
 	for _, t := range tables {
 		if err := s.copyTable(ctx, src.Rows, dst, t); err != nil {
