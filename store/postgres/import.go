@@ -75,9 +75,35 @@ func (s *Store) Import(ctx context.Context, src ImportSource, verify func(contex
 		return err
 	})
 	if err != nil {
+		if s.created {
+			s.dropUnused(ctx)
+		}
 		return nil, err
 	}
 	return res, nil
+}
+
+// dropUnused drops the schema Create made for a copy that then failed,
+// while it is still empty, so that the server is left as it was found: an
+// empty schema would otherwise open as an empty store, hiding that the
+// store was never copied. A failure here changes nothing, and the copy's
+// own error is the one to report.
+func (s *Store) dropUnused(ctx context.Context) {
+	s.Write(ctx, time.Now, func(tx store.Tx) error {
+		q := tx.SQL()
+		tables, err := s.tablesInOrder(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, t := range append(tables, "blobs") {
+			n, err := countRows(ctx, q, t)
+			if _, seeded := seededTables[t]; err != nil || (n > 0 && !seeded) {
+				return store.Errorf(store.CodeConflict, "schema %s is in use", s.schema)
+			}
+		}
+		_, err = q.ExecContext(ctx, `DROP SCHEMA `+quote(s.schema)+` CASCADE`)
+		return err
+	})
 }
 
 func (s *Store) importIn(ctx context.Context, tx store.Tx, src ImportSource, verify func(context.Context, store.Store) error) (*ImportResult, error) {

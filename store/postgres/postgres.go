@@ -64,6 +64,9 @@ type Store struct {
 	drv    *driver
 	host   string
 	schema string
+	// created reports that this open made the schema (Import drops it
+	// again if the copy into it fails).
+	created bool
 }
 
 var repoID = regexp.MustCompile(`^[a-z0-9]{8,40}$`)
@@ -165,6 +168,7 @@ func (s *Store) prepare(ctx context.Context, create, readOnly bool) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
+	s.created = !exists
 	s.SetSchema(latest)
 	return nil
 }
