@@ -7,7 +7,8 @@ import (
 
 // StoreCmd groups blob store commands.
 type StoreCmd struct {
-	Verify StoreVerifyCmd `cmd:"" help:"Re-hash every blob and look up every blob a capsule, fingerprint or shadow edit refers to; exit 4 and name any corrupted or missing one."`
+	Verify  StoreVerifyCmd  `cmd:"" help:"Re-hash every blob and look up every blob a capsule, fingerprint or shadow edit refers to; exit 4 and name any corrupted or missing one."`
+	Migrate StoreMigrateCmd `cmd:"" help:"Copy this repository's SQLite store, whole and verified, into an empty server store (--to postgres://…); the SQLite file is left in place."`
 }
 
 // StoreVerifyCmd checks the blob store.

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/oxygen-tools/oxygen/capsules"
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // Blobs is the store's blob store: the blobs table, whose triggers refuse
@@ -15,9 +16,15 @@ import (
 // transactions outside the rules' write transaction (a blob is written
 // before the rows that name it, as the file store does): content-addressed
 // and immutable, a blob whose rows were then rolled back is harmless.
-func (s *Store) Blobs() capsules.Blobs { return &blobs{s: s} }
+func (s *Store) Blobs() capsules.Blobs { return &blobs{q: s.DB(), drv: s.drv} }
 
-type blobs struct{ s *Store }
+// blobs reads and writes the blobs table through q: the store's own
+// connections, or (Import) the one transaction a copy runs in, so that
+// verifying a copy before it commits sees the blobs it has added.
+type blobs struct {
+	q   store.SQL
+	drv *driver
+}
 
 // maxBlobBytes bounds a blob read into memory to send to the server:
 // bytea values are at most 1 GB, and callers cap what they embed or
@@ -26,11 +33,11 @@ const maxBlobBytes = 1 << 30
 
 func (b *blobs) Put(data []byte) (string, error) {
 	h := capsules.Hash(data)
-	_, err := b.s.DB().ExecContext(context.Background(),
+	_, err := b.q.ExecContext(context.Background(),
 		`INSERT INTO blobs (sha256, size, data, created_at) VALUES ($1, $2, $3, (extract(epoch from clock_timestamp()) * 1000)::bigint) ON CONFLICT (sha256) DO NOTHING`,
 		h, len(data), data)
 	if err != nil {
-		return "", b.s.drv.Classify("store blob "+h, err)
+		return "", b.drv.Classify("store blob "+h, err)
 	}
 	return h, nil
 }
@@ -48,12 +55,12 @@ func (b *blobs) PutStream(src io.ReadSeeker) (string, error) {
 
 func (b *blobs) Get(h string) ([]byte, error) {
 	var data []byte
-	err := b.s.DB().QueryRowContext(context.Background(), `SELECT data FROM blobs WHERE sha256 = $1`, h).Scan(&data)
+	err := b.q.QueryRowContext(context.Background(), `SELECT data FROM blobs WHERE sha256 = $1`, h).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("blob %s: %w", h, errNoBlob)
 	}
 	if err != nil {
-		return nil, b.s.drv.Classify("read blob "+h, err)
+		return nil, b.drv.Classify("read blob "+h, err)
 	}
 	if got := capsules.Hash(data); got != h {
 		return nil, &capsules.CorruptError{Hash: h, Got: got}
@@ -70,12 +77,12 @@ func (b *blobs) Has(h string) bool {
 
 func (b *blobs) Size(h string) (int64, error) {
 	var n int64
-	err := b.s.DB().QueryRowContext(context.Background(), `SELECT size FROM blobs WHERE sha256 = $1`, h).Scan(&n)
+	err := b.q.QueryRowContext(context.Background(), `SELECT size FROM blobs WHERE sha256 = $1`, h).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("blob %s: %w", h, errNoBlob)
 	}
 	if err != nil {
-		return 0, b.s.drv.Classify("read blob "+h, err)
+		return 0, b.drv.Classify("read blob "+h, err)
 	}
 	return n, nil
 }
@@ -85,9 +92,9 @@ func (b *blobs) Size(h string) (int64, error) {
 // for itself.
 func (b *blobs) Verify() (capsules.VerifyResult, error) {
 	res := capsules.VerifyResult{Problems: []capsules.Problem{}}
-	rows, err := b.s.DB().QueryContext(context.Background(), `SELECT sha256, size, data FROM blobs ORDER BY sha256`)
+	rows, err := b.q.QueryContext(context.Background(), `SELECT sha256, size, data FROM blobs ORDER BY sha256`)
 	if err != nil {
-		return res, b.s.drv.Classify("verify blobs", err)
+		return res, b.drv.Classify("verify blobs", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -95,7 +102,7 @@ func (b *blobs) Verify() (capsules.VerifyResult, error) {
 		var size int64
 		var data []byte
 		if err := rows.Scan(&h, &size, &data); err != nil {
-			return res, b.s.drv.Classify("verify blobs", err)
+			return res, b.drv.Classify("verify blobs", err)
 		}
 		res.Blobs++
 		shown := "blobs/" + h
@@ -107,7 +114,7 @@ func (b *blobs) Verify() (capsules.VerifyResult, error) {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return res, b.s.drv.Classify("verify blobs", err)
+		return res, b.drv.Classify("verify blobs", err)
 	}
 	return res, nil
 }

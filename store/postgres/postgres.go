@@ -65,6 +65,9 @@ type Store struct {
 	host       string
 	schema     string
 	connConfig *pgx.ConnConfig
+	// created reports that this open made the schema (Import drops it
+	// again if the copy into it fails).
+	created bool
 }
 
 var repoID = regexp.MustCompile(`^[a-z0-9]{8,40}$`)
@@ -167,6 +170,7 @@ func (s *Store) prepare(ctx context.Context, create, readOnly bool) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
+	s.created = !exists
 	s.SetSchema(latest)
 	return nil
 }
