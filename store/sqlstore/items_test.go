@@ -27,12 +27,12 @@ import (
 // each of them on SQLite and, when OXYGEN_TEST_POSTGRES_URL is set, on a
 // fresh PostgreSQL schema, and expect the same rows from both.
 
-var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+var itemsT0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func clock() time.Time { return t0 }
+func itemsClock() time.Time { return itemsT0 }
 
 // stores returns the databases to run a test on, each fresh.
-func stores(t *testing.T) map[string]store.Store {
+func itemsStores(t *testing.T) map[string]store.Store {
 	t.Helper()
 	out := map[string]store.Store{}
 	lite, err := sqlite.Create(context.Background(), filepath.Join(t.TempDir(), "oxygen.db"))
@@ -42,36 +42,36 @@ func stores(t *testing.T) map[string]store.Store {
 	t.Cleanup(func() { lite.Close() })
 	out["sqlite"] = lite
 	if url := os.Getenv("OXYGEN_TEST_POSTGRES_URL"); url != "" {
-		out["postgres"] = openPostgres(t, url)
+		out["postgres"] = itemsOpenPostgres(t, url)
 	} else {
 		t.Log("OXYGEN_TEST_POSTGRES_URL not set: SQLite only")
 	}
 	return out
 }
 
-// pgDriver is the least a sqlstore needs of PostgreSQL for these tests,
+// itemsPGDriver is the least a sqlstore needs of PostgreSQL for these tests,
 // which run one transaction at a time.
-type pgDriver struct{}
+type itemsPGDriver struct{}
 
-func (pgDriver) BeginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
+func (itemsPGDriver) BeginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
 	return db.BeginTx(ctx, nil)
 }
 
-func (pgDriver) BeginRead(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
+func (itemsPGDriver) BeginRead(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
 	return db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 }
 
-func (pgDriver) Now(_ context.Context, _ *sql.Tx, clock store.Clock) (time.Time, error) {
+func (itemsPGDriver) Now(_ context.Context, _ *sql.Tx, clock store.Clock) (time.Time, error) {
 	return clock(), nil
 }
 
-func (pgDriver) Numbered() bool { return true }
+func (itemsPGDriver) Numbered() bool { return true }
 
-func (pgDriver) Classify(op string, err error) error {
+func (itemsPGDriver) Classify(op string, err error) error {
 	return store.Errorf(store.CodeInternal, "%s: %v", op, err)
 }
 
-func openPostgres(t *testing.T, url string) store.Store {
+func itemsOpenPostgres(t *testing.T, url string) store.Store {
 	t.Helper()
 	ctx := context.Background()
 	var suffix [8]byte
@@ -107,41 +107,41 @@ func openPostgres(t *testing.T, url string) store.Store {
 	if _, err := provider.Up(ctx); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	return sqlstore.New(db, pgDriver{}, store.Info{Kind: "postgres"})
+	return sqlstore.New(db, itemsPGDriver{}, store.Info{Kind: "postgres"})
 }
 
-// errRollback ends a test's transaction: nothing needs committing, and a
+// errItemsRollback ends a test's transaction: nothing needs committing, and a
 // refused statement has already aborted a PostgreSQL transaction.
-var errRollback = errors.New("rollback")
+var errItemsRollback = errors.New("rollback")
 
 // each runs fn in one write transaction on every store.
-func each(t *testing.T, fn func(t *testing.T, tx store.Tx)) {
-	for name, st := range stores(t) {
+func eachItemsStore(t *testing.T, fn func(t *testing.T, tx store.Tx)) {
+	for name, st := range itemsStores(t) {
 		t.Run(name, func(t *testing.T) {
-			err := st.Write(context.Background(), clock, func(tx store.Tx) error {
+			err := st.Write(context.Background(), itemsClock, func(tx store.Tx) error {
 				fn(t, tx)
-				return errRollback
+				return errItemsRollback
 			})
-			if !errors.Is(err, errRollback) {
+			if !errors.Is(err, errItemsRollback) {
 				t.Fatal(err)
 			}
 		})
 	}
 }
 
-func fields(domain string) store.ItemFields {
+func itemFields(domain string) store.ItemFields {
 	return store.ItemFields{Title: "t", Kind: "chore", Domain: domain, Priority: "low", Objective: "o",
 		InScope: `["a"]`, OutOfScope: "[]", Invariants: "[]", Files: `["f.go"]`, Commands: "[]"}
 }
 
-func must(t *testing.T, err error) {
+func itemsMust(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-func raw(t *testing.T, ctx context.Context, tx store.Tx, query string, args ...any) {
+func itemsRaw(t *testing.T, ctx context.Context, tx store.Tx, query string, args ...any) {
 	t.Helper()
 	if _, err := tx.SQL().ExecContext(ctx, query, args...); err != nil {
 		t.Fatalf("%s: %v", query, err)
@@ -149,7 +149,7 @@ func raw(t *testing.T, ctx context.Context, tx store.Tx, query string, args ...a
 }
 
 func TestItemOps(t *testing.T) {
-	each(t, func(t *testing.T, tx store.Tx) {
+	eachItemsStore(t, func(t *testing.T, tx store.Tx) {
 		ctx := context.Background()
 		if n, err := tx.ItemNextNumber(ctx, "W"); err != nil || n != 1 {
 			t.Fatalf("ItemNextNumber on an empty store = %d, %v; want 1", n, err)
@@ -159,14 +159,14 @@ func TestItemOps(t *testing.T) {
 			if id == "B-1" {
 				domain = "scribe"
 			}
-			must(t, tx.ItemInsert(ctx, id, fields(domain), t0.Add(time.Duration(i)*time.Second)))
+			itemsMust(t, tx.ItemInsert(ctx, id, itemFields(domain), itemsT0.Add(time.Duration(i)*time.Second)))
 		}
 		if n, err := tx.ItemNextNumber(ctx, "W"); err != nil || n != 11 {
 			t.Errorf("ItemNextNumber(W) = %d, %v; want 11", n, err)
 		}
 		it, err := tx.ItemGet(ctx, "W-010")
-		must(t, err)
-		want := store.Item{ID: "W-010", ItemFields: fields("builder"), Status: store.ItemOpen, CreatedAt: t0.Add(time.Second), UpdatedAt: t0.Add(time.Second)}
+		itemsMust(t, err)
+		want := store.Item{ID: "W-010", ItemFields: itemFields("builder"), Status: store.ItemOpen, CreatedAt: itemsT0.Add(time.Second), UpdatedAt: itemsT0.Add(time.Second)}
 		if !reflect.DeepEqual(it, want) {
 			t.Errorf("ItemGet = %+v, want %+v", it, want)
 		}
@@ -184,10 +184,10 @@ func TestItemOps(t *testing.T) {
 		}
 
 		// Moves are guarded by the status the caller read.
-		if ok, err := tx.ItemSetStatusIf(ctx, "W-002", store.ItemOpen, store.ItemInProgress, "ada", t0.Add(time.Minute)); err != nil || !ok {
+		if ok, err := tx.ItemSetStatusIf(ctx, "W-002", store.ItemOpen, store.ItemInProgress, "ada", itemsT0.Add(time.Minute)); err != nil || !ok {
 			t.Fatalf("ItemSetStatusIf = %v, %v", ok, err)
 		}
-		if ok, err := tx.ItemSetStatusIf(ctx, "W-002", store.ItemOpen, store.ItemInProgress, "ada", t0.Add(time.Minute)); err != nil || ok {
+		if ok, err := tx.ItemSetStatusIf(ctx, "W-002", store.ItemOpen, store.ItemInProgress, "ada", itemsT0.Add(time.Minute)); err != nil || ok {
 			t.Errorf("second ItemSetStatusIf from open = %v, %v; want no change", ok, err)
 		}
 		must2 := func(ok bool, err error) {
@@ -196,8 +196,8 @@ func TestItemOps(t *testing.T) {
 				t.Fatalf("move: %v, %v", ok, err)
 			}
 		}
-		must2(tx.ItemSetStatusIf(ctx, "W-010", store.ItemOpen, store.ItemInProgress, "cy", t0.Add(time.Hour)))
-		must2(tx.ItemSetStatusIf(ctx, "W-abc", store.ItemOpen, store.ItemInProgress, "cy", t0.Add(time.Minute)))
+		must2(tx.ItemSetStatusIf(ctx, "W-010", store.ItemOpen, store.ItemInProgress, "cy", itemsT0.Add(time.Hour)))
+		must2(tx.ItemSetStatusIf(ctx, "W-abc", store.ItemOpen, store.ItemInProgress, "cy", itemsT0.Add(time.Minute)))
 		if ids, err := tx.ItemsInProgressForDomain(ctx, "builder"); err != nil || !reflect.DeepEqual(ids, []string{"W-002", "W-abc", "W-010"}) {
 			t.Errorf("ItemsInProgressForDomain = %v, %v", ids, err)
 		}
@@ -206,7 +206,7 @@ func TestItemOps(t *testing.T) {
 		list := func(f store.ItemFilter) []string {
 			t.Helper()
 			items, err := tx.ItemsList(ctx, f)
-			must(t, err)
+			itemsMust(t, err)
 			var ids []string
 			for _, it := range items {
 				ids = append(ids, it.ID)
@@ -228,12 +228,12 @@ func TestItemOps(t *testing.T) {
 		}
 
 		counts, err := tx.ItemCountsByStatus(ctx)
-		must(t, err)
+		itemsMust(t, err)
 		if !reflect.DeepEqual(counts, map[store.ItemStatus]int{store.ItemOpen: 2, store.ItemInProgress: 3}) {
 			t.Errorf("ItemCountsByStatus = %v", counts)
 		}
 		byDomain, err := tx.ItemCountsByDomainStatus(ctx)
-		must(t, err)
+		itemsMust(t, err)
 		got := map[store.ItemCount]bool{}
 		for _, c := range byDomain {
 			got[c] = true
@@ -244,43 +244,43 @@ func TestItemOps(t *testing.T) {
 		}
 		// Most recently changed first; W-002 and W-abc tie, highest id first.
 		cell, err := tx.ItemsBoardCell(ctx, "builder", store.ItemInProgress, 2)
-		must(t, err)
+		itemsMust(t, err)
 		if len(cell) != 2 || cell[0].ID != "W-010" || cell[1].ID != "W-abc" || cell[1].Owner != "cy" {
 			t.Errorf("ItemsBoardCell = %+v", cell)
 		}
 
 		// Updating the fields keeps status and owner.
-		f := fields("builder")
+		f := itemFields("builder")
 		f.Title = "new"
-		must(t, tx.ItemUpdateFields(ctx, "W-002", f, t0.Add(2*time.Hour)))
-		if it, err := tx.ItemGet(ctx, "W-002"); err != nil || it.Title != "new" || it.Owner != "ada" || !it.UpdatedAt.Equal(t0.Add(2*time.Hour)) {
+		itemsMust(t, tx.ItemUpdateFields(ctx, "W-002", f, itemsT0.Add(2*time.Hour)))
+		if it, err := tx.ItemGet(ctx, "W-002"); err != nil || it.Title != "new" || it.Owner != "ada" || !it.UpdatedAt.Equal(itemsT0.Add(2*time.Hour)) {
 			t.Errorf("after ItemUpdateFields: %+v, %v", it, err)
 		}
 	})
 }
 
 func TestItemDepsAndHistory(t *testing.T) {
-	each(t, func(t *testing.T, tx store.Tx) {
+	eachItemsStore(t, func(t *testing.T, tx store.Tx) {
 		ctx := context.Background()
 		for _, id := range []string{"A", "B", "C"} {
-			must(t, tx.ItemInsert(ctx, id, fields(map[string]string{"A": "builder", "B": "scribe", "C": "guardian"}[id]), t0))
+			itemsMust(t, tx.ItemInsert(ctx, id, itemFields(map[string]string{"A": "builder", "B": "scribe", "C": "guardian"}[id]), itemsT0))
 		}
-		must(t, tx.ItemDepsReplace(ctx, "A", []string{"C", "B"}))
-		must(t, tx.ItemDepsReplace(ctx, "B", []string{"C"}))
-		must(t, tx.ItemDepsReplace(ctx, "A", []string{"B", "C"}))
+		itemsMust(t, tx.ItemDepsReplace(ctx, "A", []string{"C", "B"}))
+		itemsMust(t, tx.ItemDepsReplace(ctx, "B", []string{"C"}))
+		itemsMust(t, tx.ItemDepsReplace(ctx, "A", []string{"B", "C"}))
 		if deps, err := tx.ItemDeps(ctx, "A"); err != nil || !reflect.DeepEqual(deps, []string{"B", "C"}) {
 			t.Errorf("ItemDeps(A) = %v, %v", deps, err)
 		}
 		all, err := tx.ItemDepsAll(ctx)
-		must(t, err)
+		itemsMust(t, err)
 		if want := []store.ItemDep{{Item: "A", DependsOn: "B"}, {Item: "A", DependsOn: "C"}, {Item: "B", DependsOn: "C"}}; !reflect.DeepEqual(all, want) {
 			t.Errorf("ItemDepsAll = %+v", all)
 		}
-		if ok, err := tx.ItemSetStatusIf(ctx, "C", store.ItemOpen, store.ItemDeadEnd, "", t0); err != nil || !ok {
+		if ok, err := tx.ItemSetStatusIf(ctx, "C", store.ItemOpen, store.ItemDeadEnd, "", itemsT0); err != nil || !ok {
 			t.Fatal(ok, err)
 		}
 		with, err := tx.ItemDepsWithStatus(ctx, []string{"B", "A"})
-		must(t, err)
+		itemsMust(t, err)
 		if want := []store.ItemDep{{Item: "A", DependsOn: "B", Status: store.ItemOpen}, {Item: "A", DependsOn: "C", Status: store.ItemDeadEnd}, {Item: "B", DependsOn: "C", Status: store.ItemDeadEnd}}; !reflect.DeepEqual(with, want) {
 			t.Errorf("ItemDepsWithStatus = %+v", with)
 		}
@@ -291,11 +291,11 @@ func TestItemDepsAndHistory(t *testing.T) {
 		if _, ok, err := tx.ItemTransitionLatest(ctx, "A"); err != nil || ok {
 			t.Errorf("ItemTransitionLatest before any move = %v, %v", ok, err)
 		}
-		raw(t, ctx, tx, `INSERT INTO signals (kind, topic, from_owner, from_domain, to_target, item_id, created_at, file) VALUES ('council_call', 'x', 'ada', 'builder', 'all', 'A', 1, 's1')`)
-		first := store.ItemTransition{Item: "A", From: store.ItemOpen, To: store.ItemInProgress, Actor: "ada", Reason: "go", Council: 1, At: t0}
-		second := store.ItemTransition{Item: "A", From: store.ItemInProgress, To: store.ItemDone, Actor: "ada", At: t0.Add(time.Hour), Verification: "passed"}
-		must(t, tx.ItemTransitionInsert(ctx, first))
-		must(t, tx.ItemTransitionInsert(ctx, second))
+		itemsRaw(t, ctx, tx, `INSERT INTO signals (kind, topic, from_owner, from_domain, to_target, item_id, created_at, file) VALUES ('council_call', 'x', 'ada', 'builder', 'all', 'A', 1, 's1')`)
+		first := store.ItemTransition{Item: "A", From: store.ItemOpen, To: store.ItemInProgress, Actor: "ada", Reason: "go", Council: 1, At: itemsT0}
+		second := store.ItemTransition{Item: "A", From: store.ItemInProgress, To: store.ItemDone, Actor: "ada", At: itemsT0.Add(time.Hour), Verification: "passed"}
+		itemsMust(t, tx.ItemTransitionInsert(ctx, first))
+		itemsMust(t, tx.ItemTransitionInsert(ctx, second))
 		if h, err := tx.ItemTransitions(ctx, "A"); err != nil || !reflect.DeepEqual(h, []store.ItemTransition{first, second}) {
 			t.Errorf("ItemTransitions = %+v, %v", h, err)
 		}
@@ -303,26 +303,26 @@ func TestItemDepsAndHistory(t *testing.T) {
 			t.Errorf("ItemTransitionLatest = %+v, %v, %v", last, ok, err)
 		}
 		// The history's CHECK refuses an edge the state machine lacks.
-		if err := tx.ItemTransitionInsert(ctx, store.ItemTransition{Item: "A", From: store.ItemDone, To: store.ItemBlocked, Actor: "ada", At: t0}); err == nil {
+		if err := tx.ItemTransitionInsert(ctx, store.ItemTransition{Item: "A", From: store.ItemDone, To: store.ItemBlocked, Actor: "ada", At: itemsT0}); err == nil {
 			t.Error("ItemTransitionInsert done -> blocked succeeded")
 		}
 	})
 }
 
 func TestCapsuleOps(t *testing.T) {
-	each(t, func(t *testing.T, tx store.Tx) {
+	eachItemsStore(t, func(t *testing.T, tx store.Tx) {
 		ctx := context.Background()
-		must(t, tx.ItemInsert(ctx, "A", fields("builder"), t0))
-		must(t, tx.ItemInsert(ctx, "B", fields("builder"), t0))
+		itemsMust(t, tx.ItemInsert(ctx, "A", itemFields("builder"), itemsT0))
+		itemsMust(t, tx.ItemInsert(ctx, "B", itemFields("builder"), itemsT0))
 		if _, ok, err := tx.CapsuleLatest(ctx, "A"); err != nil || ok {
 			t.Errorf("CapsuleLatest with none = %v, %v", ok, err)
 		}
 		blob := strings.Repeat("a", 64)
 		var ids []int64
 		for _, c := range []store.Capsule{{Item: "A", Generation: 1}, {Item: "B", Generation: 1}, {Item: "A", Generation: 2}} {
-			c.Blob, c.ContentKey, c.Path, c.Template, c.TemplateSHA256, c.GeneratedAt = blob, "k", c.Item+".md", "builtin", "s", t0
+			c.Blob, c.ContentKey, c.Path, c.Template, c.TemplateSHA256, c.GeneratedAt = blob, "k", c.Item+".md", "builtin", "s", itemsT0
 			id, err := tx.CapsuleInsert(ctx, c)
-			must(t, err)
+			itemsMust(t, err)
 			ids = append(ids, id)
 		}
 		if ids[0] == ids[1] || ids[1] == ids[2] || ids[0] == 0 {
@@ -330,13 +330,13 @@ func TestCapsuleOps(t *testing.T) {
 		}
 		files := []store.CapsuleFile{{Path: "f.go", Status: "embedded", Size: 3, SHA256: "h"}, {Path: "big", Status: "over_limit", Note: "n"}}
 		for i, f := range files {
-			must(t, tx.CapsuleFileInsert(ctx, ids[2], i, f))
+			itemsMust(t, tx.CapsuleFileInsert(ctx, ids[2], i, f))
 		}
 		if got, err := tx.CapsuleFiles(ctx, ids[2]); err != nil || !reflect.DeepEqual(got, files) {
 			t.Errorf("CapsuleFiles = %+v, %v", got, err)
 		}
 		latest, ok, err := tx.CapsuleLatest(ctx, "A")
-		if err != nil || !ok || latest.ID != ids[2] || latest.Generation != 2 || !latest.GeneratedAt.Equal(t0) || latest.TemplateSHA256 != "" {
+		if err != nil || !ok || latest.ID != ids[2] || latest.Generation != 2 || !latest.GeneratedAt.Equal(itemsT0) || latest.TemplateSHA256 != "" {
 			t.Errorf("CapsuleLatest = %+v, %v, %v", latest, ok, err)
 		}
 		if c, ok, err := tx.CapsuleGeneration(ctx, "A", 1); err != nil || !ok || c.ID != ids[0] {
@@ -351,7 +351,7 @@ func TestCapsuleOps(t *testing.T) {
 		if cs, err := tx.CapsulesOfItem(ctx, "A"); err != nil || len(cs) != 2 || cs[0].Generation != 1 || cs[1].Generation != 2 {
 			t.Errorf("CapsulesOfItem = %+v, %v", cs, err)
 		}
-		if ok, err := tx.ItemSetStatusIf(ctx, "A", store.ItemOpen, store.ItemInProgress, "ada", t0); err != nil || !ok {
+		if ok, err := tx.ItemSetStatusIf(ctx, "A", store.ItemOpen, store.ItemInProgress, "ada", itemsT0); err != nil || !ok {
 			t.Fatal(ok, err)
 		}
 		if cs, err := tx.CapsulesInUse(ctx); err != nil || len(cs) != 1 || cs[0].ID != ids[2] {
@@ -360,15 +360,15 @@ func TestCapsuleOps(t *testing.T) {
 
 		// Watches: a lease's end concerns the briefs of items in progress,
 		// except the one of the lease's own item when its owner held it.
-		must(t, tx.CapsuleWatchInsert(ctx, "storage", "A", ids[2]))
-		must(t, tx.CapsuleWatchInsert(ctx, "storage", "B", ids[1]))
+		itemsMust(t, tx.CapsuleWatchInsert(ctx, "storage", "A", ids[2]))
+		itemsMust(t, tx.CapsuleWatchInsert(ctx, "storage", "B", ids[1]))
 		if w, err := tx.CapsuleWatchesStale(ctx, "storage", "", "cy"); err != nil || !reflect.DeepEqual(w, []store.CapsuleWatch{{Item: "A", Capsule: ids[2]}}) {
 			t.Errorf("CapsuleWatchesStale = %+v, %v", w, err)
 		}
 		if w, err := tx.CapsuleWatchesStale(ctx, "storage", "A", "ada"); err != nil || len(w) != 0 {
 			t.Errorf("CapsuleWatchesStale of the owner's own item = %+v, %v", w, err)
 		}
-		must(t, tx.CapsuleWatchesDeleteForItem(ctx, "A"))
+		itemsMust(t, tx.CapsuleWatchesDeleteForItem(ctx, "A"))
 		if w, err := tx.CapsuleWatchesStale(ctx, "storage", "", "cy"); err != nil || len(w) != 0 {
 			t.Errorf("CapsuleWatchesStale after the delete = %+v, %v", w, err)
 		}
@@ -376,7 +376,7 @@ func TestCapsuleOps(t *testing.T) {
 }
 
 func TestItemAreaReads(t *testing.T) {
-	each(t, func(t *testing.T, tx store.Tx) {
+	eachItemsStore(t, func(t *testing.T, tx store.Tx) {
 		ctx := context.Background()
 		// Empty store.
 		if _, _, ok, err := tx.DashboardAuditHead(ctx); err != nil || ok {
@@ -392,43 +392,43 @@ func TestItemAreaReads(t *testing.T) {
 			t.Errorf("ChangeMarkRead on an empty store = %+v, %v", m, err)
 		}
 
-		raw(t, ctx, tx, `INSERT INTO audit_log (seq, at, actor, action, subject, payload, prev_hash, hash) VALUES (7, 1, 'a', 'x', 's', '{}', '', 'h7')`)
-		raw(t, ctx, tx, `INSERT INTO reports (path, generated_at, head_seq, head_hash, findings) VALUES ('r.md', ?, 7, 'h7', 2)`, t0.UnixMilli())
-		raw(t, ctx, tx, `INSERT INTO lease_waiters (resource, owner, domain, pid, host, created_at, heartbeat_at) VALUES ('r', 'o', 'd', 1, 'h', 1, 1)`)
+		itemsRaw(t, ctx, tx, `INSERT INTO audit_log (seq, at, actor, action, subject, payload, prev_hash, hash) VALUES (7, 1, 'a', 'x', 's', '{}', '', 'h7')`)
+		itemsRaw(t, ctx, tx, `INSERT INTO reports (path, generated_at, head_seq, head_hash, findings) VALUES ('r.md', ?, 7, 'h7', 2)`, itemsT0.UnixMilli())
+		itemsRaw(t, ctx, tx, `INSERT INTO lease_waiters (resource, owner, domain, pid, host, created_at, heartbeat_at) VALUES ('r', 'o', 'd', 1, 'h', 1, 1)`)
 		if seq, hash, ok, err := tx.DashboardAuditHead(ctx); err != nil || !ok || seq != 7 || hash != "h7" {
 			t.Errorf("DashboardAuditHead = %d, %q, %v, %v", seq, hash, ok, err)
 		}
-		if r, ok, err := tx.ReportLatest(ctx); err != nil || !ok || r != (store.Report{Path: "r.md", GeneratedAt: t0, HeadSeq: 7, Findings: 2}) {
+		if r, ok, err := tx.ReportLatest(ctx); err != nil || !ok || r != (store.Report{Path: "r.md", GeneratedAt: itemsT0, HeadSeq: 7, Findings: 2}) {
 			t.Errorf("ReportLatest = %+v, %v, %v", r, ok, err)
 		}
 		if m, err := tx.ChangeMarkRead(ctx); err != nil || m.AuditSeq != 7 || m.Waiters != 1 || m.WaiterMaxID == 0 {
 			t.Errorf("ChangeMarkRead = %+v, %v", m, err)
 		}
 
-		v := store.Verification{Kind: store.VerificationBlobStore, OK: false, Detail: "d", Findings: `["x"]`, Source: "health", At: t0}
-		must(t, tx.VerificationBlobStoreInsert(ctx, v))
+		v := store.Verification{Kind: store.VerificationBlobStore, OK: false, Detail: "d", Findings: `["x"]`, Source: "health", At: itemsT0}
+		itemsMust(t, tx.VerificationBlobStoreInsert(ctx, v))
 		if got, ok, err := tx.VerificationLatest(ctx, store.VerificationBlobStore); err != nil || !ok || got != v {
 			t.Errorf("VerificationLatest = %+v, %v, %v", got, ok, err)
 		}
 
 		// Signals a capsule of A (domain builder) lists: those naming A,
 		// and those to builder naming no item.
-		must(t, tx.ItemInsert(ctx, "A", fields("builder"), t0))
-		must(t, tx.ItemInsert(ctx, "B", fields("builder"), t0))
+		itemsMust(t, tx.ItemInsert(ctx, "A", itemFields("builder"), itemsT0))
+		itemsMust(t, tx.ItemInsert(ctx, "B", itemFields("builder"), itemsT0))
 		for _, s := range []struct{ to, item string }{{"builder", "A"}, {"builder", ""}, {"builder", "B"}, {"scribe", ""}, {"all", "A"}} {
 			var item any
 			if s.item != "" {
 				item = s.item
 			}
-			raw(t, ctx, tx, `INSERT INTO signals (kind, topic, from_owner, from_domain, to_target, item_id, body, created_at, file) VALUES ('missive', 't', 'ada', 'builder', ?, ?, 'b', ?, 'f')`,
-				s.to, item, t0.UnixMilli())
+			itemsRaw(t, ctx, tx, `INSERT INTO signals (kind, topic, from_owner, from_domain, to_target, item_id, body, created_at, file) VALUES ('missive', 't', 'ada', 'builder', ?, ?, 'b', ?, 'f')`,
+				s.to, item, itemsT0.UnixMilli())
 		}
 		if n, err := tx.CapsuleSignalsCount(ctx, "A", "builder"); err != nil || n != 3 {
 			t.Errorf("CapsuleSignalsCount = %d, %v", n, err)
 		}
 		sigs, err := tx.CapsuleSignals(ctx, "A", "builder", 2)
-		must(t, err)
-		if len(sigs) != 2 || sigs[0].ID <= sigs[1].ID || sigs[0].To != "all" || sigs[1].To != "builder" || sigs[0].Question || !sigs[0].CreatedAt.Equal(t0) {
+		itemsMust(t, err)
+		if len(sigs) != 2 || sigs[0].ID <= sigs[1].ID || sigs[0].To != "all" || sigs[1].To != "builder" || sigs[0].Question || !sigs[0].CreatedAt.Equal(itemsT0) {
 			t.Errorf("CapsuleSignals = %+v", sigs)
 		}
 		if ids, err := tx.SignalIDsWithPrefix(ctx, "", 2); err != nil || len(ids) != 2 || ids[0] != sigs[0].ID {
@@ -436,7 +436,7 @@ func TestItemAreaReads(t *testing.T) {
 		}
 
 		// Fingerprints a lease left in a worktree.
-		raw(t, ctx, tx, `INSERT INTO leases (resource, owner, domain, token, item_id, created_at, expires_at) VALUES ('r', 'ada', 'builder', 1, 'A', 1, 2)`)
+		itemsRaw(t, ctx, tx, `INSERT INTO leases (resource, owner, domain, token, item_id, created_at, expires_at) VALUES ('r', 'ada', 'builder', 1, 'A', 1, 2)`)
 		var lease int64
 		if err := tx.SQL().QueryRowContext(ctx, `SELECT id FROM leases WHERE token = 1`).Scan(&lease); err != nil {
 			t.Fatal(err)
@@ -447,7 +447,7 @@ func TestItemAreaReads(t *testing.T) {
 		for _, f := range []struct{ reason, worktree, manifest string }{
 			{"claim", "wt", "c1"}, {"claim", "wt", "c2"}, {"claim", "other", "c3"}, {"release", "wt", "e1"}, {"audit", "wt", "a1"},
 		} {
-			raw(t, ctx, tx, `INSERT INTO fingerprints (resource, manifest, files, taken_at, reason, worktree, lease_id) VALUES ('r', ?, 1, 1, ?, ?, ?)`,
+			itemsRaw(t, ctx, tx, `INSERT INTO fingerprints (resource, manifest, files, taken_at, reason, worktree, lease_id) VALUES ('r', ?, 1, 1, ?, ?, ?)`,
 				strings.Repeat(f.manifest, 32), f.reason, f.worktree, lease)
 		}
 		if m, err := tx.FingerprintClaimManifest(ctx, lease, "wt"); err != nil || m != strings.Repeat("c2", 32) {
