@@ -791,7 +791,7 @@ func (tx *Tx) recordStoreCheck(ctx context.Context, actor, source string, check 
 		f := check.Failures()
 		detail = fmt.Sprintf("%d problem(s) in %d blobs, first %s", len(f), check.Blobs, f[0])
 	}
-	if err := tx.st.VerificationBlobStoreInsert(ctx, store.Verification{Kind: store.VerificationBlobStore, OK: check.OK, Detail: detail,
+	if err := tx.st.VerificationInsert(ctx, store.Verification{Kind: store.VerificationBlobStore, OK: check.OK, Detail: detail,
 		Findings: encodeList(check.Failures()), Source: source, At: tx.now}); err != nil {
 		return storeErr("record verification", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -441,9 +442,13 @@ func (tx *Tx) manifest(ctx context.Context, query string, args ...any) (string, 
 	return m, nil
 }
 
-func (tx *Tx) VerificationBlobStoreInsert(ctx context.Context, v store.Verification) error {
-	_, err := tx.exec(ctx, "record verification", `INSERT INTO verifications (kind, ok, detail, findings, source, at) VALUES ('blob_store', ?, ?, ?, ?, ?)`,
-		flag(v.OK), v.Detail, v.Findings, v.Source, ms(v.At))
+func (tx *Tx) VerificationInsert(ctx context.Context, v store.Verification) error {
+	var seq, hash any
+	if v.HeadSeq != 0 {
+		seq, hash = v.HeadSeq, v.HeadHash
+	}
+	_, err := tx.exec(ctx, "record a verification", `INSERT INTO verifications (kind, ok, detail, findings, head_seq, head_hash, source, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		string(v.Kind), flag(v.OK), v.Detail, v.Findings, seq, hash, v.Source, ms(v.At))
 	return err
 }
 
@@ -451,8 +456,8 @@ func (tx *Tx) VerificationLatest(ctx context.Context, kind store.VerificationKin
 	v := store.Verification{Kind: kind}
 	var ok int
 	var at int64
-	err := tx.queryRow(ctx, `SELECT ok, detail, findings, COALESCE(head_seq, 0), source, at FROM verifications WHERE kind = ? ORDER BY id DESC LIMIT 1`, string(kind)).
-		Scan(&ok, &v.Detail, &v.Findings, &v.HeadSeq, &v.Source, &at)
+	err := tx.queryRow(ctx, `SELECT ok, detail, findings, COALESCE(head_seq, 0), COALESCE(head_hash, ''), source, at FROM verifications WHERE kind = ? ORDER BY id DESC LIMIT 1`, string(kind)).
+		Scan(&ok, &v.Detail, &v.Findings, &v.HeadSeq, &v.HeadHash, &v.Source, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Verification{}, false, nil
 	}
@@ -470,7 +475,7 @@ const capsuleSignals = `FROM signals WHERE item_id = ?1 UNION ALL SELECT %s FROM
 
 func (tx *Tx) CapsuleSignalsCount(ctx context.Context, item, domain string) (int, error) {
 	var n int
-	if err := tx.queryRow(ctx, `SELECT count(*) FROM (SELECT id `+strings.Replace(capsuleSignals, "%s", "id", 1)+`) AS s`, item, domain).Scan(&n); err != nil {
+	if err := tx.queryRow(ctx, `SELECT count(*) FROM (SELECT id `+fmt.Sprintf(capsuleSignals, "id")+`) AS s`, item, domain).Scan(&n); err != nil {
 		return 0, tx.fail("read signals", err)
 	}
 	return n, nil
@@ -479,7 +484,7 @@ func (tx *Tx) CapsuleSignalsCount(ctx context.Context, item, domain string) (int
 func (tx *Tx) CapsuleSignals(ctx context.Context, item, domain string, limit int) ([]store.CapsuleSignal, error) {
 	const op = "read signals"
 	const columns = `id, kind, question, from_owner, from_domain, to_target, body, created_at`
-	rows, err := tx.query(ctx, op, `SELECT `+columns+` `+strings.Replace(capsuleSignals, "%s", columns, 1)+` ORDER BY id DESC LIMIT ?3`, item, domain, limit)
+	rows, err := tx.query(ctx, op, `SELECT `+columns+` `+fmt.Sprintf(capsuleSignals, columns)+` ORDER BY id DESC LIMIT ?3`, item, domain, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -540,7 +545,8 @@ func (tx *Tx) DashboardAuditHead(ctx context.Context) (int64, string, bool, erro
 func (tx *Tx) ReportLatest(ctx context.Context) (store.Report, bool, error) {
 	var r store.Report
 	var at int64
-	err := tx.queryRow(ctx, `SELECT path, generated_at, head_seq, findings FROM reports ORDER BY id DESC LIMIT 1`).Scan(&r.Path, &at, &r.HeadSeq, &r.Findings)
+	err := tx.queryRow(ctx, `SELECT path, generated_at, head_seq, head_hash, findings, md_blob, json_blob FROM reports ORDER BY id DESC LIMIT 1`).
+		Scan(&r.Path, &at, &r.HeadSeq, &r.HeadHash, &r.Findings, &r.MDBlob, &r.JSONBlob)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Report{}, false, nil
 	}

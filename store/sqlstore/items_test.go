@@ -398,7 +398,7 @@ func TestItemAreaReads(t *testing.T) {
 		if seq, hash, ok, err := tx.DashboardAuditHead(ctx); err != nil || !ok || seq != 7 || hash != "h7" {
 			t.Errorf("DashboardAuditHead = %d, %q, %v, %v", seq, hash, ok, err)
 		}
-		if r, ok, err := tx.ReportLatest(ctx); err != nil || !ok || r != (store.Report{Path: "r.md", GeneratedAt: itemsT0, HeadSeq: 7, Findings: 2}) {
+		if r, ok, err := tx.ReportLatest(ctx); err != nil || !ok || r != (store.Report{Path: "r.md", GeneratedAt: itemsT0, HeadSeq: 7, HeadHash: "h7", Findings: 2}) {
 			t.Errorf("ReportLatest = %+v, %v, %v", r, ok, err)
 		}
 		if m, err := tx.ChangeMarkRead(ctx); err != nil || m.AuditSeq != 7 || m.Waiters != 1 || m.WaiterMaxID == 0 {
@@ -406,9 +406,13 @@ func TestItemAreaReads(t *testing.T) {
 		}
 
 		v := store.Verification{Kind: store.VerificationBlobStore, OK: false, Detail: "d", Findings: `["x"]`, Source: "health", At: itemsT0}
-		itemsMust(t, tx.VerificationBlobStoreInsert(ctx, v))
-		if got, ok, err := tx.VerificationLatest(ctx, store.VerificationBlobStore); err != nil || !ok || got != v {
-			t.Errorf("VerificationLatest = %+v, %v, %v", got, ok, err)
+		itemsMust(t, tx.VerificationInsert(ctx, v))
+		chain := store.Verification{Kind: store.VerificationAuditChain, OK: true, Detail: "7 events", Findings: "[]", HeadSeq: 7, HeadHash: "h7", Source: "audit", At: itemsT0}
+		itemsMust(t, tx.VerificationInsert(ctx, chain))
+		for _, want := range []store.Verification{v, chain} {
+			if got, ok, err := tx.VerificationLatest(ctx, want.Kind); err != nil || !ok || got != want {
+				t.Errorf("VerificationLatest(%s) = %+v, %v, %v; want %+v", want.Kind, got, ok, err, want)
+			}
 		}
 
 		// Signals a capsule of A (domain builder) lists: those naming A,
