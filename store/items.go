@@ -1,5 +1,277 @@
 package store
 
+import (
+	"context"
+	"time"
+)
+
 // ItemsOps are the operations on items, their dependencies and history, capsules and their checks and watches.
 type ItemsOps interface {
+	// ItemGet is one item; ErrNotFound when there is none.
+	ItemGet(ctx context.Context, id string) (Item, error)
+	// ItemExists reports whether an item with this id exists.
+	ItemExists(ctx context.Context, id string) (bool, error)
+	// ItemsList is the items f selects, in creation order (then id).
+	ItemsList(ctx context.Context, f ItemFilter) ([]Item, error)
+	// ItemIDsFrom is up to limit item ids from from on, in id order: a walk
+	// of the primary key.
+	ItemIDsFrom(ctx context.Context, from string, limit int) ([]string, error)
+	// ItemNextNumber is one more than the highest number N among the ids
+	// <prefix>-N (1 when there is none). It reserves nothing: it is correct
+	// because the insert that takes it runs in the same Store.Write, and the
+	// one-writer contract keeps any other writer out until that commits.
+	ItemNextNumber(ctx context.Context, prefix string) (int, error)
+	// ItemInsert creates an item, open and without an owner, created and
+	// updated at.
+	ItemInsert(ctx context.Context, id string, f ItemFields, at time.Time) error
+	// ItemUpdateFields rewrites an item's definitional fields, updated at;
+	// its status and owner stay.
+	ItemUpdateFields(ctx context.Context, id string, f ItemFields, at time.Time) error
+	// ItemSetStatusIf moves an item from status from to status to, with its
+	// new owner, updated at, only if it is still in from; it returns
+	// whether the item moved.
+	ItemSetStatusIf(ctx context.Context, id string, from, to ItemStatus, owner string, at time.Time) (bool, error)
+	// ItemsInProgressForDomain is the ids of the domain's items in
+	// progress, least recently changed first: what the attention budget
+	// counts.
+	ItemsInProgressForDomain(ctx context.Context, domain string) ([]string, error)
+	// ItemCountsByStatus is how many items each status holds (statuses
+	// with none are absent).
+	ItemCountsByStatus(ctx context.Context) (map[ItemStatus]int, error)
+	// ItemCountsByDomainStatus is how many items each (domain, status)
+	// pair holds, for pairs that hold any, in no particular order.
+	ItemCountsByDomainStatus(ctx context.Context) ([]ItemCount, error)
+	// ItemsBoardCell is up to limit items of a domain in a status, most
+	// recently changed first (ties: highest id first).
+	ItemsBoardCell(ctx context.Context, domain string, status ItemStatus, limit int) ([]Item, error)
+
+	// ItemDeps is what an item depends on, in its listed order.
+	ItemDeps(ctx context.Context, id string) ([]string, error)
+	// ItemDepsAll is every dependency, by item and then listed order.
+	ItemDepsAll(ctx context.Context) ([]ItemDep, error)
+	// ItemDepsWithStatus is the dependencies of the items ids, each with
+	// the status of the item depended on, by item and then listed order.
+	ItemDepsWithStatus(ctx context.Context, ids []string) ([]ItemDep, error)
+	// ItemDepsReplace makes deps, in order, the item's dependency list.
+	ItemDepsReplace(ctx context.Context, id string, deps []string) error
+	// ItemDependentDomains is the distinct domains of the items that depend
+	// on id, in order.
+	ItemDependentDomains(ctx context.Context, id string) ([]string, error)
+
+	// ItemTransitionInsert records one status change.
+	ItemTransitionInsert(ctx context.Context, t ItemTransition) error
+	// ItemTransitions is an item's history, oldest first.
+	ItemTransitions(ctx context.Context, id string) ([]ItemTransition, error)
+	// ItemTransitionLatest is an item's newest status change; ok is false
+	// when it never moved.
+	ItemTransitionLatest(ctx context.Context, id string) (t ItemTransition, ok bool, err error)
+
+	// CapsuleInsert records a capsule generation and returns its id.
+	CapsuleInsert(ctx context.Context, c Capsule) (int64, error)
+	// CapsuleFileInsert records the file at pos of a capsule generation.
+	CapsuleFileInsert(ctx context.Context, capsuleID int64, pos int, f CapsuleFile) error
+	// CapsuleGet is the capsule generation with this id; ok is false when
+	// there is none.
+	CapsuleGet(ctx context.Context, id int64) (c Capsule, ok bool, err error)
+	// CapsuleLatest is an item's newest capsule generation; ok is false
+	// when it has none.
+	CapsuleLatest(ctx context.Context, item string) (c Capsule, ok bool, err error)
+	// CapsuleGeneration is one generation of an item's capsule; ok is false
+	// when there is no such generation.
+	CapsuleGeneration(ctx context.Context, item string, generation int) (c Capsule, ok bool, err error)
+	// CapsulesOfItem is every generation of an item's capsule, oldest first.
+	CapsulesOfItem(ctx context.Context, item string) ([]Capsule, error)
+	// CapsulesInUse is the latest generation of each item in progress, by
+	// item.
+	CapsulesInUse(ctx context.Context) ([]Capsule, error)
+	// CapsuleFiles is the files a capsule generation recorded, in order.
+	CapsuleFiles(ctx context.Context, capsuleID int64) ([]CapsuleFile, error)
+
+	// CapsuleWatchInsert records that a capsule in use lists files under
+	// resource.
+	CapsuleWatchInsert(ctx context.Context, resource, item string, capsuleID int64) error
+	// CapsuleWatchesDeleteForItem drops an item's watches.
+	CapsuleWatchesDeleteForItem(ctx context.Context, item string) error
+	// CapsuleWatchesStale is the watches on resource of items in progress,
+	// by item, except the one of leaseItem when leaseOwner owns it: the
+	// briefs a lease's end may have made stale.
+	CapsuleWatchesStale(ctx context.Context, resource, leaseItem, leaseOwner string) ([]CapsuleWatch, error)
+
+	// FingerprintClaimManifest is the manifest of the newest claim
+	// fingerprint a lease left in a worktree; "" when there is none.
+	FingerprintClaimManifest(ctx context.Context, leaseID int64, worktree string) (string, error)
+	// FingerprintEndManifest is the manifest of the newest fingerprint a
+	// lease's end (release, expiry or revocation) left in a worktree; ""
+	// when there is none.
+	FingerprintEndManifest(ctx context.Context, leaseID int64, worktree string) (string, error)
+
+	// VerificationInsert records one integrity check. (The audit area
+	// declares the same operation and types: one copy goes at the merge.)
+	VerificationInsert(ctx context.Context, v Verification) error
+	// VerificationLatest is the newest check of kind; ok is false when none
+	// ran.
+	VerificationLatest(ctx context.Context, kind VerificationKind) (v Verification, ok bool, err error)
+
+	// CapsuleSignalsCount is how many signals name item, plus those
+	// addressed to domain that name no item: what a capsule of item lists.
+	CapsuleSignalsCount(ctx context.Context, item, domain string) (int, error)
+	// CapsuleSignals is the newest limit of those signals, newest first.
+	CapsuleSignals(ctx context.Context, item, domain string, limit int) ([]CapsuleSignal, error)
+	// SignalIDsWithPrefix is up to limit signal ids whose decimal digits
+	// start with prefix, newest first.
+	SignalIDsWithPrefix(ctx context.Context, prefix string, limit int) ([]int64, error)
+
+	// DashboardAuditHead is the newest audit event's seq and hash; ok is
+	// false for an empty log.
+	DashboardAuditHead(ctx context.Context) (seq int64, hash string, ok bool, err error)
+	// ReportLatest is the newest audit report on record; ok is false when
+	// there is none.
+	ReportLatest(ctx context.Context) (r Report, ok bool, err error)
+	// ChangeMarkRead is what the dashboard's change mark is made of.
+	ChangeMarkRead(ctx context.Context) (ChangeMark, error)
+}
+
+// ItemStatus is a work item's place in the state machine.
+type ItemStatus string
+
+const (
+	ItemOpen       ItemStatus = "open"
+	ItemInProgress ItemStatus = "in_progress"
+	ItemBlocked    ItemStatus = "blocked"
+	ItemDone       ItemStatus = "done"
+	ItemDeadEnd    ItemStatus = "dead_end"
+)
+
+// ItemFields are an item's definitional columns. The lists are JSON text,
+// kept as written: the rules decode them and report a row edited behind
+// their back.
+type ItemFields struct {
+	Title, Kind, Domain, Priority, Objective         string
+	InScope, OutOfScope, Invariants, Files, Commands string
+}
+
+// Item is one row of items.
+type Item struct {
+	ID string
+	ItemFields
+	Status    ItemStatus
+	Owner     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ItemFilter selects items; an empty field selects all.
+type ItemFilter struct {
+	Status ItemStatus
+	Domain string
+	Owner  string
+}
+
+// ItemCount is how many items a domain has in a status.
+type ItemCount struct {
+	Domain string
+	Status ItemStatus
+	Count  int
+}
+
+// ItemDep is one dependency: Item depends on DependsOn, which (where an
+// operation says so) is in Status.
+type ItemDep struct {
+	Item      string
+	DependsOn string
+	Status    ItemStatus
+}
+
+// ItemTransition is one row of an item's history. Council 0 and an empty
+// Verification are NULL.
+type ItemTransition struct {
+	Item         string
+	From, To     ItemStatus
+	Actor        string
+	Reason       string
+	Council      int64
+	At           time.Time
+	Verification string
+}
+
+// Capsule is one capsule generation.
+type Capsule struct {
+	ID             int64
+	Item           string
+	Generation     int
+	Blob           string
+	ContentKey     string
+	Path           string
+	Template       string
+	TemplateSHA256 string // written, not read back
+	GeneratedAt    time.Time
+}
+
+// CapsuleFile is one file a capsule generation recorded.
+type CapsuleFile struct {
+	Path   string
+	Status string
+	Size   int64
+	SHA256 string
+	Note   string
+}
+
+// CapsuleWatch is a capsule in use that lists files under a resource.
+type CapsuleWatch struct {
+	Item    string
+	Capsule int64
+}
+
+// CapsuleSignal is what a capsule shows of a signal.
+type CapsuleSignal struct {
+	ID         int64
+	Kind       string
+	Question   bool
+	From       string
+	FromDomain string
+	To         string
+	Body       string
+	CreatedAt  time.Time
+}
+
+// VerificationKind is what an integrity check checked.
+type VerificationKind string
+
+const (
+	VerificationAuditChain VerificationKind = "audit_chain"
+	VerificationBlobStore  VerificationKind = "blob_store"
+)
+
+// Verification is one recorded integrity check. HeadSeq and HeadHash are
+// the chain head an intact audit-chain check vouches for; 0 and "" (stored
+// as NULL) otherwise.
+type Verification struct {
+	Kind     VerificationKind
+	OK       bool
+	Detail   string
+	Findings string // a JSON list, opaque here
+	HeadSeq  int64
+	HeadHash string
+	Source   string
+	At       time.Time
+}
+
+// Report is one written audit report: its logical path, the chain head it
+// covers and the blobs of its two files.
+type Report struct {
+	Path        string
+	GeneratedAt time.Time
+	HeadSeq     int64
+	HeadHash    string
+	Findings    int
+	MDBlob      string
+	JSONBlob    string
+}
+
+// ChangeMark moves whenever the audit log grows or a lease queue gains or
+// loses a waiter.
+type ChangeMark struct {
+	AuditSeq    int64 // the newest audit event, 0 for none
+	WaiterMaxID int64 // the newest waiter's id, 0 for none
+	Waiters     int64 // how many wait
 }

@@ -37,8 +37,8 @@ func (tx *Tx) watchCapsule(ctx context.Context, c *Capsule, resources []capsules
 		return err
 	}
 	for _, r := range resources {
-		if _, err := tx.exec(ctx, `INSERT INTO capsule_watches (resource, item_id, capsule_id) VALUES (?, ?, ?)`, r.ID, c.Item, c.id); err != nil {
-			return err
+		if err := tx.st.CapsuleWatchInsert(ctx, r.ID, c.Item, c.id); err != nil {
+			return storeErr("watch capsule", err)
 		}
 	}
 	return nil
@@ -46,8 +46,7 @@ func (tx *Tx) watchCapsule(ctx context.Context, c *Capsule, resources []capsules
 
 // unwatchItem drops an item's watch: its capsule is no longer in use.
 func (tx *Tx) unwatchItem(ctx context.Context, item string) error {
-	_, err := tx.exec(ctx, `DELETE FROM capsule_watches WHERE item_id = ?`, item)
-	return err
+	return storeErr("unwatch capsule", tx.st.CapsuleWatchesDeleteForItem(ctx, item))
 }
 
 // noteStaleBriefs is the lease-end hook: it finds the capsules of items in
@@ -56,20 +55,14 @@ func (tx *Tx) unwatchItem(ctx context.Context, item string) error {
 // the item the lease was taken for when its owner held the lease: they made
 // the changes, in the work that brief describes.
 func (tx *Tx) noteStaleBriefs(ctx context.Context, l *Lease) error {
-	rows, err := tx.query(ctx, `SELECT w.item_id, w.capsule_id FROM capsule_watches w JOIN items i ON i.id = w.item_id
-		WHERE w.resource = ? AND i.status = 'in_progress' AND NOT (w.item_id = ? AND i.owner = ?) ORDER BY w.item_id`, l.Resource, l.Item, l.Owner)
+	watches, err := tx.st.CapsuleWatchesStale(ctx, l.Resource, l.Item, l.Owner)
 	if err != nil {
-		return err
+		return storeErr("read capsule watches", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		b := staleBrief{lease: l}
-		if err := rows.Scan(&b.item, &b.capsule); err != nil {
-			return storeErr("read capsule watches", err)
-		}
-		tx.staleBriefs = append(tx.staleBriefs, b)
+	for _, w := range watches {
+		tx.staleBriefs = append(tx.staleBriefs, staleBrief{item: w.Item, capsule: w.Capsule, lease: l})
 	}
-	return rows.Err()
+	return nil
 }
 
 // refreshBriefs checks the briefs a committed transaction's lease ends may
@@ -110,15 +103,16 @@ func (s *Service) refreshStaleBriefs(ctx context.Context, noted []staleBrief) er
 			if err != nil {
 				return err
 			}
-			cs, err := tx.scanCapsules(ctx, `id = ?`, c.capsule)
+			r, ok, err := tx.st.CapsuleGet(ctx, c.capsule)
+			cp, err := tx.oneCapsule(ctx, r, ok, err)
 			if err != nil {
 				return err
 			}
-			if len(cs) == 0 {
+			if cp == nil {
 				continue
 			}
 			c.in = &capsuleInputs{paths: it.Files}
-			recorded[c.item] = append(append([]CapsuleFile{}, cs[0].Embedded...), cs[0].Withheld...)
+			recorded[c.item] = append(append([]CapsuleFile{}, cp.Embedded...), cp.Withheld...)
 		}
 		return nil
 	})

@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/oxygen-tools/oxygen/capsules"
 	"github.com/oxygen-tools/oxygen/internal/safefs"
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // CapsuleFile is one linked file as a capsule generation recorded it.
@@ -119,23 +119,12 @@ func (s *Service) capsuleData(ctx context.Context, tx *Tx, in *capsuleInputs, it
 		return d, err
 	}
 	d.Health, d.HealthReasons = h.Status, h.Lines()
-	counts := map[string]int{}
-	rows, err := tx.query(ctx, `SELECT status, count(*) FROM items GROUP BY status`)
+	counts, err := tx.st.ItemCountsByStatus(ctx)
 	if err != nil {
-		return d, err
+		return d, storeErr("count items", err)
 	}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			rows.Close()
-			return d, storeErr("count items", err)
-		}
-		counts[st] = n
-	}
-	rows.Close()
 	for _, st := range Statuses {
-		d.ItemsByStatus = append(d.ItemsByStatus, capsules.StatusCount{Status: string(st), Count: counts[string(st)]})
+		d.ItemsByStatus = append(d.ItemsByStatus, capsules.StatusCount{Status: string(st), Count: counts[st]})
 	}
 	if d.Signals, d.SignalsOmitted, err = tx.signalsFor(ctx, it); err != nil {
 		return d, err
@@ -175,31 +164,22 @@ const capsuleSignals = 10
 // Both halves are index lookups. It returns the newest capsuleSignals,
 // oldest first, and how many earlier ones were left out.
 func (tx *Tx) signalsFor(ctx context.Context, it *Item) ([]capsules.SignalLine, int, error) {
-	const where = `FROM signals WHERE item_id = ? UNION ALL SELECT %s FROM signals WHERE to_target = ? AND item_id IS NULL`
-	var total int
-	if err := tx.queryRow(ctx, `SELECT count(*) FROM (SELECT id `+fmt.Sprintf(where, "id")+`)`, it.ID, it.Domain).Scan(&total); err != nil {
+	total, err := tx.st.CapsuleSignalsCount(ctx, it.ID, it.Domain)
+	if err != nil {
 		return nil, 0, storeErr("read signals", err)
 	}
-	rows, err := tx.query(ctx, `SELECT `+signalColumns+` `+fmt.Sprintf(where, signalColumns)+` ORDER BY id DESC LIMIT ?`, it.ID, it.Domain, capsuleSignals)
+	rows, err := tx.st.CapsuleSignals(ctx, it.ID, it.Domain, capsuleSignals)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, storeErr("read signals", err)
 	}
-	defer rows.Close()
 	out := []capsules.SignalLine{}
-	for rows.Next() {
-		sig, err := scanSignal(rows)
-		if err != nil {
-			return nil, 0, storeErr("read signals", err)
-		}
+	for _, sig := range rows {
 		kind := sig.Kind
 		if sig.Question {
 			kind += " (question)"
 		}
 		out = append(out, capsules.SignalLine{ID: sig.ID, Kind: kind, From: fmt.Sprintf("%s (%s)", sig.From, sig.FromDomain), To: sig.To,
-			At: sig.CreatedAt.String(), Excerpt: capsules.Excerpt(sig.Body)})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, storeErr("read signals", err)
+			At: Time{sig.CreatedAt}.String(), Excerpt: capsules.Excerpt(sig.Body)})
 	}
 	slices.Reverse(out)
 	return out, total - len(out), nil
@@ -216,16 +196,12 @@ func (tx *Tx) dependencies(ctx context.Context, it *Item) ([]capsules.Dependency
 			return nil, err
 		}
 		d := capsules.Dependency{ID: dep.ID, Title: dep.Title, Status: string(dep.Status), Owner: dep.Owner}
-		var at int64
-		var verification sql.NullString
-		err = tx.queryRow(ctx, `SELECT actor, reason, at, verification FROM item_transitions WHERE item_id = ? ORDER BY id DESC LIMIT 1`, id).
-			Scan(&d.By, &d.Note, &at, &verification)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
+		last, moved, err := tx.st.ItemTransitionLatest(ctx, id)
+		if err != nil {
 			return nil, storeErr("read history", err)
-		default:
-			d.At, d.Verification = fromMS(at).String(), verification.String
+		}
+		if moved {
+			d.By, d.Note, d.At, d.Verification = last.Actor, last.Reason, Time{last.At}.String(), last.Verification
 		}
 		out = append(out, d)
 	}
@@ -235,7 +211,8 @@ func (tx *Tx) dependencies(ctx context.Context, it *Item) ([]capsules.Dependency
 // dependentDomains lists, in order, the domains of the items that depend
 // on id: who a hand-off is for.
 func (tx *Tx) dependentDomains(ctx context.Context, id string) ([]string, error) {
-	return tx.texts(ctx, "dependencies", `SELECT DISTINCT i.domain FROM item_deps d JOIN items i ON i.id = d.item_id WHERE d.depends_on = ? ORDER BY i.domain`, id)
+	domains, err := tx.st.ItemDependentDomains(ctx, id)
+	return domains, storeErr("read dependencies", err)
 }
 
 // embedPolicy is the guardian's embedding policy, for item files and the
@@ -395,12 +372,11 @@ func (s *Service) writeCapsule(ctx context.Context, tx *Tx, in *capsuleInputs, i
 	}
 	c := &Capsule{Item: it.ID, Generation: gen, Path: s.workingCopyPath(it.ID), SHA256: hash, Blob: capsules.RelPath(hash),
 		Template: tmpl.Source, GeneratedAt: Time{tx.now}, Embedded: []CapsuleFile{}, Withheld: []CapsuleFile{}, key: out.Key, content: out.Content}
-	res, err := tx.exec(ctx, `INSERT INTO capsules (item_id, generation, blob, content_key, path, template, template_sha256, generated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		it.ID, gen, hash, out.Key, c.Path, tmpl.Source, tmpl.SHA256, ms(tx.now))
+	c.id, err = tx.st.CapsuleInsert(ctx, store.Capsule{Item: it.ID, Generation: gen, Blob: hash, ContentKey: out.Key, Path: c.Path,
+		Template: tmpl.Source, TemplateSHA256: tmpl.SHA256, GeneratedAt: tx.now})
 	if err != nil {
-		return nil, false, err
+		return nil, false, storeErr("record capsule", err)
 	}
-	c.id, _ = res.LastInsertId()
 	for i, f := range data.Embedded {
 		cf := CapsuleFile{Path: f.Path, Status: f.Status, Size: f.Size, SHA256: f.SHA256, Note: f.Note}
 		if f.Embedded() {
@@ -408,9 +384,8 @@ func (s *Service) writeCapsule(ctx context.Context, tx *Tx, in *capsuleInputs, i
 		} else {
 			c.Withheld = append(c.Withheld, cf)
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO capsule_files (capsule_id, pos, path, status, size, sha256, note) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			c.id, i, f.Path, f.Status, f.Size, f.SHA256, f.Note); err != nil {
-			return nil, false, err
+		if err := tx.st.CapsuleFileInsert(ctx, c.id, i, store.CapsuleFile(cf)); err != nil {
+			return nil, false, storeErr("record capsule files", err)
 		}
 	}
 	if err := tx.watchCapsule(ctx, c, data.Resources); err != nil {
@@ -424,63 +399,89 @@ func (s *Service) writeCapsule(ctx context.Context, tx *Tx, in *capsuleInputs, i
 	return c, true, nil
 }
 
-const capsuleColumns = `id, item_id, generation, blob, content_key, path, template, generated_at`
+// capsuleFromRow is a recorded generation with the files it lists.
+func (tx *Tx) capsuleFromRow(ctx context.Context, r store.Capsule) (*Capsule, error) {
+	c := &Capsule{id: r.ID, Item: r.Item, Generation: r.Generation, SHA256: r.Blob, key: r.ContentKey, Path: r.Path, Template: r.Template,
+		Blob: capsules.RelPath(r.Blob), GeneratedAt: Time{r.GeneratedAt}}
+	return c, tx.capsuleFiles(ctx, c)
+}
 
+// capsulesFromRows is capsuleFromRow for each row an operation read, in
+// order.
+func (tx *Tx) capsulesFromRows(ctx context.Context, rows []store.Capsule, err error) ([]*Capsule, error) {
+	if err != nil {
+		return nil, storeErr("read capsules", err)
+	}
+	out := []*Capsule{}
+	for _, r := range rows {
+		c, err := tx.capsuleFromRow(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// oneCapsule is capsuleFromRow for an operation that reads at most one
+// generation; nil when it found none.
+func (tx *Tx) oneCapsule(ctx context.Context, r store.Capsule, ok bool, err error) (*Capsule, error) {
+	if err != nil {
+		return nil, storeErr("read capsules", err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	return tx.capsuleFromRow(ctx, r)
+}
+
+// scanCapsules reads the capsules a WHERE clause selects. It is
+// transitional: only health.go's capsulesInUse still calls it, and goes to
+// tx.capsulesFromRows(tx.st.CapsulesInUse(ctx)) when that file moves to the
+// store's operations; then this goes.
 func (tx *Tx) scanCapsules(ctx context.Context, where string, args ...any) ([]*Capsule, error) {
-	rows, err := tx.query(ctx, `SELECT `+capsuleColumns+` FROM capsules WHERE `+where, args...)
+	rows, err := tx.query(ctx, `SELECT id, item_id, generation, blob, content_key, path, template, generated_at FROM capsules WHERE `+where, args...)
 	if err != nil {
 		return nil, err
 	}
-	var out []*Capsule
+	var found []store.Capsule
 	for rows.Next() {
-		var c Capsule
+		var r store.Capsule
 		var at int64
-		if err := rows.Scan(&c.id, &c.Item, &c.Generation, &c.SHA256, &c.key, &c.Path, &c.Template, &at); err != nil {
+		if err := rows.Scan(&r.ID, &r.Item, &r.Generation, &r.Blob, &r.ContentKey, &r.Path, &r.Template, &at); err != nil {
 			rows.Close()
 			return nil, storeErr("read capsules", err)
 		}
-		c.Blob, c.GeneratedAt = capsules.RelPath(c.SHA256), fromMS(at)
-		out = append(out, &c)
+		r.GeneratedAt = fromMS(at).Time
+		found = append(found, r)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, storeErr("read capsules", err)
 	}
-	for _, c := range out {
-		if err := tx.capsuleFiles(ctx, c); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return tx.capsulesFromRows(ctx, found, nil)
 }
 
 func (tx *Tx) capsuleFiles(ctx context.Context, c *Capsule) error {
-	rows, err := tx.query(ctx, `SELECT path, status, size, sha256, note FROM capsule_files WHERE capsule_id = ? ORDER BY pos`, c.id)
+	files, err := tx.st.CapsuleFiles(ctx, c.id)
 	if err != nil {
-		return err
+		return storeErr("read capsule files", err)
 	}
-	defer rows.Close()
 	c.Embedded, c.Withheld = []CapsuleFile{}, []CapsuleFile{}
-	for rows.Next() {
-		var f CapsuleFile
-		if err := rows.Scan(&f.Path, &f.Status, &f.Size, &f.SHA256, &f.Note); err != nil {
-			return storeErr("read capsule files", err)
-		}
+	for _, f := range files {
 		if f.Status == capsules.Embedded || f.Status == capsules.Truncated {
-			c.Embedded = append(c.Embedded, f)
+			c.Embedded = append(c.Embedded, CapsuleFile(f))
 		} else {
-			c.Withheld = append(c.Withheld, f)
+			c.Withheld = append(c.Withheld, CapsuleFile(f))
 		}
 	}
-	return rows.Err()
+	return nil
 }
 
+// latestCapsule is an item's newest generation, or nil if it has none.
 func (tx *Tx) latestCapsule(ctx context.Context, id string) (*Capsule, error) {
-	cs, err := tx.scanCapsules(ctx, `item_id = ? ORDER BY generation DESC LIMIT 1`, id)
-	if err != nil || len(cs) == 0 {
-		return nil, err
-	}
-	return cs[0], nil
+	r, ok, err := tx.st.CapsuleLatest(ctx, id)
+	return tx.oneCapsule(ctx, r, ok, err)
 }
 
 // RegenerateCapsule renders the capsule of an item in progress again. It
@@ -523,8 +524,8 @@ func (s *Service) CapsuleHistory(ctx context.Context, id string) ([]*Capsule, er
 		if _, err := tx.getItem(ctx, id); err != nil {
 			return err
 		}
-		var err error
-		out, err = tx.scanCapsules(ctx, `item_id = ? ORDER BY generation`, id)
+		rows, err := tx.st.CapsulesOfItem(ctx, id)
+		out, err = tx.capsulesFromRows(ctx, rows, err)
 		return err
 	})
 	if out == nil {
@@ -547,23 +548,22 @@ func (s *Service) ShowCapsule(ctx context.Context, id string, generation int) (*
 		if _, err := tx.getItem(ctx, id); err != nil {
 			return err
 		}
-		var cs []*Capsule
 		var err error
 		if generation == 0 {
-			cs, err = tx.scanCapsules(ctx, `item_id = ? ORDER BY generation DESC LIMIT 1`, id)
+			c, err = tx.latestCapsule(ctx, id)
 		} else {
-			cs, err = tx.scanCapsules(ctx, `item_id = ? AND generation = ?`, id, generation)
+			r, ok, gerr := tx.st.CapsuleGeneration(ctx, id, generation)
+			c, err = tx.oneCapsule(ctx, r, ok, gerr)
 		}
 		if err != nil {
 			return err
 		}
-		if len(cs) == 0 {
+		if c == nil {
 			if generation == 0 {
 				return Errorf(ENOTFOUND, "%s has no capsule yet (it gets one when assigned)", id)
 			}
 			return Errorf(ENOTFOUND, "%s has no capsule generation %d", id, generation)
 		}
-		c = cs[0]
 		return nil
 	})
 	if err != nil {
@@ -687,11 +687,11 @@ func (s *Service) excuseItemWork(ctx context.Context, item string, files []FileD
 		}
 		for _, l := range leases {
 			m := &itemLeaseMarks{lease: l, live: l.liveAt(tx.now)}
-			if m.start, err = tx.leaseFingerprint(ctx, l.ID, key, `reason = 'claim'`); err != nil {
-				return err
+			if m.start, err = tx.st.FingerprintClaimManifest(ctx, l.ID, key); err != nil {
+				return storeErr("read fingerprints", err)
 			}
-			if m.end, err = tx.leaseFingerprint(ctx, l.ID, key, `reason IN ('release', 'expire', 'revoke')`); err != nil {
-				return err
+			if m.end, err = tx.st.FingerprintEndManifest(ctx, l.ID, key); err != nil {
+				return storeErr("read fingerprints", err)
 			}
 			marks = append(marks, m)
 		}
@@ -746,20 +746,6 @@ func (s *Service) excuseItemWork(ctx context.Context, item string, files []FileD
 	return nil
 }
 
-// leaseFingerprint is the manifest of the latest fingerprint lease left in
-// a worktree matching cond, or "".
-func (tx *Tx) leaseFingerprint(ctx context.Context, lease int64, worktree, cond string) (string, error) {
-	var m string
-	err := tx.queryRow(ctx, `SELECT manifest FROM fingerprints WHERE lease_id = ? AND worktree = ? AND `+cond+` ORDER BY id DESC LIMIT 1`, lease, worktree).Scan(&m)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", storeErr("read fingerprints", err)
-	}
-	return m, nil
-}
-
 // hashAt is the sha256 of rel below dir, read by streaming without leaving
 // dir.
 func hashAt(dir, rel string) (string, error) {
@@ -811,9 +797,9 @@ func (tx *Tx) recordStoreCheck(ctx context.Context, actor, source string, check 
 		f := check.Failures()
 		detail = fmt.Sprintf("%d problem(s) in %d blobs, first %s", len(f), check.Blobs, f[0])
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO verifications (kind, ok, detail, findings, source, at) VALUES ('blob_store', ?, ?, ?, ?, ?)`,
-		boolInt(check.OK), detail, encodeList(check.Failures()), source, ms(tx.now)); err != nil {
-		return err
+	if err := tx.st.VerificationInsert(ctx, store.Verification{Kind: store.VerificationBlobStore, OK: check.OK, Detail: detail,
+		Findings: encodeList(check.Failures()), Source: source, At: tx.now}); err != nil {
+		return storeErr("record verification", err)
 	}
 	return tx.audit(ctx, actor, "store.verify", "store", map[string]any{"ok": check.OK, "blobs": check.Blobs, "problems": check.Problems, "missing": check.Missing})
 }
@@ -840,20 +826,15 @@ type IntegrityCheck struct {
 
 // latestVerification returns the newest check of kind, or nil if none ran.
 func (tx *Tx) latestVerification(ctx context.Context, kind string) (*IntegrityCheck, error) {
-	v := IntegrityCheck{Kind: kind}
-	var okInt int
-	var atMS int64
-	var findings string
-	err := tx.queryRow(ctx, `SELECT ok, detail, findings, COALESCE(head_seq, 0), source, at FROM verifications WHERE kind = ? ORDER BY id DESC LIMIT 1`, kind).
-		Scan(&okInt, &v.Detail, &findings, &v.HeadSeq, &v.Source, &atMS)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
+	r, ok, err := tx.st.VerificationLatest(ctx, store.VerificationKind(kind))
 	if err != nil {
 		return nil, storeErr("read verifications", err)
 	}
-	v.OK, v.At = okInt == 1, fromMS(atMS)
-	if v.Findings, err = decodeList("verification findings", findings); err != nil {
+	if !ok {
+		return nil, nil
+	}
+	v := IntegrityCheck{Kind: kind, OK: r.OK, Detail: r.Detail, HeadSeq: r.HeadSeq, Source: r.Source, At: Time{r.At}}
+	if v.Findings, err = decodeList("verification findings", r.Findings); err != nil {
 		return nil, err
 	}
 	if !v.OK && len(v.Findings) == 0 {

@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"strconv"
 	"strings"
 )
 
@@ -12,22 +11,14 @@ import (
 func (s *Service) ItemIDs(ctx context.Context, prefix string, limit int) ([]string, error) {
 	var out []string
 	err := s.read(ctx, func(tx *Tx) error {
-		rows, err := tx.query(ctx, `SELECT id FROM items WHERE id >= ? ORDER BY id LIMIT ?`, prefix, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return storeErr("read items", err)
-			}
+		ids, err := tx.st.ItemIDsFrom(ctx, prefix, limit)
+		for _, id := range ids {
 			if !strings.HasPrefix(id, prefix) {
 				break
 			}
 			out = append(out, id)
 		}
-		return rows.Err()
+		return storeErr("read items", err)
 	})
 	return out, err
 }
@@ -37,21 +28,9 @@ func (s *Service) ItemIDs(ctx context.Context, prefix string, limit int) ([]stri
 func (s *Service) SignalIDs(ctx context.Context, prefix string, limit int) ([]int64, error) {
 	var out []int64
 	err := s.read(ctx, func(tx *Tx) error {
-		rows, err := tx.query(ctx, `SELECT id FROM signals ORDER BY id DESC`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() && len(out) < limit {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return storeErr("read signals", err)
-			}
-			if strings.HasPrefix(strconv.FormatInt(id, 10), prefix) {
-				out = append(out, id)
-			}
-		}
-		return rows.Err()
+		var err error
+		out, err = tx.st.SignalIDsWithPrefix(ctx, prefix, limit)
+		return storeErr("read signals", err)
 	})
 	return out, err
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // What the dashboard shows is bounded whatever the store holds: a board cell
@@ -170,32 +173,21 @@ func (s *Service) board(ctx context.Context, tx *Tx) (Board, error) {
 	b := Board{Statuses: Statuses}
 	counts := map[string]map[Status]int{}
 	domains := append([]string{}, s.Config.DomainNames()...)
-	rows, err := tx.query(ctx, `SELECT domain, status, count(*) FROM items GROUP BY domain, status`)
+	all, err := tx.st.ItemCountsByDomainStatus(ctx)
 	if err != nil {
-		return b, err
-	}
-	for rows.Next() {
-		var domain string
-		var status Status
-		var n int
-		if err := rows.Scan(&domain, &status, &n); err != nil {
-			rows.Close()
-			return b, storeErr("read items", err)
-		}
-		if counts[domain] == nil {
-			counts[domain] = map[Status]int{}
-			if !contains(domains, domain) {
-				domains = append(domains, domain) // items of a domain since removed from the config
-			}
-		}
-		counts[domain][status] = n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return b, storeErr("read items", err)
 	}
+	for _, c := range all {
+		if counts[c.Domain] == nil {
+			counts[c.Domain] = map[Status]int{}
+			if !contains(domains, c.Domain) {
+				domains = append(domains, c.Domain) // items of a domain since removed from the config
+			}
+		}
+		counts[c.Domain][c.Status] = c.Count
+	}
 	byID := map[string]*BoardItem{}
-	var ids []any
+	var ids []string
 	for _, domain := range domains {
 		row := BoardRow{Domain: domain}
 		for _, status := range Statuses {
@@ -223,41 +215,26 @@ func (s *Service) board(ctx context.Context, tx *Tx) (Board, error) {
 	if len(ids) == 0 {
 		return b, nil
 	}
-	deps, err := tx.query(ctx, `SELECT d.item_id, d.depends_on, i.status FROM item_deps d JOIN items i ON i.id = d.depends_on
-		WHERE d.item_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) ORDER BY d.item_id, d.pos`, ids...)
+	deps, err := tx.st.ItemDepsWithStatus(ctx, ids)
 	if err != nil {
-		return b, err
+		return b, storeErr("read dependencies", err)
 	}
-	defer deps.Close()
-	for deps.Next() {
-		var id string
-		var dep Dep
-		if err := deps.Scan(&id, &dep.ID, &dep.Status); err != nil {
-			return b, storeErr("read dependencies", err)
-		}
-		byID[id].DependsOn = append(byID[id].DependsOn, dep)
+	for _, d := range deps {
+		byID[d.Item].DependsOn = append(byID[d.Item].DependsOn, Dep{ID: d.DependsOn, Status: d.Status})
 	}
-	return b, deps.Err()
+	return b, nil
 }
 
 func (tx *Tx) boardItems(ctx context.Context, domain string, status Status) ([]BoardItem, error) {
-	rows, err := tx.query(ctx, `SELECT id, title, priority, owner, updated_at FROM items WHERE domain = ? AND status = ? ORDER BY updated_at DESC, rowid DESC LIMIT ?`,
-		domain, status, BoardCellLimit)
+	rows, err := tx.st.ItemsBoardCell(ctx, domain, status, BoardCellLimit)
 	if err != nil {
-		return nil, err
+		return nil, storeErr("read items", err)
 	}
-	defer rows.Close()
 	out := []BoardItem{}
-	for rows.Next() {
-		it := BoardItem{DependsOn: []Dep{}}
-		var updated int64
-		if err := rows.Scan(&it.ID, &it.Title, &it.Priority, &it.Owner, &updated); err != nil {
-			return nil, storeErr("read items", err)
-		}
-		it.UpdatedAt = fromMS(updated)
-		out = append(out, it)
+	for _, r := range rows {
+		out = append(out, BoardItem{ID: r.ID, Title: r.Title, Priority: r.Priority, Owner: r.Owner, UpdatedAt: Time{r.UpdatedAt}, DependsOn: []Dep{}})
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // timeline gathers each configured resource's last TimelineWindow. A lease
@@ -318,8 +295,8 @@ func (s *Service) timeline(ctx context.Context, tx *Tx, ov *Overview) (Timeline,
 
 func (tx *Tx) auditSummary(ctx context.Context) (AuditSummary, error) {
 	var a AuditSummary
-	err := tx.queryRow(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&a.Head.Seq, &a.Head.Hash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	var err error
+	if a.Head.Seq, a.Head.Hash, _, err = tx.st.DashboardAuditHead(ctx); err != nil {
 		return a, storeErr("read audit log", err)
 	}
 	if a.LastCheck, err = tx.latestVerification(ctx, "audit_chain"); err != nil {
@@ -328,16 +305,12 @@ func (tx *Tx) auditSummary(ctx context.Context) (AuditSummary, error) {
 	if a.BlobCheck, err = tx.latestVerification(ctx, "blob_store"); err != nil {
 		return a, err
 	}
-	var r ReportRecord
-	var at int64
-	err = tx.queryRow(ctx, `SELECT path, generated_at, head_seq, findings FROM reports ORDER BY id DESC LIMIT 1`).Scan(&r.Path, &at, &r.HeadSeq, &r.Findings)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
+	r, ok, err := tx.st.ReportLatest(ctx)
+	if err != nil {
 		return a, storeErr("read reports", err)
-	default:
-		r.GeneratedAt = fromMS(at)
-		a.LastReport = &r
+	}
+	if ok {
+		a.LastReport = &ReportRecord{Path: r.Path, GeneratedAt: Time{r.GeneratedAt}, HeadSeq: r.HeadSeq, Findings: r.Findings}
 	}
 	return a, nil
 }
@@ -347,15 +320,16 @@ func (tx *Tx) auditSummary(ctx context.Context) (AuditSummary, error) {
 // or a queue gains or loses a waiter (waiting is not audited). A live page
 // re-reads when it moves.
 func (s *Service) ChangeMark(ctx context.Context) (string, error) {
-	var mark string
+	var m store.ChangeMark
 	err := s.read(ctx, func(tx *Tx) error {
-		return tx.queryRow(ctx, `SELECT (SELECT COALESCE(MAX(seq), 0) FROM audit_log) || '.' ||
-			(SELECT COALESCE(MAX(id), 0) FROM lease_waiters) || '.' || (SELECT count(*) FROM lease_waiters)`).Scan(&mark)
+		var err error
+		m, err = tx.st.ChangeMarkRead(ctx)
+		return err
 	})
 	if err != nil {
 		return "", storeErr("read change mark", err)
 	}
-	return mark, nil
+	return fmt.Sprintf("%d.%d.%d", m.AuditSeq, m.WaiterMaxID, m.Waiters), nil
 }
 
 // ItemPage is one item with its history, its signals and its leases: the

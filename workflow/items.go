@@ -2,18 +2,17 @@ package workflow
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/oxygen-tools/oxygen/internal/pathspec"
 	"github.com/oxygen-tools/oxygen/internal/textcheck"
+	"github.com/oxygen-tools/oxygen/store"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -208,23 +207,23 @@ func decodeList(column, s string) ([]string, error) {
 	return l, nil
 }
 
-const itemColumns = `id, title, kind, domain, priority, status, owner, objective, in_scope, out_of_scope, invariants, files, commands, created_at, updated_at`
+// fields is the spec's definitional columns as the store keeps them.
+func (spec *ItemSpec) fields() store.ItemFields {
+	return store.ItemFields{Title: spec.Title, Kind: spec.Kind, Domain: spec.Domain, Priority: spec.Priority, Objective: spec.Objective,
+		InScope: encodeList(spec.InScope), OutOfScope: encodeList(spec.OutOfScope), Invariants: encodeList(spec.Invariants),
+		Files: encodeList(spec.Files), Commands: encodeList(spec.Commands)}
+}
 
-func scanItem(sc interface{ Scan(...any) error }) (*Item, error) {
-	var it Item
-	var status, inScope, outScope, invariants, files, commands string
-	var created, updated int64
-	if err := sc.Scan(&it.ID, &it.Title, &it.Kind, &it.Domain, &it.Priority, &status, &it.Owner, &it.Objective,
-		&inScope, &outScope, &invariants, &files, &commands, &created, &updated); err != nil {
-		return nil, err
-	}
-	it.Status = Status(status)
+// itemFromRow decodes a stored item, without its dependencies.
+func itemFromRow(r store.Item) (*Item, error) {
+	it := Item{ID: r.ID, Title: r.Title, Kind: r.Kind, Domain: r.Domain, Priority: r.Priority, Status: r.Status, Owner: r.Owner,
+		Objective: r.Objective, CreatedAt: Time{r.CreatedAt}, UpdatedAt: Time{r.UpdatedAt}, DependsOn: []string{}}
 	for _, f := range []struct {
 		column, src string
 		dst         *[]string
 	}{
-		{"in_scope", inScope, &it.InScope}, {"out_of_scope", outScope, &it.OutOfScope}, {"invariants", invariants, &it.Invariants},
-		{"files", files, &it.Files}, {"commands", commands, &it.Commands},
+		{"in_scope", r.InScope, &it.InScope}, {"out_of_scope", r.OutOfScope, &it.OutOfScope}, {"invariants", r.Invariants, &it.Invariants},
+		{"files", r.Files, &it.Files}, {"commands", r.Commands, &it.Commands},
 	} {
 		l, err := decodeList("item "+f.column, f.src)
 		if err != nil {
@@ -232,30 +231,28 @@ func scanItem(sc interface{ Scan(...any) error }) (*Item, error) {
 		}
 		*f.dst = l
 	}
-	it.CreatedAt, it.UpdatedAt = fromMS(created), fromMS(updated)
-	it.DependsOn = []string{}
 	return &it, nil
 }
 
 // getItem loads one item with its dependencies; a missing item is ENOTFOUND.
 func (tx *Tx) getItem(ctx context.Context, id string) (*Item, error) {
-	it, err := scanItem(tx.queryRow(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	row, err := tx.st.ItemGet(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, Errorf(ENOTFOUND, "no item %q", id)
 	}
 	if err != nil {
 		return nil, storeErr("read item", err)
 	}
-	deps, err := tx.depsOf(ctx, id)
+	it, err := itemFromRow(row)
 	if err != nil {
 		return nil, err
 	}
+	deps, err := tx.st.ItemDeps(ctx, id)
+	if err != nil {
+		return nil, storeErr("read dependencies", err)
+	}
 	it.DependsOn = deps
 	return it, nil
-}
-
-func (tx *Tx) depsOf(ctx context.Context, id string) ([]string, error) {
-	return tx.texts(ctx, "dependencies", `SELECT depends_on FROM item_deps WHERE item_id = ? ORDER BY pos`, id)
 }
 
 // ItemFilter selects items for List.
@@ -267,44 +264,30 @@ type ItemFilter struct {
 
 // listItems returns items in creation order with their dependencies.
 func (tx *Tx) listItems(ctx context.Context, f ItemFilter) ([]*Item, error) {
-	var w filter
-	w.when(f.Status != "", `status = ?`, f.Status)
-	w.when(f.Domain != "", `domain = ?`, f.Domain)
-	w.when(f.Owner != "", `owner = ?`, f.Owner)
-	rows, err := tx.query(ctx, `SELECT `+itemColumns+` FROM items`+w.where()+` ORDER BY created_at, id`, w.args...)
+	rows, err := tx.st.ItemsList(ctx, store.ItemFilter{Status: Status(f.Status), Domain: f.Domain, Owner: f.Owner})
 	if err != nil {
-		return nil, err
+		return nil, storeErr("read items", err)
 	}
 	items := []*Item{}
 	byID := map[string]*Item{}
-	for rows.Next() {
-		it, err := scanItem(rows)
+	for _, r := range rows {
+		it, err := itemFromRow(r)
 		if err != nil {
-			rows.Close()
-			return nil, storeErr("read items", err)
+			return nil, err
 		}
 		items = append(items, it)
 		byID[it.ID] = it
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, storeErr("read items", err)
-	}
-	deps, err := tx.query(ctx, `SELECT item_id, depends_on FROM item_deps ORDER BY item_id, pos`)
+	deps, err := tx.st.ItemDepsAll(ctx)
 	if err != nil {
-		return nil, err
+		return nil, storeErr("read dependencies", err)
 	}
-	defer deps.Close()
-	for deps.Next() {
-		var id, dep string
-		if err := deps.Scan(&id, &dep); err != nil {
-			return nil, storeErr("read dependencies", err)
-		}
-		if it, ok := byID[id]; ok {
-			it.DependsOn = append(it.DependsOn, dep)
+	for _, d := range deps {
+		if it, ok := byID[d.Item]; ok {
+			it.DependsOn = append(it.DependsOn, d.DependsOn)
 		}
 	}
-	return items, deps.Err()
+	return items, nil
 }
 
 // List returns the items matching f.
@@ -447,28 +430,20 @@ func (tx *Tx) itemDetail(ctx context.Context, id string) (*ItemDetail, error) {
 }
 
 func (tx *Tx) history(ctx context.Context, id string) ([]Transition, error) {
-	rows, err := tx.query(ctx, `SELECT at, from_status, to_status, actor, reason, council_id FROM item_transitions WHERE item_id = ? ORDER BY id`, id)
+	rows, err := tx.st.ItemTransitions(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, storeErr("read history", err)
 	}
-	defer rows.Close()
 	out := []Transition{}
-	for rows.Next() {
-		var t Transition
-		var at int64
-		var from, to string
-		var council sql.NullInt64
-		if err := rows.Scan(&at, &from, &to, &t.Actor, &t.Reason, &council); err != nil {
-			return nil, storeErr("read history", err)
-		}
-		t.At, t.From, t.To = fromMS(at), Status(from), Status(to)
-		if council.Valid {
-			c := council.Int64
+	for _, r := range rows {
+		t := Transition{At: Time{r.At}, From: r.From, To: r.To, Actor: r.Actor, Reason: r.Reason}
+		if r.Council != 0 {
+			c := r.Council
 			t.Council = &c
 		}
 		out = append(out, t)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // addFlags names the `orchestrate add` flag behind each spec field, so that
@@ -520,37 +495,19 @@ func (s *Service) AddItem(ctx context.Context, spec ItemSpec, actor string) (*It
 }
 
 func (tx *Tx) itemExists(ctx context.Context, id string) (bool, error) {
-	var one int
-	err := tx.queryRow(ctx, `SELECT 1 FROM items WHERE id = ?`, id).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, storeErr("read item", err)
-	}
-	return true, nil
+	ok, err := tx.st.ItemExists(ctx, id)
+	return ok, storeErr("read item", err)
 }
 
+// nextItemID is <prefix>-NNN, one past the highest number taken. It is only
+// called in a write transaction, whose insert takes the number before any
+// other writer can read it (the store's one-writer contract).
 func (tx *Tx) nextItemID(ctx context.Context, prefix string) (string, error) {
-	rows, err := tx.query(ctx, `SELECT id FROM items WHERE substr(id, 1, ?) = ?`, len(prefix)+1, prefix+"-")
+	n, err := tx.st.ItemNextNumber(ctx, prefix)
 	if err != nil {
-		return "", err
-	}
-	defer rows.Close()
-	max := 0
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return "", storeErr("read item ids", err)
-		}
-		if n, err := strconv.Atoi(id[len(prefix)+1:]); err == nil && n > max {
-			max = n
-		}
-	}
-	if err := rows.Err(); err != nil {
 		return "", storeErr("read item ids", err)
 	}
-	return fmt.Sprintf("%s-%03d", prefix, max+1), nil
+	return fmt.Sprintf("%s-%03d", prefix, n), nil
 }
 
 func (tx *Tx) insertItem(ctx context.Context, spec ItemSpec) error {
@@ -563,44 +520,22 @@ func (tx *Tx) insertItem(ctx context.Context, spec ItemSpec) error {
 // insertItemRow inserts the item without its dependencies, so that an import
 // can create every item before linking them in any order.
 func (tx *Tx) insertItemRow(ctx context.Context, spec ItemSpec) error {
-	now := ms(tx.now)
-	_, err := tx.exec(ctx, `INSERT INTO items (id, title, kind, domain, priority, status, owner, objective, in_scope, out_of_scope, invariants, files, commands, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 'open', '', ?, ?, ?, ?, ?, ?, ?, ?)`,
-		spec.ID, spec.Title, spec.Kind, spec.Domain, spec.Priority, spec.Objective,
-		encodeList(spec.InScope), encodeList(spec.OutOfScope), encodeList(spec.Invariants), encodeList(spec.Files), encodeList(spec.Commands), now, now)
-	return err
+	return storeErr("create item", tx.st.ItemInsert(ctx, spec.ID, spec.fields(), tx.now))
 }
 
 func (tx *Tx) setDeps(ctx context.Context, id string, deps []string) error {
-	if _, err := tx.exec(ctx, `DELETE FROM item_deps WHERE item_id = ?`, id); err != nil {
-		return err
-	}
-	for i, d := range deps {
-		if _, err := tx.exec(ctx, `INSERT INTO item_deps (item_id, depends_on, pos) VALUES (?, ?, ?)`, id, d, i); err != nil {
-			return err
-		}
-	}
-	return nil
+	return storeErr("write dependencies", tx.st.ItemDepsReplace(ctx, id, deps))
 }
 
 // findCycle returns a dependency cycle through start, if there is one.
 func (tx *Tx) findCycle(ctx context.Context, start string) ([]string, error) {
-	rows, err := tx.query(ctx, `SELECT item_id, depends_on FROM item_deps ORDER BY item_id, pos`)
+	deps, err := tx.st.ItemDepsAll(ctx)
 	if err != nil {
-		return nil, err
+		return nil, storeErr("read dependencies", err)
 	}
 	graph := map[string][]string{}
-	for rows.Next() {
-		var a, b string
-		if err := rows.Scan(&a, &b); err != nil {
-			rows.Close()
-			return nil, storeErr("read dependencies", err)
-		}
-		graph[a] = append(graph[a], b)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, storeErr("read dependencies", err)
+	for _, d := range deps {
+		graph[d.Item] = append(graph[d.Item], d.DependsOn)
 	}
 	visited := map[string]bool{}
 	var path []string
@@ -736,10 +671,7 @@ func (s *Service) ImportPlan(ctx context.Context, file string, actor string) (*I
 }
 
 func (tx *Tx) updateItemRow(ctx context.Context, spec ItemSpec) error {
-	_, err := tx.exec(ctx, `UPDATE items SET title = ?, kind = ?, domain = ?, priority = ?, objective = ?, in_scope = ?, out_of_scope = ?, invariants = ?, files = ?, commands = ?, updated_at = ? WHERE id = ?`,
-		spec.Title, spec.Kind, spec.Domain, spec.Priority, spec.Objective, encodeList(spec.InScope), encodeList(spec.OutOfScope),
-		encodeList(spec.Invariants), encodeList(spec.Files), encodeList(spec.Commands), ms(tx.now), spec.ID)
-	return err
+	return storeErr("update item", tx.st.ItemUpdateFields(ctx, spec.ID, spec.fields(), tx.now))
 }
 
 // specDiff names the fields that differ.

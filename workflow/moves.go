@@ -188,7 +188,8 @@ func (tx *Tx) requireDepsDone(ctx context.Context, it *Item) error {
 
 // inProgress lists the domain's items in progress.
 func (tx *Tx) inProgress(ctx context.Context, domain string) ([]string, error) {
-	return tx.texts(ctx, "items", `SELECT id FROM items WHERE domain = ? AND status = 'in_progress' ORDER BY updated_at, id`, domain)
+	ids, err := tx.st.ItemsInProgressForDomain(ctx, domain)
+	return ids, storeErr("read items", err)
 }
 
 // admit enforces the attention budget for a move into in_progress. The count

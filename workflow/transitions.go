@@ -3,17 +3,19 @@ package workflow
 import (
 	"context"
 	"strings"
+
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // Status is a work item's place in the state machine.
-type Status string
+type Status = store.ItemStatus
 
 const (
-	StatusOpen       Status = "open"
-	StatusInProgress Status = "in_progress"
-	StatusBlocked    Status = "blocked"
-	StatusDone       Status = "done"
-	StatusDeadEnd    Status = "dead_end"
+	StatusOpen       = store.ItemOpen
+	StatusInProgress = store.ItemInProgress
+	StatusBlocked    = store.ItemBlocked
+	StatusDone       = store.ItemDone
+	StatusDeadEnd    = store.ItemDeadEnd
 )
 
 // Statuses lists every status in lifecycle order.
@@ -107,22 +109,16 @@ func (tx *Tx) move(ctx context.Context, it *Item, to Status, owner, actor, reaso
 		return err
 	}
 	from := it.Status
-	now := ms(tx.now)
-	res, err := tx.exec(ctx, `UPDATE items SET status = ?, owner = ?, updated_at = ? WHERE id = ? AND status = ?`,
-		string(to), owner, now, it.ID, string(from))
+	moved, err := tx.st.ItemSetStatusIf(ctx, it.ID, from, to, owner, tx.now)
 	if err != nil {
-		return err
+		return storeErr("move item", err)
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if !moved {
 		return Errorf(ECONFLICT, "item %s changed while this command ran", it.ID)
 	}
-	var councilArg any
-	if council > 0 {
-		councilArg = council
-	}
-	if _, err := tx.exec(ctx, `INSERT INTO item_transitions (item_id, from_status, to_status, actor, reason, council_id, at, verification) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		it.ID, string(from), string(to), actor, reason, councilArg, now, nullable(verification)); err != nil {
-		return err
+	if err := tx.st.ItemTransitionInsert(ctx, store.ItemTransition{Item: it.ID, From: from, To: to, Actor: actor, Reason: reason,
+		Council: council, At: tx.now, Verification: verification}); err != nil {
+		return storeErr("record item history", err)
 	}
 	payload := map[string]any{"from": from, "to": to, "owner": owner, "reason": reason}
 	if verification != "" {
@@ -144,6 +140,6 @@ func (tx *Tx) move(ctx context.Context, it *Item, to Status, owner, actor, reaso
 			return err
 		}
 	}
-	it.Status, it.Owner, it.UpdatedAt = to, owner, fromMS(now)
+	it.Status, it.Owner, it.UpdatedAt = to, owner, Time{tx.now}
 	return nil
 }

@@ -2,9 +2,19 @@ package workflow
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"fmt"
-	"github.com/oxygen-tools/oxygen/store/sqlstore"
+	"os"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/oxygen-tools/oxygen/migrations"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // specEdges is the state machine as issue 2 lists it, written out by hand so
@@ -31,15 +41,14 @@ func inMap(from, to Status) bool {
 	return false
 }
 
-// TestTransitionsAgree checks that the four descriptions of the state
-// machine agree on every (from, to) pair of the five statuses: the spec, the
-// Go transitions map (through CheckTransition, the one validator), the CHECK
-// constraint on item_transitions and the items_status_machine trigger. The
-// last two are probed with raw SQL that bypasses the Go code entirely.
+// TestTransitionsAgree checks that the descriptions of the state machine
+// agree on every (from, to) pair of the five statuses: the spec, the Go
+// transitions map (through CheckTransition, the one validator), and the
+// CHECK constraint on item_transitions and the items_status_machine trigger
+// of both schemas, SQLite's and (when OXYGEN_TEST_POSTGRES_URL is set)
+// PostgreSQL's. The last are probed with raw SQL that bypasses the Go code
+// entirely.
 func TestTransitionsAgree(t *testing.T) {
-	ctx := context.Background()
-	svc := MustOpen(t)
-	db := sqlstore.DBOf(svc.Store)
 	if len(Statuses) != 5 {
 		t.Fatalf("Statuses = %v, want the five of the spec", Statuses)
 	}
@@ -52,8 +61,6 @@ func TestTransitionsAgree(t *testing.T) {
 		for _, to := range Statuses {
 			allowed := specEdges[[2]Status{from, to}]
 			name := fmt.Sprintf("%s->%s", from, to)
-
-			// The Go map and its validator.
 			if got := inMap(from, to); got != allowed {
 				t.Errorf("%s: transitions map says %v, spec says %v", name, got, allowed)
 			}
@@ -62,26 +69,45 @@ func TestTransitionsAgree(t *testing.T) {
 			} else if err != nil && ExitCode(err) != 3 {
 				t.Errorf("%s: CheckTransition refuses with exit %d, want 3", name, ExitCode(err))
 			}
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		probeStateMachine(t, sqlstore.DBOf(MustOpen(t).Store), func(q string) string { return q })
+	})
+	t.Run("postgres", func(t *testing.T) {
+		probeStateMachine(t, openPostgresSchema(t), sqlstore.Rebind)
+	})
+}
+
+// probeStateMachine holds a schema's trigger and CHECK to the spec. Each
+// probe is its own statement outside any transaction, since a refused
+// statement aborts a PostgreSQL transaction.
+func probeStateMachine(t *testing.T, db *sql.DB, rebind func(string) string) {
+	ctx := context.Background()
+	for _, from := range Statuses {
+		for _, to := range Statuses {
+			allowed := specEdges[[2]Status{from, to}]
+			name := fmt.Sprintf("%s->%s", from, to)
 
 			// An item in status from, inserted directly (the trigger only
 			// watches updates). It has an owner so that the owner CHECK on
 			// in_progress/blocked never gets in the way.
 			id := fmt.Sprintf("T-%s-%s", from, to)
-			if _, err := db.ExecContext(ctx, `INSERT INTO items (id, title, kind, domain, priority, status, owner, objective, created_at, updated_at)
-				VALUES (?, 'probe', 'chore', 'builder', 'low', ?, 'tester', 'o', 1, 1)`, id, string(from)); err != nil {
+			if _, err := db.ExecContext(ctx, rebind(`INSERT INTO items (id, title, kind, domain, priority, status, owner, objective, created_at, updated_at)
+				VALUES (?, 'probe', 'chore', 'builder', 'low', ?, 'tester', 'o', 1, 1)`), id, string(from)); err != nil {
 				t.Fatalf("%s: insert probe item: %v", name, err)
 			}
 
 			// The items_status_machine trigger. It ignores updates that keep
 			// the status (they are not transitions), so for from == to the
 			// UPDATE is a no-op that succeeds although the edge is not allowed.
-			_, err := db.ExecContext(ctx, `UPDATE items SET status = ? WHERE id = ?`, string(to), id)
+			_, err := db.ExecContext(ctx, rebind(`UPDATE items SET status = ? WHERE id = ?`), string(to), id)
 			wantUpdate := allowed || from == to
 			if (err == nil) != wantUpdate {
 				t.Errorf("%s: raw UPDATE of items.status: err = %v, want success = %v", name, err, wantUpdate)
 			}
 			var status string
-			if err := db.QueryRowContext(ctx, `SELECT status FROM items WHERE id = ?`, id).Scan(&status); err != nil {
+			if err := db.QueryRowContext(ctx, rebind(`SELECT status FROM items WHERE id = ?`), id).Scan(&status); err != nil {
 				t.Fatal(err)
 			}
 			if want := map[bool]Status{true: to, false: from}[wantUpdate]; Status(status) != want {
@@ -89,11 +115,57 @@ func TestTransitionsAgree(t *testing.T) {
 			}
 
 			// The CHECK constraint on the history table.
-			_, err = db.ExecContext(ctx, `INSERT INTO item_transitions (item_id, from_status, to_status, actor, at) VALUES (?, ?, ?, 'tester', 1)`,
+			_, err = db.ExecContext(ctx, rebind(`INSERT INTO item_transitions (item_id, from_status, to_status, actor, at) VALUES (?, ?, ?, 'tester', 1)`),
 				id, string(from), string(to))
 			if (err == nil) != allowed {
 				t.Errorf("%s: raw INSERT into item_transitions: err = %v, want success = %v", name, err, allowed)
 			}
 		}
 	}
+}
+
+// openPostgresSchema returns a handle on a fresh PostgreSQL schema with the
+// PostgreSQL migrations applied, dropped when the test ends; it skips the
+// test when OXYGEN_TEST_POSTGRES_URL is not set.
+func openPostgresSchema(t *testing.T) *sql.DB {
+	t.Helper()
+	url := os.Getenv("OXYGEN_TEST_POSTGRES_URL")
+	if url == "" {
+		t.Skip("OXYGEN_TEST_POSTGRES_URL not set: skipping the PostgreSQL schema probe")
+	}
+	ctx := context.Background()
+	var suffix [8]byte
+	if _, err := rand.Read(suffix[:]); err != nil {
+		t.Fatal(err)
+	}
+	schema := "oxygen_workflow_" + hex.EncodeToString(suffix[:])
+	admin, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		admin.Close()
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+		admin.Close()
+	})
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["search_path"] = schema
+	db := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { db.Close() }) // runs before the drop above
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.Postgres, goose.WithAllowOutofOrder(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := provider.Up(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return db
 }

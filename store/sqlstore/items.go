@@ -1,0 +1,576 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/oxygen-tools/oxygen/store"
+)
+
+const itemColumns = `id, title, kind, domain, priority, status, owner, objective, in_scope, out_of_scope, invariants, files, commands, created_at, updated_at`
+
+func scanItem(sc interface{ Scan(...any) error }) (store.Item, error) {
+	var it store.Item
+	var created, updated int64
+	err := sc.Scan(&it.ID, &it.Title, &it.Kind, &it.Domain, &it.Priority, &it.Status, &it.Owner, &it.Objective,
+		&it.InScope, &it.OutOfScope, &it.Invariants, &it.Files, &it.Commands, &created, &updated)
+	it.CreatedAt, it.UpdatedAt = fromMS(created), fromMS(updated)
+	return it, err
+}
+
+// items runs a query selecting itemColumns.
+func (tx *Tx) items(ctx context.Context, op, query string, args ...any) ([]store.Item, error) {
+	rows, err := tx.query(ctx, op, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.Item{}
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, tx.fail(op, err)
+		}
+		out = append(out, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.fail(op, err)
+	}
+	return out, nil
+}
+
+// texts runs a query selecting one text column.
+func (tx *Tx) texts(ctx context.Context, op, query string, args ...any) ([]string, error) {
+	rows, err := tx.query(ctx, op, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, tx.fail(op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.fail(op, err)
+	}
+	return out, nil
+}
+
+func (tx *Tx) ItemGet(ctx context.Context, id string) (store.Item, error) {
+	it, err := scanItem(tx.queryRow(ctx, `SELECT `+itemColumns+` FROM items WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Item{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Item{}, tx.fail("read item", err)
+	}
+	return it, nil
+}
+
+func (tx *Tx) ItemExists(ctx context.Context, id string) (bool, error) {
+	var one int
+	err := tx.queryRow(ctx, `SELECT 1 FROM items WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, tx.fail("read item", err)
+	}
+	return true, nil
+}
+
+func (tx *Tx) ItemsList(ctx context.Context, f store.ItemFilter) ([]store.Item, error) {
+	// Only the conditions asked for are in the statement, so that a domain
+	// filter stays on the (domain, status, updated_at) index.
+	var conds []string
+	var args []any
+	for _, c := range []struct{ column, value string }{{"status", string(f.Status)}, {"domain", f.Domain}, {"owner", f.Owner}} {
+		if c.value != "" {
+			conds = append(conds, c.column+" = ?")
+			args = append(args, c.value)
+		}
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	return tx.items(ctx, "read items", `SELECT `+itemColumns+` FROM items`+where+` ORDER BY created_at, id`, args...)
+}
+
+func (tx *Tx) ItemIDsFrom(ctx context.Context, from string, limit int) ([]string, error) {
+	return tx.texts(ctx, "read items", `SELECT id FROM items WHERE id >= ? ORDER BY id LIMIT ?`, from, limit)
+}
+
+func (tx *Tx) ItemNextNumber(ctx context.Context, prefix string) (int, error) {
+	ids, err := tx.texts(ctx, "read item ids", `SELECT id FROM items WHERE substr(id, 1, ?) = ?`, len(prefix)+1, prefix+"-")
+	if err != nil {
+		return 0, err
+	}
+	highest := 0
+	for _, id := range ids {
+		if n, err := strconv.Atoi(id[len(prefix)+1:]); err == nil && n > highest {
+			highest = n
+		}
+	}
+	return highest + 1, nil
+}
+
+func (tx *Tx) ItemInsert(ctx context.Context, id string, f store.ItemFields, at time.Time) error {
+	_, err := tx.exec(ctx, "create item", `INSERT INTO items (id, title, kind, domain, priority, status, owner, objective, in_scope, out_of_scope, invariants, files, commands, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, 'open', '', ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, f.Title, f.Kind, f.Domain, f.Priority, f.Objective, f.InScope, f.OutOfScope, f.Invariants, f.Files, f.Commands, ms(at), ms(at))
+	return err
+}
+
+func (tx *Tx) ItemUpdateFields(ctx context.Context, id string, f store.ItemFields, at time.Time) error {
+	_, err := tx.exec(ctx, "update item", `UPDATE items SET title = ?, kind = ?, domain = ?, priority = ?, objective = ?, in_scope = ?, out_of_scope = ?, invariants = ?, files = ?, commands = ?, updated_at = ? WHERE id = ?`,
+		f.Title, f.Kind, f.Domain, f.Priority, f.Objective, f.InScope, f.OutOfScope, f.Invariants, f.Files, f.Commands, ms(at), id)
+	return err
+}
+
+func (tx *Tx) ItemSetStatusIf(ctx context.Context, id string, from, to store.ItemStatus, owner string, at time.Time) (bool, error) {
+	n, err := tx.changed(ctx, "move item", `UPDATE items SET status = ?, owner = ?, updated_at = ? WHERE id = ? AND status = ?`,
+		string(to), owner, ms(at), id, string(from))
+	return n == 1, err
+}
+
+func (tx *Tx) ItemsInProgressForDomain(ctx context.Context, domain string) ([]string, error) {
+	return tx.texts(ctx, "read items", `SELECT id FROM items WHERE domain = ? AND status = 'in_progress' ORDER BY updated_at, id`, domain)
+}
+
+func (tx *Tx) ItemCountsByStatus(ctx context.Context) (map[store.ItemStatus]int, error) {
+	counts, err := tx.itemCounts(ctx, `SELECT '', status, count(*) FROM items GROUP BY status`)
+	if err != nil {
+		return nil, err
+	}
+	out := map[store.ItemStatus]int{}
+	for _, c := range counts {
+		out[c.Status] = c.Count
+	}
+	return out, nil
+}
+
+func (tx *Tx) ItemCountsByDomainStatus(ctx context.Context) ([]store.ItemCount, error) {
+	return tx.itemCounts(ctx, `SELECT domain, status, count(*) FROM items GROUP BY domain, status`)
+}
+
+func (tx *Tx) itemCounts(ctx context.Context, query string) ([]store.ItemCount, error) {
+	const op = "count items"
+	rows, err := tx.query(ctx, op, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.ItemCount
+	for rows.Next() {
+		var c store.ItemCount
+		if err := rows.Scan(&c.Domain, &c.Status, &c.Count); err != nil {
+			return nil, tx.fail(op, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.fail(op, err)
+	}
+	return out, nil
+}
+
+func (tx *Tx) ItemsBoardCell(ctx context.Context, domain string, status store.ItemStatus, limit int) ([]store.Item, error) {
+	return tx.items(ctx, "read items", `SELECT `+itemColumns+` FROM items WHERE domain = ? AND status = ? ORDER BY updated_at DESC, id DESC LIMIT ?`,
+		domain, string(status), limit)
+}
+
+func (tx *Tx) ItemDeps(ctx context.Context, id string) ([]string, error) {
+	return tx.texts(ctx, "read dependencies", `SELECT depends_on FROM item_deps WHERE item_id = ? ORDER BY pos`, id)
+}
+
+func (tx *Tx) ItemDepsAll(ctx context.Context) ([]store.ItemDep, error) {
+	return tx.itemDeps(ctx, `SELECT item_id, depends_on, '' FROM item_deps ORDER BY item_id, pos`)
+}
+
+func (tx *Tx) ItemDepsWithStatus(ctx context.Context, ids []string) ([]store.ItemDep, error) {
+	if len(ids) == 0 {
+		return []store.ItemDep{}, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return tx.itemDeps(ctx, `SELECT d.item_id, d.depends_on, i.status FROM item_deps d JOIN items i ON i.id = d.depends_on
+		WHERE d.item_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) ORDER BY d.item_id, d.pos`, args...)
+}
+
+func (tx *Tx) itemDeps(ctx context.Context, query string, args ...any) ([]store.ItemDep, error) {
+	const op = "read dependencies"
+	rows, err := tx.query(ctx, op, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.ItemDep{}
+	for rows.Next() {
+		var d store.ItemDep
+		if err := rows.Scan(&d.Item, &d.DependsOn, &d.Status); err != nil {
+			return nil, tx.fail(op, err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.fail(op, err)
+	}
+	return out, nil
+}
+
+func (tx *Tx) ItemDepsReplace(ctx context.Context, id string, deps []string) error {
+	const op = "write dependencies"
+	if _, err := tx.exec(ctx, op, `DELETE FROM item_deps WHERE item_id = ?`, id); err != nil {
+		return err
+	}
+	for i, d := range deps {
+		if _, err := tx.exec(ctx, op, `INSERT INTO item_deps (item_id, depends_on, pos) VALUES (?, ?, ?)`, id, d, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (tx *Tx) ItemDependentDomains(ctx context.Context, id string) ([]string, error) {
+	return tx.texts(ctx, "read dependencies", `SELECT DISTINCT i.domain FROM item_deps d JOIN items i ON i.id = d.item_id WHERE d.depends_on = ? ORDER BY i.domain`, id)
+}
+
+func (tx *Tx) ItemTransitionInsert(ctx context.Context, t store.ItemTransition) error {
+	var council, verification any
+	if t.Council != 0 {
+		council = t.Council
+	}
+	if t.Verification != "" {
+		verification = t.Verification
+	}
+	_, err := tx.exec(ctx, "record item history", `INSERT INTO item_transitions (item_id, from_status, to_status, actor, reason, council_id, at, verification) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Item, string(t.From), string(t.To), t.Actor, t.Reason, council, ms(t.At), verification)
+	return err
+}
+
+const transitionColumns = `item_id, from_status, to_status, actor, reason, COALESCE(council_id, 0), at, COALESCE(verification, '')`
+
+func scanTransition(sc interface{ Scan(...any) error }) (store.ItemTransition, error) {
+	var t store.ItemTransition
+	var at int64
+	err := sc.Scan(&t.Item, &t.From, &t.To, &t.Actor, &t.Reason, &t.Council, &at, &t.Verification)
+	t.At = fromMS(at)
+	return t, err
+}
+
+func (tx *Tx) ItemTransitions(ctx context.Context, id string) ([]store.ItemTransition, error) {
+	const op = "read history"
+	rows, err := tx.query(ctx, op, `SELECT `+transitionColumns+` FROM item_transitions WHERE item_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.ItemTransition{}
+	for rows.Next() {
+		t, err := scanTransition(rows)
+		if err != nil {
+			return nil, tx.fail(op, err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.fail(op, err)
+	}
+	return out, nil
+}
+
+func (tx *Tx) ItemTransitionLatest(ctx context.Context, id string) (store.ItemTransition, bool, error) {
+	t, err := scanTransition(tx.queryRow(ctx, `SELECT `+transitionColumns+` FROM item_transitions WHERE item_id = ? ORDER BY id DESC LIMIT 1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ItemTransition{}, false, nil
+	}
+	if err != nil {
+		return store.ItemTransition{}, false, tx.fail("read history", err)
+	}
+	return t, true, nil
+}
+
+func (tx *Tx) CapsuleInsert(ctx context.Context, c store.Capsule) (int64, error) {
+	return tx.insert(ctx, "record capsule", `INSERT INTO capsules (item_id, generation, blob, content_key, path, template, template_sha256, generated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Item, c.Generation, c.Blob, c.ContentKey, c.Path, c.Template, c.TemplateSHA256, ms(c.GeneratedAt))
+}
+
+func (tx *Tx) CapsuleFileInsert(ctx context.Context, capsuleID int64, pos int, f store.CapsuleFile) error {
+	_, err := tx.exec(ctx, "record capsule files", `INSERT INTO capsule_files (capsule_id, pos, path, status, size, sha256, note) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		capsuleID, pos, f.Path, f.Status, f.Size, f.SHA256, f.Note)
+	return err
+}
+
+const capsuleColumns = `id, item_id, generation, blob, content_key, path, template, generated_at`
+
+func (tx *Tx) capsules(ctx context.Context, query string, args ...any) ([]store.Capsule, error) {
+	const op = "read capsules"
+	rows, err := tx.query(ctx, op, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.Capsule{}
+	for rows.Next() {
+		var c store.Capsule
+		var at int64
+		if err := rows.Scan(&c.ID, &c.Item, &c.Generation, &c.Blob, &c.ContentKey, &c.Path, &c.Template, &at); err != nil {
+			return nil, tx.fail(op, err)
+		}
+		c.GeneratedAt = fromMS(at)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.fail(op, err)
+	}
+	return out, nil
+}
+
+// oneCapsule runs a query that selects at most one capsule.
+func (tx *Tx) oneCapsule(ctx context.Context, query string, args ...any) (store.Capsule, bool, error) {
+	cs, err := tx.capsules(ctx, query, args...)
+	if err != nil || len(cs) == 0 {
+		return store.Capsule{}, false, err
+	}
+	return cs[0], true, nil
+}
+
+func (tx *Tx) CapsuleGet(ctx context.Context, id int64) (store.Capsule, bool, error) {
+	return tx.oneCapsule(ctx, `SELECT `+capsuleColumns+` FROM capsules WHERE id = ?`, id)
+}
+
+func (tx *Tx) CapsuleLatest(ctx context.Context, item string) (store.Capsule, bool, error) {
+	return tx.oneCapsule(ctx, `SELECT `+capsuleColumns+` FROM capsules WHERE item_id = ? ORDER BY generation DESC LIMIT 1`, item)
+}
+
+func (tx *Tx) CapsuleGeneration(ctx context.Context, item string, generation int) (store.Capsule, bool, error) {
+	return tx.oneCapsule(ctx, `SELECT `+capsuleColumns+` FROM capsules WHERE item_id = ? AND generation = ?`, item, generation)
+}
+
+func (tx *Tx) CapsulesOfItem(ctx context.Context, item string) ([]store.Capsule, error) {
+	return tx.capsules(ctx, `SELECT `+capsuleColumns+` FROM capsules WHERE item_id = ? ORDER BY generation`, item)
+}
+
+func (tx *Tx) CapsulesInUse(ctx context.Context) ([]store.Capsule, error) {
+	return tx.capsules(ctx, `SELECT `+capsuleColumns+` FROM capsules
+		WHERE generation = (SELECT MAX(generation) FROM capsules c2 WHERE c2.item_id = capsules.item_id)
+		AND item_id IN (SELECT id FROM items WHERE status = 'in_progress') ORDER BY item_id`)
+}
+
+func (tx *Tx) CapsuleFiles(ctx context.Context, capsuleID int64) ([]store.CapsuleFile, error) {
+	const op = "read capsule files"
+	rows, err := tx.query(ctx, op, `SELECT path, status, size, sha256, note FROM capsule_files WHERE capsule_id = ? ORDER BY pos`, capsuleID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.CapsuleFile{}
+	for rows.Next() {
+		var f store.CapsuleFile
+		if err := rows.Scan(&f.Path, &f.Status, &f.Size, &f.SHA256, &f.Note); err != nil {
+			return nil, tx.fail(op, err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.fail(op, err)
+	}
+	return out, nil
+}
+
+func (tx *Tx) CapsuleWatchInsert(ctx context.Context, resource, item string, capsuleID int64) error {
+	_, err := tx.exec(ctx, "watch capsule", `INSERT INTO capsule_watches (resource, item_id, capsule_id) VALUES (?, ?, ?)`, resource, item, capsuleID)
+	return err
+}
+
+func (tx *Tx) CapsuleWatchesDeleteForItem(ctx context.Context, item string) error {
+	_, err := tx.exec(ctx, "unwatch capsule", `DELETE FROM capsule_watches WHERE item_id = ?`, item)
+	return err
+}
+
+func (tx *Tx) CapsuleWatchesStale(ctx context.Context, resource, leaseItem, leaseOwner string) ([]store.CapsuleWatch, error) {
+	const op = "read capsule watches"
+	rows, err := tx.query(ctx, op, `SELECT w.item_id, w.capsule_id FROM capsule_watches w JOIN items i ON i.id = w.item_id
+		WHERE w.resource = ? AND i.status = 'in_progress' AND NOT (w.item_id = ? AND i.owner = ?) ORDER BY w.item_id`, resource, leaseItem, leaseOwner)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.CapsuleWatch
+	for rows.Next() {
+		var w store.CapsuleWatch
+		if err := rows.Scan(&w.Item, &w.Capsule); err != nil {
+			return nil, tx.fail(op, err)
+		}
+		out = append(out, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.fail(op, err)
+	}
+	return out, nil
+}
+
+func (tx *Tx) FingerprintClaimManifest(ctx context.Context, leaseID int64, worktree string) (string, error) {
+	return tx.manifest(ctx, `SELECT manifest FROM fingerprints WHERE lease_id = ? AND worktree = ? AND reason = 'claim' ORDER BY id DESC LIMIT 1`, leaseID, worktree)
+}
+
+func (tx *Tx) FingerprintEndManifest(ctx context.Context, leaseID int64, worktree string) (string, error) {
+	return tx.manifest(ctx, `SELECT manifest FROM fingerprints WHERE lease_id = ? AND worktree = ? AND reason IN ('release', 'expire', 'revoke') ORDER BY id DESC LIMIT 1`, leaseID, worktree)
+}
+
+func (tx *Tx) manifest(ctx context.Context, query string, args ...any) (string, error) {
+	var m string
+	err := tx.queryRow(ctx, query, args...).Scan(&m)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", tx.fail("read fingerprints", err)
+	}
+	return m, nil
+}
+
+func (tx *Tx) VerificationInsert(ctx context.Context, v store.Verification) error {
+	var seq, hash any
+	if v.HeadSeq != 0 {
+		seq, hash = v.HeadSeq, v.HeadHash
+	}
+	_, err := tx.exec(ctx, "record a verification", `INSERT INTO verifications (kind, ok, detail, findings, head_seq, head_hash, source, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		string(v.Kind), flag(v.OK), v.Detail, v.Findings, seq, hash, v.Source, ms(v.At))
+	return err
+}
+
+func (tx *Tx) VerificationLatest(ctx context.Context, kind store.VerificationKind) (store.Verification, bool, error) {
+	v := store.Verification{Kind: kind}
+	var ok int
+	var at int64
+	err := tx.queryRow(ctx, `SELECT ok, detail, findings, COALESCE(head_seq, 0), COALESCE(head_hash, ''), source, at FROM verifications WHERE kind = ? ORDER BY id DESC LIMIT 1`, string(kind)).
+		Scan(&ok, &v.Detail, &v.Findings, &v.HeadSeq, &v.HeadHash, &v.Source, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Verification{}, false, nil
+	}
+	if err != nil {
+		return store.Verification{}, false, tx.fail("read verifications", err)
+	}
+	v.OK, v.At = ok == 1, fromMS(at)
+	return v, true, nil
+}
+
+// capsuleSignals are the signals a capsule of an item lists: those naming
+// it, and those addressed to its domain that name no item. Both halves are
+// index lookups (signals_item, signals_to).
+const capsuleSignals = `FROM signals WHERE item_id = ?1 UNION ALL SELECT %s FROM signals WHERE to_target = ?2 AND item_id IS NULL`
+
+func (tx *Tx) CapsuleSignalsCount(ctx context.Context, item, domain string) (int, error) {
+	var n int
+	if err := tx.queryRow(ctx, `SELECT count(*) FROM (SELECT id `+fmt.Sprintf(capsuleSignals, "id")+`) AS s`, item, domain).Scan(&n); err != nil {
+		return 0, tx.fail("read signals", err)
+	}
+	return n, nil
+}
+
+func (tx *Tx) CapsuleSignals(ctx context.Context, item, domain string, limit int) ([]store.CapsuleSignal, error) {
+	const op = "read signals"
+	const columns = `id, kind, question, from_owner, from_domain, to_target, body, created_at`
+	rows, err := tx.query(ctx, op, `SELECT `+columns+` `+fmt.Sprintf(capsuleSignals, columns)+` ORDER BY id DESC LIMIT ?3`, item, domain, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.CapsuleSignal{}
+	for rows.Next() {
+		var s store.CapsuleSignal
+		var question int
+		var at int64
+		if err := rows.Scan(&s.ID, &s.Kind, &question, &s.From, &s.FromDomain, &s.To, &s.Body, &at); err != nil {
+			return nil, tx.fail(op, err)
+		}
+		s.Question, s.CreatedAt = question == 1, fromMS(at)
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.fail(op, err)
+	}
+	return out, nil
+}
+
+func (tx *Tx) SignalIDsWithPrefix(ctx context.Context, prefix string, limit int) ([]int64, error) {
+	const op = "read signals"
+	rows, err := tx.query(ctx, op, `SELECT id FROM signals ORDER BY id DESC`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []int64{}
+	for len(out) < limit && rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, tx.fail(op, err)
+		}
+		if strings.HasPrefix(strconv.FormatInt(id, 10), prefix) {
+			out = append(out, id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.fail(op, err)
+	}
+	return out, nil
+}
+
+func (tx *Tx) DashboardAuditHead(ctx context.Context) (int64, string, bool, error) {
+	var seq int64
+	var hash string
+	err := tx.queryRow(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", false, nil
+	}
+	if err != nil {
+		return 0, "", false, tx.fail("read audit log", err)
+	}
+	return seq, hash, true, nil
+}
+
+func (tx *Tx) ReportLatest(ctx context.Context) (store.Report, bool, error) {
+	var r store.Report
+	var at int64
+	err := tx.queryRow(ctx, `SELECT path, generated_at, head_seq, head_hash, findings, md_blob, json_blob FROM reports ORDER BY id DESC LIMIT 1`).
+		Scan(&r.Path, &at, &r.HeadSeq, &r.HeadHash, &r.Findings, &r.MDBlob, &r.JSONBlob)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Report{}, false, nil
+	}
+	if err != nil {
+		return store.Report{}, false, tx.fail("read reports", err)
+	}
+	r.GeneratedAt = fromMS(at)
+	return r, true, nil
+}
+
+func (tx *Tx) ChangeMarkRead(ctx context.Context) (store.ChangeMark, error) {
+	var m store.ChangeMark
+	err := tx.queryRow(ctx, `SELECT (SELECT COALESCE(MAX(seq), 0) FROM audit_log), (SELECT COALESCE(MAX(id), 0) FROM lease_waiters), (SELECT count(*) FROM lease_waiters)`).
+		Scan(&m.AuditSeq, &m.WaiterMaxID, &m.Waiters)
+	if err != nil {
+		return store.ChangeMark{}, tx.fail("read change mark", err)
+	}
+	return m, nil
+}
+
+// flag is a boolean as the schema stores it: 0 or 1.
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
