@@ -72,7 +72,7 @@ type AuditOps interface {
 	HealthDriftedInProgress(ctx context.Context) ([]string, error)
 	// HealthItemsInProgress lists the items in progress with when each last
 	// moved to in_progress, longest running first (then by id).
-	HealthItemsInProgress(ctx context.Context) ([]ItemInProgress, error)
+	HealthItemsInProgress(ctx context.Context) ([]InProgressItem, error)
 
 	// JobRunStart records a run that has started, as running, and returns
 	// its id.
@@ -220,8 +220,8 @@ type SkippedVerification struct {
 	At     time.Time
 }
 
-// ItemInProgress is an item in progress and since when.
-type ItemInProgress struct {
+// InProgressItem is an item in progress and since when.
+type InProgressItem struct {
 	ID, Title, Domain, Owner string
 	Since                    time.Time
 }

@@ -105,9 +105,6 @@ type ItemsOps interface {
 	// when there is none.
 	FingerprintEndManifest(ctx context.Context, leaseID int64, worktree string) (string, error)
 
-	// VerificationInsert records one integrity check. (The audit area
-	// declares the same operation and types: one copy goes at the merge.)
-	VerificationInsert(ctx context.Context, v Verification) error
 	// VerificationLatest is the newest check of kind; ok is false when none
 	// ran.
 	VerificationLatest(ctx context.Context, kind VerificationKind) (v Verification, ok bool, err error)
@@ -232,40 +229,6 @@ type CapsuleSignal struct {
 	To         string
 	Body       string
 	CreatedAt  time.Time
-}
-
-// VerificationKind is what an integrity check checked.
-type VerificationKind string
-
-const (
-	VerificationAuditChain VerificationKind = "audit_chain"
-	VerificationBlobStore  VerificationKind = "blob_store"
-)
-
-// Verification is one recorded integrity check. HeadSeq and HeadHash are
-// the chain head an intact audit-chain check vouches for; 0 and "" (stored
-// as NULL) otherwise.
-type Verification struct {
-	Kind     VerificationKind
-	OK       bool
-	Detail   string
-	Findings string // a JSON list, opaque here
-	HeadSeq  int64
-	HeadHash string
-	Source   string
-	At       time.Time
-}
-
-// Report is one written audit report: its logical path, the chain head it
-// covers and the blobs of its two files.
-type Report struct {
-	Path        string
-	GeneratedAt time.Time
-	HeadSeq     int64
-	HeadHash    string
-	Findings    int
-	MDBlob      string
-	JSONBlob    string
 }
 
 // ChangeMark moves whenever the audit log grows or a lease queue gains or

@@ -304,7 +304,7 @@ func (tx *Tx) HealthDriftedInProgress(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-func (tx *Tx) HealthItemsInProgress(ctx context.Context) ([]store.ItemInProgress, error) {
+func (tx *Tx) HealthItemsInProgress(ctx context.Context) ([]store.InProgressItem, error) {
 	const op = "read items"
 	rows, err := tx.query(ctx, op, `SELECT i.id, i.title, i.domain, i.owner, MAX(t.at) AS since FROM items i JOIN item_transitions t ON t.item_id = i.id AND t.to_status = 'in_progress'
 		WHERE i.status = 'in_progress' GROUP BY i.id, i.title, i.domain, i.owner ORDER BY since, i.id`)
@@ -312,9 +312,9 @@ func (tx *Tx) HealthItemsInProgress(ctx context.Context) ([]store.ItemInProgress
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.ItemInProgress
+	var out []store.InProgressItem
 	for rows.Next() {
-		var it store.ItemInProgress
+		var it store.InProgressItem
 		var since int64
 		if err := rows.Scan(&it.ID, &it.Title, &it.Domain, &it.Owner, &since); err != nil {
 			return nil, tx.fail(op, err)

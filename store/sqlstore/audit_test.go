@@ -247,7 +247,7 @@ func TestHealthReportAndReplayOps(t *testing.T) {
 			t.Errorf("drifted %v err %v", drifted, err)
 		}
 		inProgress, err := tx.HealthItemsInProgress(ctx)
-		if err != nil || len(inProgress) != 1 || inProgress[0] != (store.ItemInProgress{ID: "A", Title: "Item A", Domain: "core", Owner: "ada", Since: auditT0.Add(time.Minute)}) {
+		if err != nil || len(inProgress) != 1 || inProgress[0] != (store.InProgressItem{ID: "A", Title: "Item A", Domain: "core", Owner: "ada", Since: auditT0.Add(time.Minute)}) {
 			t.Errorf("in progress %+v err %v", inProgress, err)
 		}
 		var capsule int64

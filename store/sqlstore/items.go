@@ -442,16 +442,6 @@ func (tx *Tx) manifest(ctx context.Context, query string, args ...any) (string, 
 	return m, nil
 }
 
-func (tx *Tx) VerificationInsert(ctx context.Context, v store.Verification) error {
-	var seq, hash any
-	if v.HeadSeq != 0 {
-		seq, hash = v.HeadSeq, v.HeadHash
-	}
-	_, err := tx.exec(ctx, "record a verification", `INSERT INTO verifications (kind, ok, detail, findings, head_seq, head_hash, source, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		string(v.Kind), flag(v.OK), v.Detail, v.Findings, seq, hash, v.Source, ms(v.At))
-	return err
-}
-
 func (tx *Tx) VerificationLatest(ctx context.Context, kind store.VerificationKind) (store.Verification, bool, error) {
 	v := store.Verification{Kind: kind}
 	var ok int

@@ -2,25 +2,13 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-
-	"github.com/oxygen-tools/oxygen/migrations"
 	"github.com/oxygen-tools/oxygen/store"
-	"github.com/oxygen-tools/oxygen/store/sqlite"
-	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // The items operations run the same SQL on both databases; these tests run
@@ -31,92 +19,13 @@ var itemsT0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func itemsClock() time.Time { return itemsT0 }
 
-// stores returns the databases to run a test on, each fresh.
-func itemsStores(t *testing.T) map[string]store.Store {
-	t.Helper()
-	out := map[string]store.Store{}
-	lite, err := sqlite.Create(context.Background(), filepath.Join(t.TempDir(), "oxygen.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lite.Close() })
-	out["sqlite"] = lite
-	if url := os.Getenv("OXYGEN_TEST_POSTGRES_URL"); url != "" {
-		out["postgres"] = itemsOpenPostgres(t, url)
-	} else {
-		t.Log("OXYGEN_TEST_POSTGRES_URL not set: SQLite only")
-	}
-	return out
-}
-
-// itemsPGDriver is the least a sqlstore needs of PostgreSQL for these tests,
-// which run one transaction at a time.
-type itemsPGDriver struct{}
-
-func (itemsPGDriver) BeginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
-	return db.BeginTx(ctx, nil)
-}
-
-func (itemsPGDriver) BeginRead(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
-	return db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-}
-
-func (itemsPGDriver) Now(_ context.Context, _ *sql.Tx, clock store.Clock) (time.Time, error) {
-	return clock(), nil
-}
-
-func (itemsPGDriver) Numbered() bool { return true }
-
-func (itemsPGDriver) Classify(op string, err error) error {
-	return store.Errorf(store.CodeInternal, "%s: %v", op, err)
-}
-
-func itemsOpenPostgres(t *testing.T, url string) store.Store {
-	t.Helper()
-	ctx := context.Background()
-	var suffix [8]byte
-	if _, err := rand.Read(suffix[:]); err != nil {
-		t.Fatal(err)
-	}
-	schema := "oxygen_items_" + hex.EncodeToString(suffix[:])
-	admin, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		admin.Close()
-	})
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["search_path"] = schema
-	db := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { db.Close() }) // runs before the drop above
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.Postgres, goose.WithAllowOutofOrder(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := provider.Up(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return sqlstore.New(db, itemsPGDriver{}, store.Info{Kind: "postgres"})
-}
-
 // errItemsRollback ends a test's transaction: nothing needs committing, and a
 // refused statement has already aborted a PostgreSQL transaction.
 var errItemsRollback = errors.New("rollback")
 
 // each runs fn in one write transaction on every store.
 func eachItemsStore(t *testing.T, fn func(t *testing.T, tx store.Tx)) {
-	for name, st := range itemsStores(t) {
+	for name, st := range testStores(t) {
 		t.Run(name, func(t *testing.T) {
 			err := st.Write(context.Background(), itemsClock, func(tx store.Tx) error {
 				fn(t, tx)
