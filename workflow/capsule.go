@@ -86,7 +86,7 @@ func (s *Service) capsuleData(ctx context.Context, tx *Tx, in *capsuleInputs, it
 	if len(d.OutOfScope) == 0 {
 		d.OutOfScope = capsules.DefaultOutOfScope
 	}
-	live, err := tx.leases(ctx, `state = 'active' AND expires_at > ? ORDER BY resource`, ms(tx.now))
+	live, err := leasesFromRows(tx.st.LeasesLiveByResource(ctx, tx.now))
 	if err != nil {
 		return d, err
 	}
@@ -435,33 +435,6 @@ func (tx *Tx) oneCapsule(ctx context.Context, r store.Capsule, ok bool, err erro
 	return tx.capsuleFromRow(ctx, r)
 }
 
-// scanCapsules reads the capsules a WHERE clause selects. It is
-// transitional: only health.go's capsulesInUse still calls it, and goes to
-// tx.capsulesFromRows(tx.st.CapsulesInUse(ctx)) when that file moves to the
-// store's operations; then this goes.
-func (tx *Tx) scanCapsules(ctx context.Context, where string, args ...any) ([]*Capsule, error) {
-	rows, err := tx.query(ctx, `SELECT id, item_id, generation, blob, content_key, path, template, generated_at FROM capsules WHERE `+where, args...)
-	if err != nil {
-		return nil, err
-	}
-	var found []store.Capsule
-	for rows.Next() {
-		var r store.Capsule
-		var at int64
-		if err := rows.Scan(&r.ID, &r.Item, &r.Generation, &r.Blob, &r.ContentKey, &r.Path, &r.Template, &at); err != nil {
-			rows.Close()
-			return nil, storeErr("read capsules", err)
-		}
-		r.GeneratedAt = fromMS(at).Time
-		found = append(found, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, storeErr("read capsules", err)
-	}
-	return tx.capsulesFromRows(ctx, found, nil)
-}
-
 func (tx *Tx) capsuleFiles(ctx context.Context, c *Capsule) error {
 	files, err := tx.st.CapsuleFiles(ctx, c.id)
 	if err != nil {
@@ -681,7 +654,7 @@ func (s *Service) excuseItemWork(ctx context.Context, item string, files []FileD
 	key := s.worktreeKey(s.Worktree)
 	var marks []*itemLeaseMarks
 	err := s.read(ctx, func(tx *Tx) error {
-		leases, err := tx.leases(ctx, `item_id = ? ORDER BY id DESC`, item)
+		leases, err := leasesFromRows(tx.st.LeasesForItemNewestFirst(ctx, item))
 		if err != nil {
 			return err
 		}

@@ -2,10 +2,11 @@ package workflow
 
 import (
 	"context"
-	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // TestClockThatGoesBackStandsStill: a transaction whose clock reads earlier

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"log/slog"
 	"os"
 	"strings"
@@ -12,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // Daemon tests with injected jobs (issue 5, section 1): a panicking job is

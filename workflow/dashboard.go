@@ -2,8 +2,6 @@ package workflow
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -255,7 +253,7 @@ func (s *Service) timeline(ctx context.Context, tx *Tx, ov *Overview) (Timeline,
 		return t, err
 	}
 	// Two queries, because an OR of the two conditions would scan the table.
-	active, err := tx.leases(ctx, `state = 'active'`)
+	active, err := leasesFromRows(tx.st.LeasesActive(ctx))
 	if err != nil {
 		return t, err
 	}
@@ -264,7 +262,7 @@ func (s *Service) timeline(ctx context.Context, tx *Tx, ov *Overview) (Timeline,
 		if row.Waiters == nil {
 			row.Waiters = []Waiter{}
 		}
-		leases, err := tx.leases(ctx, `resource = ? AND created_at >= ? ORDER BY created_at, id`, r.ID, ms(from.Add(-s.Config.Leases.MaxHold)))
+		leases, err := leasesFromRows(tx.st.LeasesForResourceSince(ctx, r.ID, from.Add(-s.Config.Leases.MaxHold)))
 		if err != nil {
 			return t, err
 		}
@@ -356,7 +354,7 @@ func (s *Service) ItemPage(ctx context.Context, id string) (*ItemPage, error) {
 		if p.Signals, err = tx.listSignals(ctx, SignalFilter{Item: id}); err != nil {
 			return err
 		}
-		leases, err := tx.leases(ctx, `item_id = ? ORDER BY id`, id)
+		leases, err := leasesFromRows(tx.st.LeasesForItem(ctx, id))
 		for _, l := range leases {
 			p.Leases = append(p.Leases, l.effective(tx.now))
 		}
@@ -377,12 +375,13 @@ type LeasePage struct {
 func (s *Service) LeasePage(ctx context.Context, token int64) (*LeasePage, error) {
 	var p *LeasePage
 	err := s.read(ctx, func(tx *Tx) error {
-		l, err := scanLease(tx.queryRow(ctx, `SELECT `+leaseColumns+` FROM leases WHERE token = ?`, token))
-		if errors.Is(err, sql.ErrNoRows) {
-			return Errorf(ENOTFOUND, "no lease with token %d", token)
-		}
+		row, ok, err := tx.st.LeaseForToken(ctx, token)
+		l, err := leaseFromLookup("read lease", row, ok, err)
 		if err != nil {
-			return storeErr("read lease", err)
+			return err
+		}
+		if l == nil {
+			return Errorf(ENOTFOUND, "no lease with token %d", token)
 		}
 		p = &LeasePage{Lease: l.effective(tx.now), Waiters: []Waiter{}, Now: Time{tx.now}}
 		if p.Lease.State == LeaseActive {

@@ -4,11 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 func mustAdd(t *testing.T, svc *Service, id, domain string, deps ...string) {

@@ -2,12 +2,13 @@ package workflow
 
 import (
 	"context"
-	"github.com/oxygen-tools/oxygen/capsules"
-	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/capsules"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // trustNow makes the stat cache trust files written just now, as it would

@@ -111,8 +111,8 @@ func (s *Service) checkCapsulesInUse(ctx context.Context) (map[int64]bool, error
 
 // capsulesInUse is the latest capsule of each item in progress.
 func (tx *Tx) capsulesInUse(ctx context.Context) ([]*Capsule, error) {
-	return tx.scanCapsules(ctx, `generation = (SELECT MAX(generation) FROM capsules c2 WHERE c2.item_id = capsules.item_id)
-		AND item_id IN (SELECT id FROM items WHERE status = 'in_progress') ORDER BY item_id`)
+	rows, err := tx.st.CapsulesInUse(ctx)
+	return tx.capsulesFromRows(ctx, rows, err)
 }
 
 // recordIntegrity records the results of fresh integrity checks that differ

@@ -3,10 +3,11 @@ package workflow
 import (
 	"context"
 	"fmt"
-	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // TestKeepLeaseFollowsTheToken pins down what `oxygen run` relies on:

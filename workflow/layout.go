@@ -5,12 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/oxygen-tools/oxygen/internal/flock"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/oxygen-tools/oxygen/internal/flock"
 )
 
 // Layout says where one command finds each part of a repository. Agents work

@@ -3,13 +3,14 @@ package workflow
 import (
 	"context"
 	"fmt"
-	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // BenchmarkClaimRelease measures one claim and one release through the

@@ -65,18 +65,6 @@ func (l *Lease) effective(t time.Time) *Lease {
 	return &c
 }
 
-const leaseColumns = `id, resource, owner, domain, token, COALESCE(item_id, ''), reason, created_at, expires_at, COALESCE(ended_at, 0), COALESCE(end_reason, ''), COALESCE(ended_by, ''), state, COALESCE(hold_since, created_at)`
-
-func scanLease(sc interface{ Scan(...any) error }) (*Lease, error) {
-	var l Lease
-	var created, expires, ended, holdSince int64
-	if err := sc.Scan(&l.ID, &l.Resource, &l.Owner, &l.Domain, &l.Token, &l.Item, &l.Reason, &created, &expires, &ended, &l.EndReason, &l.EndedBy, &l.State, &holdSince); err != nil {
-		return nil, err
-	}
-	l.CreatedAt, l.ExpiresAt, l.EndedAt, l.HoldSince = fromMS(created), fromMS(expires), fromMS(ended), fromMS(holdSince)
-	return &l, nil
-}
-
 // leaseFromRow is a stored lease as the rules see it.
 func leaseFromRow(r store.Lease) *Lease {
 	return &Lease{ID: r.ID, Resource: r.Resource, Owner: r.Owner, Domain: r.Domain, Token: r.Token, Item: r.Item, Reason: r.Reason,
@@ -103,25 +91,6 @@ func leaseFromLookup(op string, row store.Lease, ok bool, err error) (*Lease, er
 		return nil, storeErr(op, err)
 	}
 	return leaseFromRow(row), nil
-}
-
-// leases lists the leases a WHERE clause selects. It remains for the
-// callers outside this file not yet moved to the named operations.
-func (tx *Tx) leases(ctx context.Context, where string, args ...any) ([]*Lease, error) {
-	rows, err := tx.query(ctx, `SELECT `+leaseColumns+` FROM leases WHERE `+where, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []*Lease{}
-	for rows.Next() {
-		l, err := scanLease(rows)
-		if err != nil {
-			return nil, storeErr("read leases", err)
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
 }
 
 // activeLease returns the resource's active row, which may be past expiry.

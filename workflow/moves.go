@@ -351,7 +351,7 @@ func (s *Service) scanItemLeases(ctx context.Context, command, id, actor string)
 
 // itemLeases lists the live leases owner holds for an item.
 func (tx *Tx) itemLeases(ctx context.Context, id, owner string) ([]*Lease, error) {
-	return tx.leases(ctx, `state = 'active' AND item_id = ? AND owner = ? AND expires_at > ?`, id, owner, ms(tx.now))
+	return leasesFromRows(tx.st.LeasesLiveForItemOwner(ctx, id, owner, tx.now))
 }
 
 // releaseItemLeases ends the leases actor holds for an item leaving

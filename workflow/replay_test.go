@@ -3,10 +3,11 @@ package workflow
 import (
 	"context"
 	"fmt"
-	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // A lease.release written before releases carried their reason is evidence

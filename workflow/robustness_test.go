@@ -3,9 +3,10 @@ package workflow
 import (
 	"context"
 	"database/sql"
-	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"strings"
 	"testing"
+
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // TestUnwrappedBusyErrorIsATimeout: a lock error that reaches the top

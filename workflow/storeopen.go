@@ -6,10 +6,11 @@ import (
 
 	"crypto/rand"
 	"encoding/hex"
-	"github.com/oxygen-tools/oxygen/internal/flock"
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/oxygen-tools/oxygen/internal/flock"
 
 	"github.com/oxygen-tools/oxygen/store"
 	"github.com/oxygen-tools/oxygen/store/postgres"

@@ -3,9 +3,10 @@ package workflow
 import (
 	"context"
 	"fmt"
-	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"testing"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // testNow is the instant MustOpen's clock is fixed at: the seed capsule's

@@ -2,10 +2,11 @@ package workflow
 
 import (
 	"context"
-	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // incrementalFixture is a log verified twice with work in between, so that
