@@ -122,8 +122,11 @@ type LeasesOps interface {
 	LeasesForResourceSince(ctx context.Context, resource string, since time.Time) ([]Lease, error)
 	// LeaseHoldSince is when the newest ended lease of owner on resource
 	// that was still live after endedAfter began its hold; ok is false when
-	// there is none, so a new hold begins.
-	LeaseHoldSince(ctx context.Context, resource, owner string, endedAfter time.Time) (since time.Time, ok bool, err error)
+	// there is none, so a new hold begins. Only leases granted at or after
+	// grantedFrom are looked at: the caller knows no older one can qualify,
+	// and the bound keeps the read to recent history on the resource's
+	// index instead of all of it.
+	LeaseHoldSince(ctx context.Context, resource, owner string, endedAfter, grantedFrom time.Time) (since time.Time, ok bool, err error)
 	// LeaseLiveBetween reports whether a lease on resource was granted
 	// before to and had not ended (or expired) by from.
 	LeaseLiveBetween(ctx context.Context, resource string, from, to time.Time) (bool, error)

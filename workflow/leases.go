@@ -261,7 +261,7 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 	if err := s.claimRefusal(ctx, tx, req, res, cur, ticket); err != nil {
 		return nil, err
 	}
-	holdSince, err := tx.holdSince(ctx, res.ID, req.Actor.Owner, now, s.Config.Leases.Cooldown)
+	holdSince, err := tx.holdSince(ctx, res.ID, req.Actor.Owner, now, s.Config.Leases.Cooldown, s.Config.Leases.MaxHold)
 	if err != nil {
 		return nil, err
 	}
@@ -306,8 +306,11 @@ func (s *Service) claim(ctx context.Context, tx *Tx, req ClaimRequest, ticket in
 // the start of their previous hold if it ended less than cooldown ago.
 // Without it, releasing and claiming again would restart the clock and
 // max_hold would bound nothing.
-func (tx *Tx) holdSince(ctx context.Context, resource, owner string, now time.Time, cooldown time.Duration) (time.Time, error) {
-	since, ok, err := tx.st.LeaseHoldSince(ctx, resource, owner, now.Add(-cooldown))
+func (tx *Tx) holdSince(ctx context.Context, resource, owner string, now time.Time, cooldown, maxHold time.Duration) (time.Time, error) {
+	// A lease lives at most max_hold from its grant (every grant and
+	// renewal is bounded by its hold's start + max_hold), so one that ended
+	// within the cooldown was granted within cooldown + max_hold.
+	since, ok, err := tx.st.LeaseHoldSince(ctx, resource, owner, now.Add(-cooldown), now.Add(-cooldown-maxHold))
 	if err != nil {
 		return time.Time{}, storeErr("read leases", err)
 	}

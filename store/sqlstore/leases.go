@@ -76,7 +76,7 @@ func (tx *Tx) LeasesActive(ctx context.Context) ([]store.Lease, error) {
 }
 
 func (tx *Tx) LeasesLive(ctx context.Context, now time.Time) ([]store.Lease, error) {
-	return tx.leases(ctx, "read leases", `WHERE state = 'active' AND expires_at > ? ORDER BY id`, ms(now))
+	return tx.leases(ctx, "read leases", `WHERE state = 'active' AND expires_at > ? ORDER BY +id`, ms(now))
 }
 
 func (tx *Tx) LeasesLiveByExpiry(ctx context.Context, now time.Time) ([]store.Lease, error) {
@@ -119,11 +119,12 @@ func (tx *Tx) LeasesForResourceSince(ctx context.Context, resource string, since
 	return tx.leases(ctx, "read leases", `WHERE resource = ? AND created_at >= ? ORDER BY created_at, id`, resource, ms(since))
 }
 
-func (tx *Tx) LeaseHoldSince(ctx context.Context, resource, owner string, endedAfter time.Time) (time.Time, bool, error) {
+func (tx *Tx) LeaseHoldSince(ctx context.Context, resource, owner string, endedAfter, grantedFrom time.Time) (time.Time, bool, error) {
 	var since int64
 	err := tx.queryRow(ctx, `SELECT COALESCE(hold_since, created_at) FROM leases
-		WHERE resource = ? AND owner = ? AND state <> 'active' AND COALESCE(ended_at, expires_at) > ? ORDER BY id DESC LIMIT 1`,
-		resource, owner, ms(endedAfter)).Scan(&since)
+		WHERE resource = ? AND created_at >= ? AND owner = ? AND state <> 'active' AND COALESCE(ended_at, expires_at) > ?
+		ORDER BY created_at DESC, id DESC LIMIT 1`,
+		resource, ms(grantedFrom), owner, ms(endedAfter)).Scan(&since)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil
 	}

@@ -151,10 +151,13 @@ func TestLeaseOperations(t *testing.T) {
 			ls, err = tx.LeasesAll(ctx)
 			sameTokens(t, "all", ls, err, 1, 2, 3)
 
-			if since, ok, err := tx.LeaseHoldSince(ctx, "api", "ann", at(15)); err != nil || !ok || !since.Equal(at(0)) {
+			if since, ok, err := tx.LeaseHoldSince(ctx, "api", "ann", at(15), at(0)); err != nil || !ok || !since.Equal(at(0)) {
 				t.Fatalf("hold since, ended within cooldown: %v %v %v", since, ok, err)
 			}
-			if _, ok, err := tx.LeaseHoldSince(ctx, "api", "ann", at(20)); err != nil || ok {
+			if _, ok, err := tx.LeaseHoldSince(ctx, "api", "ann", at(15), at(1)); err != nil || ok {
+				t.Fatalf("hold since, granted before the bound: %v %v", ok, err)
+			}
+			if _, ok, err := tx.LeaseHoldSince(ctx, "api", "ann", at(20), at(0)); err != nil || ok {
 				t.Fatalf("hold since, ended before cooldown: %v %v", ok, err)
 			}
 			if live, err := tx.LeaseLiveBetween(ctx, "api", at(10), at(30)); err != nil || !live {
