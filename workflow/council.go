@@ -30,15 +30,15 @@ const (
 type CouncilCall struct {
 	*Signal
 	State      CouncilState `json:"state"`
-	ApprovedBy string `json:"approved_by"`
-	ApprovedAt Time   `json:"approved_at"`
-	ConsumedAt Time   `json:"consumed_at"`
-	ConsumedBy string `json:"consumed_by"`
-	Action     string `json:"consumed_action"`
-	EndedBy    string `json:"ended_by,omitempty"` // who denied or withdrew it
-	EndReason  string `json:"end_reason,omitempty"`
-	EndedAt    *Time  `json:"ended_at,omitempty"`
-	ExpiresAt  Time   `json:"expires_at"`
+	ApprovedBy string       `json:"approved_by"`
+	ApprovedAt Time         `json:"approved_at"`
+	ConsumedAt Time         `json:"consumed_at"`
+	ConsumedBy string       `json:"consumed_by"`
+	Action     string       `json:"consumed_action"`
+	EndedBy    string       `json:"ended_by,omitempty"` // who denied or withdrew it
+	EndReason  string       `json:"end_reason,omitempty"`
+	EndedAt    *Time        `json:"ended_at,omitempty"`
+	ExpiresAt  Time         `json:"expires_at"`
 }
 
 // CallCouncil records a council_call for an item: a request to exceed the
