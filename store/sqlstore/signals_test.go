@@ -3,7 +3,6 @@ package sqlstore_test
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -11,44 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-
-	"github.com/oxygen-tools/oxygen/migrations"
 	"github.com/oxygen-tools/oxygen/store"
+	"github.com/oxygen-tools/oxygen/store/postgres"
 	"github.com/oxygen-tools/oxygen/store/sqlite"
-	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // The signals operations share their SQL between SQLite and PostgreSQL, so
 // each is run on both: a statement one database rejects, or reads
 // differently, fails here rather than on a team's server.
 
-// signalsPGDriver is the least a PostgreSQL driver needs to run the shared
-// operations in a test: the real driver adds locking and error codes.
-type signalsPGDriver struct{}
-
-func (signalsPGDriver) BeginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
-	return db.BeginTx(ctx, nil)
-}
-
-func (signalsPGDriver) BeginRead(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
-	return db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-}
-
-func (signalsPGDriver) Now(_ context.Context, _ *sql.Tx, clock store.Clock) (time.Time, error) {
-	return clock(), nil
-}
-
-func (signalsPGDriver) Numbered() bool { return true }
-
-func (signalsPGDriver) Classify(op string, err error) error {
-	return store.Errorf(store.CodeInternal, "%s: %v", op, err)
-}
-
 // signalsStores returns a fresh SQLite store and, when
-// OXYGEN_TEST_POSTGRES_URL is set, a store on a fresh PostgreSQL schema
+// OXYGEN_TEST_POSTGRES_URL is set, a PostgreSQL store in a fresh schema
 // dropped when the test ends.
 func signalsStores(t *testing.T) map[string]store.Store {
 	t.Helper()
@@ -68,36 +40,17 @@ func signalsStores(t *testing.T) map[string]store.Store {
 	if _, err := rand.Read(suffix[:]); err != nil {
 		t.Fatal(err)
 	}
-	schema := "oxygen_signals_" + hex.EncodeToString(suffix[:])
-	admin, err := sql.Open("pgx", url)
+	pg, err := postgres.Create(ctx, postgres.Config{URL: url, Repository: "signals" + hex.EncodeToString(suffix[:])})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
 	}
 	t.Cleanup(func() {
-		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
+		if _, err := pg.DB().Exec(`DROP SCHEMA ` + pg.SchemaName() + ` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", pg.SchemaName(), err)
 		}
-		admin.Close()
+		pg.Close()
 	})
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["search_path"] = schema
-	db := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { db.Close() }) // runs before the drop above
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.Postgres, goose.WithAllowOutofOrder(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := provider.Up(ctx); err != nil {
-		t.Fatalf("apply migrations: %v", err)
-	}
-	stores["postgres"] = sqlstore.New(db, signalsPGDriver{}, store.Info{Kind: "postgres"})
+	stores["postgres"] = pg
 	return stores
 }
 
