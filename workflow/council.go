@@ -2,41 +2,43 @@ package workflow
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // Council call states. A call is pending until approved, denied, withdrawn
 // or, unanswered past council.ttl, expired; an approved call is consumed by
 // the move that uses it.
+type CouncilState = store.CouncilState
+
 const (
-	CouncilPending   = "pending"
-	CouncilApproved  = "approved"
-	CouncilConsumed  = "consumed"
-	CouncilDenied    = "denied"
-	CouncilWithdrawn = "withdrawn"
-	CouncilExpired   = "expired"
+	CouncilPending   = store.CouncilPending
+	CouncilApproved  = store.CouncilApproved
+	CouncilConsumed  = store.CouncilConsumed
+	CouncilDenied    = store.CouncilDenied
+	CouncilWithdrawn = store.CouncilWithdrawn
+	CouncilExpired   = store.CouncilExpired
 	// CouncilQuestion is a call that asks (council call --question): it
 	// has no approval, so it stays a question until its asker withdraws it.
-	CouncilQuestion = "question"
+	CouncilQuestion = store.CouncilQuestion
 )
 
 // CouncilCall is a council_call signal with its approval state.
 type CouncilCall struct {
 	*Signal
-	State      string `json:"state"`
-	ApprovedBy string `json:"approved_by"`
-	ApprovedAt Time   `json:"approved_at"`
-	ConsumedAt Time   `json:"consumed_at"`
-	ConsumedBy string `json:"consumed_by"`
-	Action     string `json:"consumed_action"`
-	EndedBy    string `json:"ended_by,omitempty"` // who denied or withdrew it
-	EndReason  string `json:"end_reason,omitempty"`
-	EndedAt    *Time  `json:"ended_at,omitempty"`
-	ExpiresAt  Time   `json:"expires_at"`
+	State      CouncilState `json:"state"`
+	ApprovedBy string       `json:"approved_by"`
+	ApprovedAt Time         `json:"approved_at"`
+	ConsumedAt Time         `json:"consumed_at"`
+	ConsumedBy string       `json:"consumed_by"`
+	Action     string       `json:"consumed_action"`
+	EndedBy    string       `json:"ended_by,omitempty"` // who denied or withdrew it
+	EndReason  string       `json:"end_reason,omitempty"`
+	EndedAt    *Time        `json:"ended_at,omitempty"`
+	ExpiresAt  Time         `json:"expires_at"`
 }
 
 // CallCouncil records a council_call for an item: a request to exceed the
@@ -113,9 +115,9 @@ func (s *Service) ApproveCouncil(ctx context.Context, id int64, by Actor, note s
 		if err := s.mayAnswer(ctx, tx, existing, by, "approve"); err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO council_approvals (signal_id, item_id, approved_by, approver_domain, approved_at, note) VALUES (?, ?, ?, ?, ?, ?)`,
-			id, existing.Item, by.Owner, by.Domain, ms(tx.now), note); err != nil {
-			return err
+		if err := tx.st.CouncilApprovalInsert(ctx, store.CouncilApproval{SignalID: id, ItemID: existing.Item, ApprovedBy: by.Owner, ApproverDomain: by.Domain,
+			ApprovedAt: tx.now, Note: note}); err != nil {
+			return storeErr("record council approval", err)
 		}
 		if err := tx.audit(ctx, by.Owner, "council.approve", fmt.Sprintf("signal:%d", id), map[string]any{"item": existing.Item, "approver_domain": by.Domain, "note": note}); err != nil {
 			return err
@@ -131,42 +133,35 @@ func (s *Service) ApproveCouncil(ctx context.Context, id int64, by Actor, note s
 // withdrawn stays a question.
 func (tx *Tx) councilCall(ctx context.Context, sig *Signal, ttl time.Duration) (*CouncilCall, error) {
 	call := &CouncilCall{Signal: sig, State: CouncilPending, ExpiresAt: Time{sig.CreatedAt.Add(ttl)}}
-	var outcome, by, reason string
-	var at int64
-	err := tx.queryRow(ctx, `SELECT outcome, by_owner, reason, at FROM council_outcomes WHERE signal_id = ?`, sig.ID).Scan(&outcome, &by, &reason, &at)
-	switch {
-	case err == nil:
-		ended := fromMS(at)
-		call.State, call.EndedBy, call.EndReason, call.EndedAt = outcome, by, reason, &ended
-		return call, nil
-	case !errors.Is(err, sql.ErrNoRows):
+	outcome, ended, err := tx.st.CouncilOutcomeGet(ctx, sig.ID)
+	if err != nil {
 		return nil, storeErr("read council outcome", err)
+	}
+	if ended {
+		call.State, call.EndedBy, call.EndReason, call.EndedAt = outcome.Outcome, outcome.ByOwner, outcome.Reason, &Time{outcome.At}
+		return call, nil
 	}
 	if sig.Question {
 		call.State, call.ExpiresAt = CouncilQuestion, Time{}
 		return call, nil
 	}
-	var approvedAt int64
-	var consumedAt sql.NullInt64
-	var consumedBy, action sql.NullString
-	err = tx.queryRow(ctx, `SELECT approved_by, approved_at, consumed_at, consumed_by, consumed_action FROM council_approvals WHERE signal_id = ?`, sig.ID).
-		Scan(&call.ApprovedBy, &approvedAt, &consumedAt, &consumedBy, &action)
-	if errors.Is(err, sql.ErrNoRows) {
+	approval, approved, err := tx.st.CouncilApprovalGet(ctx, sig.ID)
+	if err != nil {
+		return nil, storeErr("read council approval", err)
+	}
+	if !approved {
 		if !tx.now.Before(call.ExpiresAt.Time) {
 			call.State = CouncilExpired
 		}
 		return call, nil
 	}
-	if err != nil {
-		return nil, storeErr("read council approval", err)
-	}
 	call.State = CouncilApproved
-	call.ApprovedAt = fromMS(approvedAt)
-	if consumedAt.Valid {
+	call.ApprovedBy, call.ApprovedAt = approval.ApprovedBy, Time{approval.ApprovedAt}
+	if !approval.ConsumedAt.IsZero() {
 		call.State = CouncilConsumed
-		call.ConsumedAt = fromMS(consumedAt.Int64)
-		call.ConsumedBy = consumedBy.String
-		call.Action = action.String
+		call.ConsumedAt = Time{approval.ConsumedAt}
+		call.ConsumedBy = approval.ConsumedBy
+		call.Action = approval.ConsumedAction
 	}
 	return call, nil
 }
@@ -231,7 +226,7 @@ func (s *Service) WithdrawCouncil(ctx context.Context, id int64, by Actor, reaso
 	})
 }
 
-func (s *Service) endCouncil(ctx context.Context, id int64, by Actor, reason, outcome string, check func(*Tx, *CouncilCall) error) (*CouncilCall, error) {
+func (s *Service) endCouncil(ctx context.Context, id int64, by Actor, reason string, outcome CouncilState, check func(*Tx, *CouncilCall) error) (*CouncilCall, error) {
 	if err := checkLine("--reason", reason); err != nil {
 		return nil, err
 	}
@@ -244,11 +239,11 @@ func (s *Service) endCouncil(ctx context.Context, id int64, by Actor, reason, ou
 		if err := check(tx, call); err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO council_outcomes (signal_id, outcome, by_owner, by_domain, reason, at) VALUES (?, ?, ?, ?, ?, ?)`,
-			id, outcome, by.Owner, by.Domain, reason, ms(tx.now)); err != nil {
-			return err
+		if err := tx.st.CouncilOutcomeInsert(ctx, store.CouncilOutcome{SignalID: id, Outcome: outcome, ByOwner: by.Owner, ByDomain: by.Domain,
+			Reason: reason, At: tx.now}); err != nil {
+			return storeErr("record council outcome", err)
 		}
-		verb := map[string]string{CouncilDenied: "deny", CouncilWithdrawn: "withdraw"}[outcome]
+		verb := map[CouncilState]string{CouncilDenied: "deny", CouncilWithdrawn: "withdraw"}[outcome]
 		if err := tx.audit(ctx, by.Owner, "council."+verb, fmt.Sprintf("signal:%d", id), map[string]any{"item": call.Item, "by_domain": by.Domain, "reason": reason}); err != nil {
 			return err
 		}
@@ -327,12 +322,11 @@ func (tx *Tx) consumeCouncil(ctx context.Context, sig *Signal, ttl time.Duration
 	case CouncilDenied, CouncilWithdrawn, CouncilExpired:
 		return Errorf(EDENIED, "council_call %d was %s; raise a new one", sig.ID, call.State)
 	}
-	res, err := tx.exec(ctx, `UPDATE council_approvals SET consumed_at = ?, consumed_by = ?, consumed_action = ? WHERE signal_id = ? AND consumed_at IS NULL`,
-		ms(tx.now), actor, action, sig.ID)
+	consumed, err := tx.st.CouncilApprovalConsumeIf(ctx, sig.ID, tx.now, actor, action)
 	if err != nil {
-		return err
+		return storeErr("consume council approval", err)
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if !consumed {
 		return Errorf(EDENIED, "council_call %d was already used; raise a new one", sig.ID)
 	}
 	return tx.audit(ctx, actor, "council.consume", fmt.Sprintf("signal:%d", sig.ID), map[string]any{"item": item, "action": action})

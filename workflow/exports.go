@@ -14,6 +14,7 @@ import (
 
 	"github.com/oxygen-tools/oxygen/capsules"
 	"github.com/oxygen-tools/oxygen/internal/safefs"
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // Exports are the files that mirror committed rows: a signal's JSON, a
@@ -132,10 +133,8 @@ func (s *Service) stageExports(ctx context.Context, tx *Tx) ([]export, error) {
 	}
 	out = append(out, taken...)
 	for _, e := range tx.exports {
-		if _, err := tx.exec(ctx, `INSERT INTO pending_exports (path, source, pid, host) VALUES (?, ?, ?, ?)
-			ON CONFLICT (path) DO UPDATE SET source = excluded.source, pid = excluded.pid, host = excluded.host`,
-			e.path, e.source, os.Getpid(), hostname()); err != nil {
-			return nil, err
+		if err := tx.st.PendingExportUpsert(ctx, store.PendingExport{Path: e.path, Source: e.source, PID: os.Getpid(), Host: hostname()}); err != nil {
+			return nil, storeErr("record pending export", err)
 		}
 	}
 	return out, nil
@@ -149,66 +148,48 @@ func refusedExport(logical string, err error) error {
 	return Errorf(EINTERNAL, "write %s: %v", logical, err)
 }
 
-type pendingExport struct {
-	path, source, host string
-	pid                int
-}
-
 // takeOverExports handles the pending exports of processes that are gone:
 // their temporary file is removed, then an intact file drops the row and a
 // missing or damaged one becomes this process's to write. Exports of live
 // processes are theirs to finish.
 func (s *Service) takeOverExports(ctx context.Context, tx *Tx, rs roots, own map[string]bool) ([]export, error) {
-	rows, err := tx.query(ctx, `SELECT path, source, pid, host FROM pending_exports`)
+	pending, err := tx.st.PendingExportsList(ctx)
 	if err != nil {
-		return nil, err
-	}
-	var pending []pendingExport
-	for rows.Next() {
-		var p pendingExport
-		if err := rows.Scan(&p.path, &p.source, &p.pid, &p.host); err != nil {
-			rows.Close()
-			return nil, storeErr("read pending exports", err)
-		}
-		pending = append(pending, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, storeErr("read pending exports", err)
 	}
 	var taken []export
 	for _, p := range pending {
-		if p.host != hostname() {
+		if p.Host != hostname() {
 			continue
 		}
-		if p.pid == os.Getpid() {
-			if isExporting(p.path) {
+		if p.PID == os.Getpid() {
+			if isExporting(p.Path) {
 				continue
 			}
-		} else if processAlive(p.pid) {
+		} else if processAlive(p.PID) {
 			continue
 		}
-		dir, rel := s.Layout.stateRoot(p.path)
+		dir, rel := s.Layout.stateRoot(p.Path)
 		r, err := rs.open(dir)
 		if err != nil {
 			continue
 		}
-		r.Remove(safefs.TempName(rel, tempTag(p.pid)))
-		if own[p.path] {
+		r.Remove(safefs.TempName(rel, tempTag(p.PID)))
+		if own[p.Path] {
 			continue // this transaction's export replaces it
 		}
-		e, err := tx.exportOf(ctx, p.path, p.source)
+		e, err := tx.exportOf(ctx, p.Path, p.Source)
 		if err != nil {
 			continue
 		}
 		if s.exportIntact(r, rel, e) {
-			if _, err := tx.exec(ctx, `DELETE FROM pending_exports WHERE path = ?`, p.path); err != nil {
-				return nil, err
+			if err := tx.st.PendingExportDelete(ctx, p.Path); err != nil {
+				return nil, storeErr("drop pending export", err)
 			}
 			continue
 		}
-		if _, err := tx.exec(ctx, `UPDATE pending_exports SET pid = ?, host = ? WHERE path = ?`, os.Getpid(), hostname(), p.path); err != nil {
-			return nil, err
+		if err := tx.st.PendingExportSetWriter(ctx, p.Path, os.Getpid(), hostname()); err != nil {
+			return nil, storeErr("take over pending export", err)
 		}
 		taken = append(taken, e)
 	}
@@ -237,33 +218,21 @@ func (tx *Tx) exportOf(ctx context.Context, logical, source string) (export, err
 func (s *Service) missingExports(ctx context.Context) ([]export, error) {
 	var all []export
 	err := s.read(ctx, func(tx *Tx) error {
-		rows, err := tx.query(ctx, `SELECT id, file FROM signals ORDER BY id`)
+		files, err := tx.st.SignalFiles(ctx)
 		if err != nil {
-			return err
+			return storeErr("read signals", err)
 		}
-		for rows.Next() {
-			var id int64
-			var file string
-			if err := rows.Scan(&id, &file); err != nil {
-				rows.Close()
-				return storeErr("read signals", err)
-			}
-			all = append(all, export{path: file, source: signalSource(id)})
+		for _, f := range files {
+			all = append(all, export{path: f.File, source: signalSource(f.ID)})
 		}
-		rows.Close()
-		rows, err = tx.query(ctx, `SELECT path, md_blob, json_blob FROM reports WHERE md_blob <> '' ORDER BY id`)
+		reports, err := tx.st.ExportReportFiles(ctx)
 		if err != nil {
-			return err
+			return storeErr("read reports", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var md, mdBlob, jsBlob string
-			if err := rows.Scan(&md, &mdBlob, &jsBlob); err != nil {
-				return storeErr("read reports", err)
-			}
-			all = append(all, export{path: md, source: mdBlob}, export{path: strings.TrimSuffix(md, ".md") + ".json", source: jsBlob})
+		for _, r := range reports {
+			all = append(all, export{path: r.MDPath, source: r.MDBlob}, export{path: strings.TrimSuffix(r.MDPath, ".md") + ".json", source: r.JSONBlob})
 		}
-		return rows.Err()
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // The inbox is the part of the signal stream that waits for one owner (or,
@@ -49,33 +51,18 @@ func (s *Service) Inbox(ctx context.Context, req InboxRequest) ([]*InboxEntry, e
 }
 
 func (s *Service) inbox(ctx context.Context, tx *Tx, req InboxRequest) ([]*InboxEntry, error) {
-	var w filter
-	w.when(req.sinceID > 0, `id >= ?`, req.sinceID)
-	w.when(req.Owner != "", `from_owner <> ?`, req.Owner)
-	w.when(req.Owner != "" && !req.withAcked, `NOT EXISTS (SELECT 1 FROM signal_acks a WHERE a.signal_id = signals.id AND a.owner = ?)`, req.Owner)
-	w.when(req.Owner == "" && !req.withAcked, `NOT EXISTS (SELECT 1 FROM signal_acks a WHERE a.signal_id = signals.id AND a.domain = ?)`, req.Domain)
-	// A council call is addressed to everyone but is only someone's business
-	// while it is pending and they may approve it. A question (a council
-	// call that asks) is read like any other signal to its addressee.
-	w.when(true, `(
-		(kind = 'council_call' AND question = 0 AND NOT EXISTS (SELECT 1 FROM council_approvals c WHERE c.signal_id = signals.id)
-			AND NOT EXISTS (SELECT 1 FROM council_outcomes o WHERE o.signal_id = signals.id) AND created_at > ?
-			AND (? OR (SELECT domain FROM items WHERE items.id = signals.item_id) <> ?))
-		OR ((kind <> 'council_call' OR question = 1) AND to_target = ?)
-		OR ((kind <> 'council_call' OR question = 1) AND to_target = 'all'
-			AND (? OR NOT (kind = 'proclamation' AND from_owner = ? AND topic = ?))))`,
-		ms(tx.now.Add(-s.Config.Council.TTL)), s.Config.Council.SelfApprove, req.Domain, req.Domain, req.All, SystemActor.Owner, reportTopicAudit)
-	rows, err := tx.query(ctx, `SELECT `+signalColumns+` FROM signals`+w.where()+` ORDER BY id`, w.args...)
+	rows, err := tx.st.SignalsInbox(ctx, store.InboxQuery{SinceID: req.sinceID, Owner: req.Owner, Domain: req.Domain, WithAcked: req.withAcked,
+		CouncilAfter: tx.now.Add(-s.Config.Council.TTL), SelfApprove: s.Config.Council.SelfApprove,
+		HideOwner: SystemActor.Owner, HideTopic: reportTopicAudit, ShowHidden: req.All})
+	if err != nil {
+		return nil, storeErr("read inbox", err)
+	}
+	sigs, err := signalsFromRows(rows)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	out := []*InboxEntry{}
-	for rows.Next() {
-		sig, err := scanSignal(rows)
-		if err != nil {
-			return nil, storeErr("read inbox", err)
-		}
+	for _, sig := range sigs {
 		who := "WHO"
 		if req.Owner != "" {
 			who = req.Owner
@@ -91,7 +78,7 @@ func (s *Service) inbox(ctx context.Context, tx *Tx, req InboxRequest) ([]*Inbox
 		}
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // AckResult lists what an acknowledgement recorded.
@@ -128,12 +115,11 @@ func (s *Service) Ack(ctx context.Context, actor Actor, ids []int64) (*AckResult
 			if sig.To != actor.Domain && sig.To != ToAll {
 				return Errorf(EINVALID, "signal %d is addressed to %s, not to %s (%s); see orchestrate signal inbox --owner %s", id, sig.To, actor.Owner, actor.Domain, actor.Owner)
 			}
-			r, err := tx.exec(ctx, `INSERT INTO signal_acks (signal_id, owner, domain, acked_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-				id, actor.Owner, actor.Domain, ms(tx.now))
+			recorded, err := tx.st.SignalAckInsertIf(ctx, store.SignalAck{SignalID: id, Owner: actor.Owner, Domain: actor.Domain, AckedAt: tx.now})
 			if err != nil {
-				return err
+				return storeErr("record acknowledgement", err)
 			}
-			if n, _ := r.RowsAffected(); n == 0 {
+			if !recorded {
 				res.Already = append(res.Already, id)
 				continue
 			}

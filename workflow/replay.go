@@ -463,7 +463,7 @@ func (r *replay) councilOutcome(e *chainEvent) error {
 	if r.outcomes.rows[key] != nil {
 		r.contradict(e, "council_call %d had already ended", id)
 	}
-	outcome := map[string]string{"council.deny": CouncilDenied, "council.withdraw": CouncilWithdrawn}[e.action]
+	outcome := map[string]string{"council.deny": string(CouncilDenied), "council.withdraw": string(CouncilWithdrawn)}[e.action]
 	r.outcomes.row(key, e.seq).set("outcome", outcome, "by_owner", e.actor, "by_domain", p.ByDomain, "reason", p.Reason, "at", msText(e.at))
 	return nil
 }

@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/oxygen-tools/oxygen/capsules"
 	"github.com/oxygen-tools/oxygen/internal/safefs"
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // Shadow edits are changes to a resource made while nobody held a lease on
@@ -23,6 +23,16 @@ import (
 // previous one is a shadow edit. Nothing is ever lost: both versions stay in
 // the blob store, and a restore puts back the last leased or accepted
 // content.
+
+// ShadowStatus is where a shadow edit stands: open until restored or
+// accepted.
+type ShadowStatus = store.ShadowStatus
+
+const (
+	ShadowOpen     = store.ShadowOpen
+	ShadowRestored = store.ShadowRestored
+	ShadowAccepted = store.ShadowAccepted
+)
 
 // PathChange is one path a shadow edit touched.
 type PathChange struct {
@@ -41,7 +51,7 @@ type ShadowEdit struct {
 	OldBlob    string       `json:"old_blob"`
 	NewBlob    string       `json:"new_blob"`
 	DetectedAt Time         `json:"detected_at"`
-	Status     string       `json:"status"` // open, restored or accepted
+	Status     ShadowStatus `json:"status"`
 	ResolvedAt Time         `json:"resolved_at"`
 	ResolvedBy string       `json:"resolved_by"`
 	Reason     string       `json:"reason"`
@@ -76,12 +86,11 @@ func foundBy(b boundary) string {
 
 func (s *Service) recordShadowEdit(ctx context.Context, tx *Tx, r Resource, worktree string, prev *fingerprint, cur string, changes []PathChange, b boundary) (*ShadowEdit, error) {
 	paths, _ := json.Marshal(changes)
-	res, err := tx.exec(ctx, `INSERT INTO shadow_edits (resource, worktree, paths, old_blob, new_blob, detected_at, found_at, since_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, worktree, string(paths), prev.manifest, cur, ms(tx.now), b.reason, ms(prev.takenAt))
+	id, err := tx.st.ShadowEditInsert(ctx, store.ShadowEdit{Resource: r.ID, Worktree: worktree, Paths: string(paths), OldBlob: prev.manifest, NewBlob: cur,
+		DetectedAt: tx.now, FoundAt: b.reason, SinceAt: prev.takenAt})
 	if err != nil {
-		return nil, err
+		return nil, storeErr("record shadow edit", err)
 	}
-	id, _ := res.LastInsertId()
 	var list []string
 	for _, c := range changes {
 		list = append(list, c.Path+" ("+c.Change+")")
@@ -104,48 +113,68 @@ func (s *Service) recordShadowEdit(ctx context.Context, tx *Tx, r Resource, work
 		return nil, err
 	}
 	// The signal is immutable, so its id is recorded on the edit afterwards.
-	if err := tx.execOne(ctx, "record shadow edit", `UPDATE shadow_edits SET signal_id = ? WHERE id = ?`, sig.ID, id); err != nil {
-		return nil, err
+	if found, err := tx.st.ShadowEditSetSignal(ctx, id, sig.ID); err != nil {
+		return nil, storeErr("record shadow edit", err)
+	} else if !found {
+		return nil, Errorf(ECONFLICT, "record shadow edit: the row was not in the state expected (0 rows changed); try again")
 	}
 	if err := tx.audit(ctx, b.actor, "shadow.detect", fmt.Sprintf("shadow:%d", id), map[string]any{
 		"resource": r.ID, "worktree": worktree, "paths": changes, "old_blob": prev.manifest, "new_blob": cur, "signal": sig.ID,
 		"found_at": b.reason, "since_at": Time{prev.takenAt}}); err != nil {
 		return nil, err
 	}
-	return &ShadowEdit{ID: id, Resource: r.ID, Worktree: worktree, Paths: changes, OldBlob: prev.manifest, NewBlob: cur, DetectedAt: Time{tx.now}, Status: "open", Signal: sig.ID,
+	return &ShadowEdit{ID: id, Resource: r.ID, Worktree: worktree, Paths: changes, OldBlob: prev.manifest, NewBlob: cur, DetectedAt: Time{tx.now}, Status: ShadowOpen, Signal: sig.ID,
 		FoundAt: b.reason, SinceAt: Time{prev.takenAt}}, nil
 }
 
-const shadowColumns = `id, resource, worktree, paths, old_blob, new_blob, detected_at, status, COALESCE(resolved_at, 0), COALESCE(resolved_by, ''), COALESCE(reason, ''), COALESCE(signal_id, 0), found_at, since_at`
-
-func scanShadow(sc interface{ Scan(...any) error }) (*ShadowEdit, error) {
-	var e ShadowEdit
-	var paths string
-	var detected, resolved, since int64
-	if err := sc.Scan(&e.ID, &e.Resource, &e.Worktree, &paths, &e.OldBlob, &e.NewBlob, &detected, &e.Status, &resolved, &e.ResolvedBy, &e.Reason, &e.Signal, &e.FoundAt, &since); err != nil {
-		return nil, err
-	}
-	e.DetectedAt, e.ResolvedAt, e.SinceAt = fromMS(detected), fromMS(resolved), fromMS(since)
-	if err := decodeStored("shadow edit paths", paths, &e.Paths); err != nil {
+func shadowFromRow(row store.ShadowEdit) (*ShadowEdit, error) {
+	e := &ShadowEdit{ID: row.ID, Resource: row.Resource, Worktree: row.Worktree, OldBlob: row.OldBlob, NewBlob: row.NewBlob, DetectedAt: Time{row.DetectedAt},
+		Status: row.Status, ResolvedAt: Time{row.ResolvedAt}, ResolvedBy: row.ResolvedBy, Reason: row.Reason, Signal: row.SignalID, FoundAt: row.FoundAt, SinceAt: Time{row.SinceAt}}
+	if err := decodeStored("shadow edit paths", row.Paths, &e.Paths); err != nil {
 		return nil, err
 	}
 	if e.Paths == nil {
 		e.Paths = []PathChange{}
 	}
-	return &e, nil
+	return e, nil
 }
 
+func shadowsFromRows(rows []store.ShadowEdit, err error) ([]*ShadowEdit, error) {
+	if err != nil {
+		return nil, storeErr("read shadow edits", err)
+	}
+	out := make([]*ShadowEdit, 0, len(rows))
+	for _, row := range rows {
+		e, err := shadowFromRow(row)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// shadowEdits reads the shadow edits a WHERE clause selects, for the callers
+// not yet moved to the store's named operations (dashboard.go:
+// ShadowEditsDetectedSince; health.go and report.go: ShadowEditsByStatus
+// with ShadowOpen).
 func (tx *Tx) shadowEdits(ctx context.Context, where string, args ...any) ([]*ShadowEdit, error) {
-	rows, err := tx.query(ctx, `SELECT `+shadowColumns+` FROM shadow_edits WHERE `+where, args...)
+	rows, err := tx.query(ctx, `SELECT id, resource, worktree, paths, old_blob, new_blob, detected_at, status, COALESCE(resolved_at, 0), COALESCE(resolved_by, ''), COALESCE(reason, ''), COALESCE(signal_id, 0), found_at, since_at FROM shadow_edits WHERE `+where, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := []*ShadowEdit{}
 	for rows.Next() {
-		e, err := scanShadow(rows)
-		if err != nil {
+		var row store.ShadowEdit
+		var detected, resolved, since int64
+		if err := rows.Scan(&row.ID, &row.Resource, &row.Worktree, &row.Paths, &row.OldBlob, &row.NewBlob, &detected, &row.Status, &resolved, &row.ResolvedBy, &row.Reason, &row.SignalID, &row.FoundAt, &since); err != nil {
 			return nil, storeErr("read shadow edits", err)
+		}
+		row.DetectedAt, row.ResolvedAt, row.SinceAt = fromMS(detected).Time, fromMS(resolved).Time, fromMS(since).Time
+		e, err := shadowFromRow(row)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, e)
 	}
@@ -153,28 +182,28 @@ func (tx *Tx) shadowEdits(ctx context.Context, where string, args ...any) ([]*Sh
 }
 
 func (tx *Tx) getShadow(ctx context.Context, id int64) (*ShadowEdit, error) {
-	e, err := scanShadow(tx.queryRow(ctx, `SELECT `+shadowColumns+` FROM shadow_edits WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	row, err := tx.st.ShadowEditGet(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, Errorf(ENOTFOUND, "no shadow edit %d", id)
 	}
 	if err != nil {
 		return nil, storeErr("read shadow edit", err)
 	}
-	return e, nil
+	return shadowFromRow(row)
 }
 
 // ShadowEdits lists shadow edits, optionally only those with a status.
 func (s *Service) ShadowEdits(ctx context.Context, status string) ([]*ShadowEdit, error) {
-	if status != "" && status != "open" && status != "restored" && status != "accepted" {
+	if status != "" && ShadowStatus(status) != ShadowOpen && ShadowStatus(status) != ShadowRestored && ShadowStatus(status) != ShadowAccepted {
 		return nil, Errorf(EINVALID, "--status %q: use open, restored or accepted", status)
 	}
 	var out []*ShadowEdit
 	err := s.read(ctx, func(tx *Tx) error {
 		var err error
 		if status == "" {
-			out, err = tx.shadowEdits(ctx, `1=1 ORDER BY id`)
+			out, err = shadowsFromRows(tx.st.ShadowEditsAll(ctx))
 		} else {
-			out, err = tx.shadowEdits(ctx, `status = ? ORDER BY id`, status)
+			out, err = shadowsFromRows(tx.st.ShadowEditsByStatus(ctx, ShadowStatus(status)))
 		}
 		return err
 	})
@@ -243,9 +272,10 @@ func (s *Service) RestoreShadow(ctx context.Context, id int64, actor Actor, reas
 		if err != nil {
 			return err
 		}
-		if err := tx.execOne(ctx, "restore shadow edit "+itoa(id), `UPDATE shadow_edits SET status = 'restored', resolved_at = ?, resolved_by = ? WHERE id = ? AND status = 'open'`,
-			ms(tx.now), actor.Owner, id); err != nil {
-			return err
+		if restored, err := tx.st.ShadowEditRestoreIf(ctx, id, tx.now, actor.Owner); err != nil {
+			return storeErr("restore shadow edit", err)
+		} else if !restored {
+			return notOpenAnymore("restore", id)
 		}
 		r, _ := s.Config.Resource(plan.edit.Resource)
 		if _, err := s.markBoundary(ctx, tx, scans.snap, r, boundary{reason: boundaryRestore, lease: now.lease.ID, actor: actor.Owner}); err != nil {
@@ -272,14 +302,14 @@ func (s *Service) planRestore(ctx context.Context, tx *Tx, id int64, actor Actor
 	if err != nil {
 		return nil, err
 	}
-	if e.Status != "open" {
+	if e.Status != ShadowOpen {
 		return nil, Errorf(ECONFLICT, "shadow edit %d is already %s", id, e.Status)
 	}
 	if here := s.worktreeKey(s.Worktree); e.Worktree != here {
 		return nil, Errorf(EINVALID, "shadow edit %d was made in the worktree %s: run the restore there (cd %s && oxygen shadow restore %d)",
 			id, s.worktreeDir(e.Worktree), s.worktreeDir(e.Worktree), id)
 	}
-	others, err := tx.shadowEdits(ctx, `resource = ? AND worktree = ? AND id <> ? ORDER BY id DESC`, e.Resource, e.Worktree, e.ID)
+	others, err := shadowsFromRows(tx.st.ShadowEditsOnResource(ctx, e.Resource, e.Worktree, e.ID))
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +345,7 @@ func newerOpenEdits(e *ShadowEdit, others []*ShadowEdit) []*ShadowEdit {
 	for changed := true; changed; {
 		changed = false
 		for _, o := range others {
-			if o.Status != "open" || slices.Contains(out, o) {
+			if o.Status != ShadowOpen || slices.Contains(out, o) {
 				continue
 			}
 			for _, b := range blocks {
@@ -358,7 +388,7 @@ func sourceOf(e *ShadowEdit, path string, others []*ShadowEdit) restoreSource {
 				continue
 			}
 			if c := o.change(path); c != nil {
-				if o.Status == "open" && c.NewBlob == before {
+				if o.Status == ShadowOpen && c.NewBlob == before {
 					next = o
 				}
 				break
@@ -467,6 +497,12 @@ func holds(blobs capsules.Blobs, wt *safefs.Root, path string, f *ManifestEntry)
 	return sameContent(blobs, wt, *f)
 }
 
+// notOpenAnymore refuses a resolution whose guarded update found the edit
+// no longer open: another writer resolved it first.
+func notOpenAnymore(verb string, id int64) error {
+	return Errorf(ECONFLICT, "%s shadow edit %d: the row was not in the state expected (0 rows changed); try again", verb, id)
+}
+
 // requireLease returns actor's live lease on resource, or explains.
 func (tx *Tx) requireLease(ctx context.Context, resource string, actor Actor, what string) (*Lease, error) {
 	l, err := tx.heldBy(ctx, resource, actor.Owner, what)
@@ -564,15 +600,16 @@ func (s *Service) AcceptShadow(ctx context.Context, id int64, actor Actor, reaso
 		if err != nil {
 			return err
 		}
-		if e.Status != "open" {
+		if e.Status != ShadowOpen {
 			return Errorf(ECONFLICT, "shadow edit %d is already %s", id, e.Status)
 		}
 		if err := s.mayResolve(e, actor, "accept"); err != nil {
 			return err
 		}
-		if err := tx.execOne(ctx, "accept shadow edit "+itoa(id), `UPDATE shadow_edits SET status = 'accepted', resolved_at = ?, resolved_by = ?, reason = ? WHERE id = ? AND status = 'open'`,
-			ms(tx.now), actor.Owner, reason, id); err != nil {
-			return err
+		if accepted, err := tx.st.ShadowEditAcceptIf(ctx, id, tx.now, actor.Owner, reason); err != nil {
+			return storeErr("accept shadow edit", err)
+		} else if !accepted {
+			return notOpenAnymore("accept", id)
 		}
 		if err := tx.audit(ctx, actor.Owner, "shadow.accept", fmt.Sprintf("shadow:%d", id), map[string]any{
 			"resource": e.Resource, "reason": reason, "fingerprint": e.NewBlob, "domain": actor.Domain}); err != nil {

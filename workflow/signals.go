@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,10 +10,10 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/oxygen-tools/oxygen/internal/pathspec"
 	"github.com/oxygen-tools/oxygen/internal/safefs"
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // Signal kinds, as the protocol names them.
@@ -192,14 +191,10 @@ func (tx *Tx) emit(ctx context.Context, cfg *Config, root string, spec SignalSpe
 	if err != nil {
 		return nil, err
 	}
-	res, err := tx.exec(ctx, `INSERT INTO signals (kind, topic, from_owner, from_domain, to_target, item_id, resource, body, refs, created_at, file, question) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		spec.Kind, spec.Topic, spec.From, spec.FromDomain, spec.To, nullable(spec.Item), nullable(spec.Resource), spec.Body, encodeList(spec.Refs), ms(tx.now), rel, boolInt(spec.Question))
+	id, err := tx.st.SignalInsert(ctx, store.Signal{Kind: spec.Kind, Topic: spec.Topic, FromOwner: spec.From, FromDomain: spec.FromDomain, ToTarget: spec.To,
+		ItemID: spec.Item, Resource: spec.Resource, Body: spec.Body, Refs: encodeList(spec.Refs), CreatedAt: tx.now, File: rel, Question: spec.Question})
 	if err != nil {
-		return nil, err
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return nil, storeErr("read signal id", err)
+		return nil, storeErr("record signal", err)
 	}
 	sig := &Signal{ID: id, Kind: spec.Kind, Topic: spec.Topic, From: spec.From, FromDomain: spec.FromDomain, To: spec.To,
 		Item: spec.Item, Resource: spec.Resource, Body: spec.Body, Refs: spec.Refs, CreatedAt: Time{tx.now}, File: rel, Question: spec.Question}
@@ -242,14 +237,14 @@ func (tx *Tx) signalFileName(ctx context.Context, root, dir string, kind, topic 
 			name = fmt.Sprintf("%s-%d.json", base, n)
 		}
 		rel := path.Join(dir, name)
-		var taken bool
-		if err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM signals WHERE file = ?)`, rel).Scan(&taken); err != nil {
+		taken, err := tx.st.SignalFileTaken(ctx, rel)
+		if err != nil {
 			return "", storeErr("read signals", err)
 		}
 		if taken {
 			continue
 		}
-		_, err := r.Lstat(rel)
+		_, err = r.Lstat(rel)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			return rel, nil
@@ -266,6 +261,9 @@ func nullable(s string) any {
 	return s
 }
 
+// signalColumns and scanSignal read signal rows for the queries not yet
+// moved into the store (capsule.go's signalsFor); the store's operations
+// return store.Signal, which signalFromRow converts.
 const signalColumns = `id, kind, topic, from_owner, from_domain, to_target, COALESCE(item_id, ''), COALESCE(resource, ''), body, refs, created_at, file, question`
 
 func scanSignal(sc interface{ Scan(...any) error }) (*Signal, error) {
@@ -283,25 +281,40 @@ func scanSignal(sc interface{ Scan(...any) error }) (*Signal, error) {
 	return &sig, nil
 }
 
+func signalFromRow(row store.Signal) (*Signal, error) {
+	refs, err := decodeList("signal refs", row.Refs)
+	if err != nil {
+		return nil, err
+	}
+	return &Signal{ID: row.ID, Kind: row.Kind, Topic: row.Topic, From: row.FromOwner, FromDomain: row.FromDomain, To: row.ToTarget, Item: row.ItemID,
+		Resource: row.Resource, Body: row.Body, Refs: refs, CreatedAt: Time{row.CreatedAt}, File: row.File, Question: row.Question}, nil
+}
+
+func signalsFromRows(rows []store.Signal) ([]*Signal, error) {
+	out := make([]*Signal, 0, len(rows))
+	for _, row := range rows {
+		sig, err := signalFromRow(row)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sig)
+	}
+	return out, nil
+}
+
 func (tx *Tx) getSignal(ctx context.Context, id int64) (*Signal, error) {
-	sig, err := scanSignal(tx.queryRow(ctx, `SELECT `+signalColumns+` FROM signals WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	row, err := tx.st.SignalGet(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, Errorf(ENOTFOUND, "no signal %d", id)
 	}
 	if err != nil {
 		return nil, storeErr("read signal", err)
 	}
-	return sig, nil
+	return signalFromRow(row)
 }
 
 // SignalFilter selects signals.
-type SignalFilter struct {
-	Kind   string
-	Item   string
-	Domain string // sent by, or addressed to, this domain (or all)
-	Since  time.Time
-	Limit  int // the newest Limit, still printed oldest first
-}
+type SignalFilter = store.SignalFilter
 
 // ListSignals returns matching signals, oldest first.
 func (s *Service) ListSignals(ctx context.Context, f SignalFilter) ([]*Signal, error) {
@@ -328,37 +341,11 @@ func (s *Service) ListSignals(ctx context.Context, f SignalFilter) ([]*Signal, e
 }
 
 func (tx *Tx) listSignals(ctx context.Context, f SignalFilter) ([]*Signal, error) {
-	var w filter
-	w.when(f.Kind != "", `kind = ?`, f.Kind)
-	w.when(f.Item != "", `item_id = ?`, f.Item)
-	w.when(f.Domain != "", `(from_domain = ? OR to_target = ? OR to_target = 'all')`, f.Domain, f.Domain)
-	w.when(!f.Since.IsZero(), `created_at >= ?`, ms(f.Since))
-	q, args := `SELECT `+signalColumns+` FROM signals`+w.where(), w.args
-	if f.Limit > 0 {
-		q += ` ORDER BY id DESC LIMIT ?`
-		args = append(args, f.Limit)
-	} else {
-		q += ` ORDER BY id`
-	}
-	rows, err := tx.query(ctx, q, args...)
+	rows, err := tx.st.SignalsList(ctx, f)
 	if err != nil {
-		return nil, err
+		return nil, storeErr("read signals", err)
 	}
-	defer rows.Close()
-	out := []*Signal{}
-	for rows.Next() {
-		sig, err := scanSignal(rows)
-		if err != nil {
-			return nil, storeErr("read signals", err)
-		}
-		out = append(out, sig)
-	}
-	if f.Limit > 0 {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
-	}
-	return out, rows.Err()
+	return signalsFromRows(rows)
 }
 
 // GetSignal returns signal id.

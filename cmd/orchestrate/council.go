@@ -107,7 +107,7 @@ func (c *CouncilListCmd) Run(env *cli.Env) error {
 		}
 		rows := make([][]string, 0, len(calls))
 		for _, call := range calls {
-			rows = append(rows, []string{itoa(call.ID), call.Item, call.From + " (" + call.FromDomain + ")", call.State, call.CreatedAt.String(), oneLine(call.Body, 60)})
+			rows = append(rows, []string{itoa(call.ID), call.Item, call.From + " (" + call.FromDomain + ")", string(call.State), call.CreatedAt.String(), oneLine(call.Body, 60)})
 		}
 		env.Table([]string{"ID", "ITEM", "FROM", "STATE", "CREATED", "REASON"}, rows)
 	})

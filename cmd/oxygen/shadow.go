@@ -38,7 +38,7 @@ func (c *ShadowListCmd) Run(env *cli.Env) error {
 			for _, p := range e.Paths {
 				paths = append(paths, p.Path+" ("+p.Change+")")
 			}
-			rows = append(rows, []string{itoa(e.ID), e.Resource, e.Status, e.DetectedAt.String(), e.FoundAt, strings.Join(paths, ", ")})
+			rows = append(rows, []string{itoa(e.ID), e.Resource, string(e.Status), e.DetectedAt.String(), e.FoundAt, strings.Join(paths, ", ")})
 		}
 		env.Table([]string{"ID", "RESOURCE", "STATUS", "DETECTED", "FOUND AT", "PATHS"}, rows)
 	})
