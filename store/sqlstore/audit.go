@@ -597,11 +597,3 @@ func (tx *Tx) ReplayShadowEdits(ctx context.Context) (store.Snapshot, error) {
 func (tx *Tx) ReplayCapsules(ctx context.Context) (store.Snapshot, error) {
 	return tx.snapshot(ctx, "capsules", "", []string{"item_id", "generation"}, " generation ", "blob", "path", "template", "generated_at")
 }
-
-// boolInt is how both databases store a boolean column.
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}

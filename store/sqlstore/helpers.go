@@ -72,3 +72,27 @@ func fromMS(v int64) time.Time {
 	}
 	return time.UnixMilli(v).UTC()
 }
+
+// boolInt is how both databases store a boolean column: 0 or 1.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// nullText stores "" as NULL, for optional references.
+func nullText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// nullID stores 0 as NULL, for optional references.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}

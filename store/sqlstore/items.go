@@ -556,11 +556,3 @@ func (tx *Tx) ChangeMarkRead(ctx context.Context) (store.ChangeMark, error) {
 	}
 	return m, nil
 }
-
-// flag is a boolean as the schema stores it: 0 or 1.
-func flag(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}

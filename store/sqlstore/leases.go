@@ -316,19 +316,3 @@ func (tx *Tx) OverviewFirstSignalSince(ctx context.Context, from, stop time.Time
 	}
 	return first, nil
 }
-
-// nullText stores "" as NULL, for optional references.
-func nullText(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// nullID stores 0 as NULL, for optional references.
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}

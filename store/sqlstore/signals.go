@@ -41,24 +41,9 @@ func (tx *Tx) signals(ctx context.Context, op, query string, args ...any) ([]sto
 	return out, nil
 }
 
-// orNull stores "" as NULL, for the optional text columns.
-func orNull(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 func (tx *Tx) SignalInsert(ctx context.Context, s store.Signal) (int64, error) {
 	return tx.insert(ctx, "record signal", `INSERT INTO signals (kind, topic, from_owner, from_domain, to_target, item_id, resource, body, refs, created_at, file, question) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.Kind, s.Topic, s.FromOwner, s.FromDomain, s.ToTarget, orNull(s.ItemID), orNull(s.Resource), s.Body, s.Refs, ms(s.CreatedAt), s.File, boolInt(s.Question))
+		s.Kind, s.Topic, s.FromOwner, s.FromDomain, s.ToTarget, nullText(s.ItemID), nullText(s.Resource), s.Body, s.Refs, ms(s.CreatedAt), s.File, boolInt(s.Question))
 }
 
 func (tx *Tx) SignalGet(ctx context.Context, id int64) (store.Signal, error) {
