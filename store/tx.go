@@ -19,17 +19,14 @@ type Tx interface {
 	// waiter proceed: a lease ended, a ticket left the queue.
 	WakeWaiters(ctx context.Context, resource string) error
 
-	// SQL is the transaction's database handle for the statements not yet
-	// moved into named operations.
-	SQL() SQL
-
 	LeasesOps
 	ItemsOps
 	AuditOps
 	SignalsOps
 }
 
-// SQL runs statements written with ? placeholders on either database.
+// SQL runs statements written with ? placeholders on either database: the
+// store layer's own handle (sqlstore.SQLOf), never the rules'.
 type SQL interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)

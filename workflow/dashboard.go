@@ -248,7 +248,7 @@ func (s *Service) timeline(ctx context.Context, tx *Tx, ov *Overview) (Timeline,
 	if err != nil {
 		return t, err
 	}
-	shadows, err := tx.shadowEdits(ctx, `detected_at >= ? ORDER BY id`, ms(from))
+	shadows, err := shadowsFromRows(tx.st.ShadowEditsDetectedSince(ctx, from))
 	if err != nil {
 		return t, err
 	}

@@ -206,7 +206,7 @@ func (s *Service) attention(ctx context.Context, tx *Tx, h *Health) error {
 	if tx.behind > time.Second {
 		h.yellow("clock_behind", "clock", "the clock reads %s behind the newest audit event (%s): the store's time stands still until it catches up, so no lease expires meanwhile", FormatDuration(tx.behind), Time{tx.now})
 	}
-	open, err := tx.shadowEdits(ctx, `status = 'open' ORDER BY id`)
+	open, err := shadowsFromRows(tx.st.ShadowEditsByStatus(ctx, ShadowOpen))
 	if err != nil {
 		return err
 	}

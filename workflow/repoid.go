@@ -27,7 +27,11 @@ func ensureRepositoryID(root *safefs.Root) (string, error) {
 	storeNode := mapValue(top, "store")
 	switch {
 	case storeNode == nil:
-		out = append(bytes.TrimRight(data, "\n"), []byte(fmt.Sprintf("\n\n# Tells this repository's rows apart on a shared store server; written by\n# orchestrate init. Commit it so every clone shares it.\nstore:\n  repository_id: %s\n", id))...)
+		// A new store: section goes right after version:, where a reader
+		// of the file meets it first, leaving the sections below (and
+		// whatever a team appends at the end) as they were.
+		block := fmt.Sprintf("# Tells this repository's rows apart on a shared store server; written by\n# orchestrate init. Commit it so every clone shares it.\nstore:\n  repository_id: %s\n", id)
+		out = insertAfterKey(data, top, "version", block)
 	case mapValue(storeNode, "repository_id") != nil:
 		return "", nil
 	case storeNode.Kind == yaml.MappingNode && storeNode.Style&yaml.FlowStyle == 0 && len(storeNode.Content) > 0:
@@ -56,4 +60,24 @@ func mapValue(m *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+// insertAfterKey inserts text after the line of the top-level key (at the
+// start of the file when there is none).
+func insertAfterKey(data []byte, top *yaml.Node, key, text string) []byte {
+	at := 0
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value == key && top.Content[i+1].Kind == yaml.ScalarNode {
+			at = top.Content[i].Line
+		}
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if at > len(lines) {
+		at = len(lines)
+	}
+	head := bytes.Join(lines[:at], nil)
+	if len(head) > 0 && !bytes.HasSuffix(head, []byte("\n")) {
+		head = append(head, '\n')
+	}
+	return append(append(append([]byte{}, head...), text...), bytes.Join(lines[at:], nil)...)
 }

@@ -159,7 +159,7 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 		if err != nil {
 			return err
 		}
-		if r.ShadowEdits, err = tx.shadowEdits(ctx, `status = 'open' ORDER BY id`); err != nil {
+		if r.ShadowEdits, err = shadowsFromRows(tx.st.ShadowEditsByStatus(ctx, ShadowOpen)); err != nil {
 			return err
 		}
 		for _, m := range missing {

@@ -39,16 +39,17 @@ func TestUnwrappedBusyErrorIsATimeout(t *testing.T) {
 	}
 }
 
-// TestGuardedUpdateMustChangeOneRow: a guarded UPDATE that matches nothing
-// stops the transaction instead of passing as done.
+// TestGuardedUpdateMustChangeOneRow: a guarded change that matches nothing
+// (the row left the state the rule read) stops the transaction instead of
+// passing as done.
 func TestGuardedUpdateMustChangeOneRow(t *testing.T) {
 	ctx := context.Background()
 	svc := MustOpen(t)
 	err := svc.write(ctx, func(tx *Tx) error {
-		return tx.execOne(ctx, "renew storage", `UPDATE leases SET expires_at = 1 WHERE id = 42 AND state = 'active'`)
+		return tx.endLease(ctx, &Lease{ID: 42, Resource: "storage"}, LeaseReleased, "gone", "tester", tx.now)
 	})
-	if ErrorCode(err) != ECONFLICT || !strings.Contains(ErrorMessage(err), "renew storage") {
-		t.Fatalf("execOne on no row: %v", err)
+	if ErrorCode(err) != ECONFLICT || !strings.Contains(ErrorMessage(err), "storage") {
+		t.Fatalf("ending a lease that is not active: %v", err)
 	}
 }
 

@@ -154,33 +154,6 @@ func shadowsFromRows(rows []store.ShadowEdit, err error) ([]*ShadowEdit, error) 
 	return out, nil
 }
 
-// shadowEdits reads the shadow edits a WHERE clause selects, for the callers
-// not yet moved to the store's named operations (dashboard.go:
-// ShadowEditsDetectedSince; health.go and report.go: ShadowEditsByStatus
-// with ShadowOpen).
-func (tx *Tx) shadowEdits(ctx context.Context, where string, args ...any) ([]*ShadowEdit, error) {
-	rows, err := tx.query(ctx, `SELECT id, resource, worktree, paths, old_blob, new_blob, detected_at, status, COALESCE(resolved_at, 0), COALESCE(resolved_by, ''), COALESCE(reason, ''), COALESCE(signal_id, 0), found_at, since_at FROM shadow_edits WHERE `+where, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []*ShadowEdit{}
-	for rows.Next() {
-		var row store.ShadowEdit
-		var detected, resolved, since int64
-		if err := rows.Scan(&row.ID, &row.Resource, &row.Worktree, &row.Paths, &row.OldBlob, &row.NewBlob, &detected, &row.Status, &resolved, &row.ResolvedBy, &row.Reason, &row.SignalID, &row.FoundAt, &since); err != nil {
-			return nil, storeErr("read shadow edits", err)
-		}
-		row.DetectedAt, row.ResolvedAt, row.SinceAt = fromMS(detected).Time, fromMS(resolved).Time, fromMS(since).Time
-		e, err := shadowFromRow(row)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
 func (tx *Tx) getShadow(ctx context.Context, id int64) (*ShadowEdit, error) {
 	row, err := tx.st.ShadowEditGet(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {

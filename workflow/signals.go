@@ -254,32 +254,6 @@ func (tx *Tx) signalFileName(ctx context.Context, root, dir string, kind, topic 
 	}
 }
 
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// signalColumns and scanSignal read signal rows for the queries not yet
-// moved into the store (capsule.go's signalsFor); the store's operations
-// return store.Signal, which signalFromRow converts.
-const signalColumns = `id, kind, topic, from_owner, from_domain, to_target, COALESCE(item_id, ''), COALESCE(resource, ''), body, refs, created_at, file, question`
-
-func scanSignal(sc interface{ Scan(...any) error }) (*Signal, error) {
-	var sig Signal
-	var refs string
-	var created int64
-	if err := sc.Scan(&sig.ID, &sig.Kind, &sig.Topic, &sig.From, &sig.FromDomain, &sig.To, &sig.Item, &sig.Resource, &sig.Body, &refs, &created, &sig.File, &sig.Question); err != nil {
-		return nil, err
-	}
-	var err error
-	if sig.Refs, err = decodeList("signal refs", refs); err != nil {
-		return nil, err
-	}
-	sig.CreatedAt = fromMS(created)
-	return &sig, nil
-}
 
 func signalFromRow(row store.Signal) (*Signal, error) {
 	refs, err := decodeList("signal refs", row.Refs)

@@ -2,9 +2,7 @@ package workflow
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/oxygen-tools/oxygen/store"
@@ -29,67 +27,9 @@ type Tx struct {
 	scans *leaseScans
 }
 
-// texts reads the one text column a query selects, in its order; what
-// names the rows in a store error. No rows is an empty list.
-func (tx *Tx) texts(ctx context.Context, what, query string, args ...any) ([]string, error) {
-	rows, err := tx.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, storeErr("read "+what, err)
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
 // Now is the transaction's single reading of the clock, taken once the
 // transaction holds its lock or snapshot (see readClock).
 func (tx *Tx) Now() time.Time { return tx.now }
-
-func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := tx.st.SQL().ExecContext(ctx, query, args...)
-	if err != nil {
-		return nil, storeErr("write", err)
-	}
-	return res, nil
-}
-
-// execOne runs a guarded UPDATE that must change exactly one row: zero
-// means the row left the state the guard expects (another writer, or an
-// edit behind oxygen's back), and the transaction must not go on as if the
-// change were made.
-func (tx *Tx) execOne(ctx context.Context, what, query string, args ...any) error {
-	res, err := tx.exec(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return storeErr("write", err)
-	}
-	if n != 1 {
-		return Errorf(ECONFLICT, "%s: the row was not in the state expected (%d rows changed); try again", what, n)
-	}
-	return nil
-}
-
-func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	rows, err := tx.st.SQL().QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, storeErr("read", err)
-	}
-	return rows, nil
-}
-
-func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return tx.st.SQL().QueryRowContext(ctx, query, args...)
-}
 
 // write runs fn in one write transaction (store.Store's one-writer
 // contract) and commits when fn returns nil. Anything else rolls back, so a
@@ -157,25 +97,4 @@ func storeErr(op string, err error) error {
 		errors.As(sqlite.Classify(op, err), &se)
 	}
 	return &Error{Code: se.Code, Message: se.Message}
-}
-
-// filter builds the WHERE clause of a list query from optional conditions.
-type filter struct {
-	conds []string
-	args  []any
-}
-
-// when adds cond with its arguments if on is true.
-func (f *filter) when(on bool, cond string, args ...any) {
-	if on {
-		f.conds = append(f.conds, cond)
-		f.args = append(f.args, args...)
-	}
-}
-
-func (f *filter) where() string {
-	if len(f.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(f.conds, " AND ")
 }

@@ -97,17 +97,11 @@ func MigrateStore(ctx context.Context, l *Layout, target string, clock Clock) (*
 		}
 		return nil
 	}
-	err = src.Read(ctx, store.Clock(clock), func(tx store.Tx) error {
-		imported, err := dst.Import(ctx, postgres.ImportSource{Rows: tx.SQL(), Blobs: blobs}, verify)
-		if err != nil {
-			return err
-		}
-		res.ImportResult = *imported
-		return nil
-	})
+	imported, err := dst.Import(ctx, postgres.ImportSource{Store: src, Blobs: blobs}, verify)
 	if err != nil {
 		return nil, storeErr("copy the store", err)
 	}
+	res.ImportResult = *imported
 	return res, nil
 }
 

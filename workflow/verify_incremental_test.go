@@ -113,10 +113,11 @@ func BenchmarkVerifyIncremental(b *testing.B) {
 			}
 			replayWorkload(b, svc, 1000)
 			err := svc.write(ctx, func(tx *Tx) error {
-				var head int64
-				if err := tx.queryRow(ctx, `SELECT MAX(seq) FROM audit_log`).Scan(&head); err != nil {
+				mark, _, err := tx.st.AuditHead(ctx)
+				if err != nil {
 					return err
 				}
+				head := mark.Seq
 				for seq := head; seq < int64(size)-10; seq++ {
 					if err := tx.audit(ctx, "daemon", "job.run", "job:expire-leases", map[string]any{"outcome": "ok", "summary": "expired 0 lease(s)"}); err != nil {
 						return err

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/oxygen-tools/oxygen/capsules"
 	"github.com/oxygen-tools/oxygen/store"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // Import lives with the server store, not in the rules, because it is
@@ -22,11 +23,11 @@ import (
 
 // ImportSource is the store Import copies from.
 type ImportSource struct {
-	// Rows runs queries inside one read transaction of the source store,
-	// so every table is read from the same snapshot. The source must be at
-	// this binary's schema: the two migration sets are twins, so its
-	// tables are the target's.
-	Rows store.SQL
+	// Store is the source; Import reads it in one read transaction, so
+	// every table comes from the same snapshot. It must be at this
+	// binary's schema: the two migration sets are twins, so its tables
+	// are the target's.
+	Store store.Store
 	// Blobs is the source's blob store; Hashes names every blob in it.
 	Blobs interface {
 		capsules.Blobs
@@ -69,10 +70,12 @@ var seededTables = map[string]string{"counters": "name"}
 // this store, Import reports Unchanged; otherwise it refuses (a conflict).
 func (s *Store) Import(ctx context.Context, src ImportSource, verify func(context.Context, store.Store) error) (*ImportResult, error) {
 	var res *ImportResult
-	err := s.Write(ctx, time.Now, func(tx store.Tx) error {
-		var err error
-		res, err = s.importIn(ctx, tx, src, verify)
-		return err
+	err := src.Store.Read(ctx, time.Now, func(from store.Tx) error {
+		return s.Write(ctx, time.Now, func(tx store.Tx) error {
+			var err error
+			res, err = s.importIn(ctx, tx, sqlstore.SQLOf(from), src, verify)
+			return err
+		})
 	})
 	if err != nil {
 		if s.created {
@@ -90,7 +93,7 @@ func (s *Store) Import(ctx context.Context, src ImportSource, verify func(contex
 // own error is the one to report.
 func (s *Store) dropUnused(ctx context.Context) {
 	s.Write(ctx, time.Now, func(tx store.Tx) error {
-		q := tx.SQL()
+		q := sqlstore.SQLOf(tx)
 		tables, err := s.tablesInOrder(ctx, q)
 		if err != nil {
 			return err
@@ -106,8 +109,8 @@ func (s *Store) dropUnused(ctx context.Context) {
 	})
 }
 
-func (s *Store) importIn(ctx context.Context, tx store.Tx, src ImportSource, verify func(context.Context, store.Store) error) (*ImportResult, error) {
-	dst := tx.SQL()
+func (s *Store) importIn(ctx context.Context, tx store.Tx, rows store.SQL, src ImportSource, verify func(context.Context, store.Store) error) (*ImportResult, error) {
+	dst := sqlstore.SQLOf(tx)
 	tables, err := s.tablesInOrder(ctx, dst)
 	if err != nil {
 		return nil, err
@@ -116,7 +119,7 @@ func (s *Store) importIn(ctx context.Context, tx store.Tx, src ImportSource, ver
 	have := map[string]int64{}
 	holds := false
 	for _, t := range tables {
-		if res.Tables[t], err = countRows(ctx, src.Rows, t); err != nil {
+		if res.Tables[t], err = countRows(ctx, rows, t); err != nil {
 			return nil, store.Errorf(store.CodeInternal, "read the source store's %s: %v", t, err)
 		}
 		if have[t], err = countRows(ctx, dst, t); err != nil {
@@ -126,7 +129,7 @@ func (s *Store) importIn(ctx context.Context, tx store.Tx, src ImportSource, ver
 			holds = true
 		}
 	}
-	if res.Head, err = chainHead(ctx, src.Rows); err != nil {
+	if res.Head, err = chainHead(ctx, rows); err != nil {
 		return nil, store.Errorf(store.CodeInternal, "read the source store's audit head: %v", err)
 	}
 	target, err := chainHead(ctx, dst)
@@ -141,7 +144,7 @@ func (s *Store) importIn(ctx context.Context, tx store.Tx, src ImportSource, ver
 		return nil, store.Errorf(store.CodeConflict, "the store on %s (schema %s) already holds another history (audit head seq %d, this store's is %d); nothing was copied: run orchestrate store migrate --to URL of a database without schema %s (or DROP SCHEMA %s CASCADE there if that store is unwanted)", s.host, s.schema, target.Seq, res.Head.Seq, s.schema, s.schema)
 	}
 	for _, t := range tables {
-		if err := s.copyTable(ctx, src.Rows, dst, t); err != nil {
+		if err := s.copyTable(ctx, rows, dst, t); err != nil {
 			return nil, err
 		}
 	}
@@ -413,4 +416,4 @@ func (u *uncommitted) Info() store.Info { return u.s.Info() }
 func (u *uncommitted) Close() error { return nil }
 
 // Blobs reads the blobs table inside the copy's transaction.
-func (u *uncommitted) Blobs() capsules.Blobs { return &blobs{q: u.tx.SQL(), drv: u.s.drv} }
+func (u *uncommitted) Blobs() capsules.Blobs { return &blobs{q: sqlstore.SQLOf(u.tx), drv: u.s.drv} }

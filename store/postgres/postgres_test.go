@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/oxygen-tools/oxygen/store"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // serverURL is the test server, or a skip.
@@ -181,10 +182,10 @@ func TestServerDroppingMidTransactionCommitsNothing(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	err = s.Write(ctx, nil, func(tx store.Tx) error {
-		if _, err := tx.SQL().ExecContext(ctx, `INSERT INTO daemon (id, pid, host, started_at, heartbeat_at) VALUES (1, 1, 'h', 1, 1)`); err != nil {
+		if _, err := sqlstore.SQLOf(tx).ExecContext(ctx, `INSERT INTO daemon (id, pid, host, started_at, heartbeat_at) VALUES (1, 1, 'h', 1, 1)`); err != nil {
 			return err
 		}
-		_, err := tx.SQL().ExecContext(ctx, `SELECT pg_terminate_backend(pg_backend_pid())`)
+		_, err := sqlstore.SQLOf(tx).ExecContext(ctx, `SELECT pg_terminate_backend(pg_backend_pid())`)
 		return s.drv.Classify("write", err)
 	})
 	wantStoreError(t, err, store.CodeTimeout, "127.0.0.1", "lost the store server")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/oxygen-tools/oxygen/store"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // The audit operations run the same statements on both databases; each test
@@ -224,17 +225,17 @@ func seedAuditRows(t *testing.T, ctx context.Context, tx store.Tx) {
 		{`INSERT INTO capsules (item_id, generation, blob, content_key, path, template, template_sha256, generated_at) VALUES ('A', 1, ?, 'k', 'p', 't', 's', ?)`, []any{blob, ms(time.Minute)}},
 		{`INSERT INTO capsule_checks (capsule_id, drifted, source, at) SELECT id, 1, 'health', ? FROM capsules WHERE item_id = 'A'`, []any{ms(2 * time.Minute)}},
 	} {
-		if _, err := tx.SQL().ExecContext(ctx, s.q, s.args...); err != nil {
+		if _, err := sqlstore.SQLOf(tx).ExecContext(ctx, s.q, s.args...); err != nil {
 			t.Fatalf("%s: %v", s.q, err)
 		}
 	}
 	for i := int64(1); i <= 3; i++ {
-		if _, err := tx.SQL().ExecContext(ctx, `INSERT INTO leases (resource, owner, domain, token, created_at, expires_at, ended_at, end_reason, ended_by, state)
+		if _, err := sqlstore.SQLOf(tx).ExecContext(ctx, `INSERT INTO leases (resource, owner, domain, token, created_at, expires_at, ended_at, end_reason, ended_by, state)
 			VALUES (?, 'ada', 'core', ?, ?, ?, ?, 'expired', 'system', 'expired')`, "r"+string(rune('0'+i)), i, ms(0), ms(time.Hour), ms(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := tx.SQL().ExecContext(ctx, `INSERT INTO lease_attestations (token, path, blob, attested_at) VALUES (1, 'a.go', 'b1', ?)`, ms(time.Minute)); err != nil {
+	if _, err := sqlstore.SQLOf(tx).ExecContext(ctx, `INSERT INTO lease_attestations (token, path, blob, attested_at) VALUES (1, 'a.go', 'b1', ?)`, ms(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -251,7 +252,7 @@ func TestHealthReportAndReplayOps(t *testing.T) {
 			t.Errorf("in progress %+v err %v", inProgress, err)
 		}
 		var capsule int64
-		mustAudit(t, tx.SQL().QueryRowContext(ctx, `SELECT id FROM capsules WHERE item_id = 'A'`).Scan(&capsule))
+		mustAudit(t, sqlstore.SQLOf(tx).QueryRowContext(ctx, `SELECT id FROM capsules WHERE item_id = 'A'`).Scan(&capsule))
 		if last, ok, err := tx.HealthCapsuleLastDrift(ctx, capsule); err != nil || !ok || !last {
 			t.Errorf("last drift %v ok %v err %v", last, ok, err)
 		}

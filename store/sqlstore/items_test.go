@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/oxygen-tools/oxygen/store"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // The items operations run the same SQL on both databases; these tests run
@@ -52,7 +53,7 @@ func itemsMust(t *testing.T, err error) {
 
 func itemsRaw(t *testing.T, ctx context.Context, tx store.Tx, query string, args ...any) {
 	t.Helper()
-	if _, err := tx.SQL().ExecContext(ctx, query, args...); err != nil {
+	if _, err := sqlstore.SQLOf(tx).ExecContext(ctx, query, args...); err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}
 }
@@ -351,7 +352,7 @@ func TestItemAreaReads(t *testing.T) {
 		// Fingerprints a lease left in a worktree.
 		itemsRaw(t, ctx, tx, `INSERT INTO leases (resource, owner, domain, token, item_id, created_at, expires_at) VALUES ('r', 'ada', 'builder', 1, 'A', 1, 2)`)
 		var lease int64
-		if err := tx.SQL().QueryRowContext(ctx, `SELECT id FROM leases WHERE token = 1`).Scan(&lease); err != nil {
+		if err := sqlstore.SQLOf(tx).QueryRowContext(ctx, `SELECT id FROM leases WHERE token = 1`).Scan(&lease); err != nil {
 			t.Fatal(err)
 		}
 		if m, err := tx.FingerprintClaimManifest(ctx, lease, "wt"); err != nil || m != "" {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/oxygen-tools/oxygen/store"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // eachStore runs fn on a fresh SQLite store and, when
@@ -56,7 +57,7 @@ func TestLeaseOperations(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
 		write(t, st, func(tx store.Tx) error {
-			_, err := tx.SQL().ExecContext(ctx, `INSERT INTO items (id, title, kind, domain, priority, objective, created_at, updated_at) VALUES ('it-1', 't', 'task', 'core', 'low', 'o', 0, 0)`)
+			_, err := sqlstore.SQLOf(tx).ExecContext(ctx, `INSERT INTO items (id, title, kind, domain, priority, objective, created_at, updated_at) VALUES ('it-1', 't', 'task', 'core', 'low', 'o', 0, 0)`)
 			return err
 		})
 		write(t, st, func(tx store.Tx) error {
@@ -271,7 +272,7 @@ func TestSignalReadsOfLeases(t *testing.T) {
 				t.Fatalf("first signal of none: %d %v", first, err)
 			}
 			for _, m := range []int{0, 10, 20} {
-				if _, err := tx.SQL().ExecContext(ctx, `INSERT INTO signals (kind, topic, from_owner, from_domain, to_target, resource, created_at, file) VALUES ('handshake', 't', 'ann', 'core', 'data', 'db', ?, 'f')`, at(m).UnixMilli()); err != nil {
+				if _, err := sqlstore.SQLOf(tx).ExecContext(ctx, `INSERT INTO signals (kind, topic, from_owner, from_domain, to_target, resource, created_at, file) VALUES ('handshake', 't', 'ann', 'core', 'data', 'db', ?, 'f')`, at(m).UnixMilli()); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/oxygen-tools/oxygen/store"
 	"github.com/oxygen-tools/oxygen/store/postgres"
 	"github.com/oxygen-tools/oxygen/store/sqlite"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 // The signals operations share their SQL between SQLite and PostgreSQL, so
@@ -73,7 +74,7 @@ func testSignalsOps(t *testing.T, st store.Store) {
 	var call, question, toB, toAll, report int64
 	must(st.Write(ctx, clock, func(tx store.Tx) error {
 		for _, it := range [][2]string{{"A1", "a"}, {"B1", "b"}} {
-			if _, err := tx.SQL().ExecContext(ctx, `INSERT INTO items (id, title, kind, domain, priority, objective, created_at, updated_at) VALUES (?, 'x', 'task', ?, 'low', 'x', 0, 0)`, it[0], it[1]); err != nil {
+			if _, err := sqlstore.SQLOf(tx).ExecContext(ctx, `INSERT INTO items (id, title, kind, domain, priority, objective, created_at, updated_at) VALUES (?, 'x', 'task', ?, 'low', 'x', 0, 0)`, it[0], it[1]); err != nil {
 				return err
 			}
 		}
@@ -299,7 +300,7 @@ func testSignalsOps(t *testing.T, st store.Store) {
 		if pending, err := tx.PendingExportsList(ctx); err != nil || len(pending) != 1 {
 			t.Errorf("after delete: %+v, %v", pending, err)
 		}
-		if _, err := tx.SQL().ExecContext(ctx, `INSERT INTO reports (path, generated_at, head_seq, head_hash, findings, md_blob, json_blob) VALUES ('r/old.md', 0, 0, 'x', 0, '', ''), ('r/1.md', 0, 0, 'x', 0, ?, ?)`, blob("c"), blob("d")); err != nil {
+		if _, err := sqlstore.SQLOf(tx).ExecContext(ctx, `INSERT INTO reports (path, generated_at, head_seq, head_hash, findings, md_blob, json_blob) VALUES ('r/old.md', 0, 0, 'x', 0, '', ''), ('r/1.md', 0, 0, 'x', 0, ?, ?)`, blob("c"), blob("d")); err != nil {
 			return err
 		}
 		reports, err := tx.ExportReportFiles(ctx)
