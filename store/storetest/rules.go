@@ -29,6 +29,7 @@ func runRules(t *testing.T, open Opener) {
 
 	t.Run("AttentionBudgetAndSingleUseCouncil", func(t *testing.T) {
 		svc := open(t).Open(t)
+		postgresGap(t, svc.Store.Info().Kind, gapSignalID)
 		var ids []string
 		for i := 0; i < 4; i++ {
 			ids = append(ids, addItem(t, svc, "builder", "item").ID)
@@ -60,6 +61,7 @@ func runRules(t *testing.T, open Opener) {
 		svc := open(t).Open(t)
 		_, err := claim(svc, "schema", actor("ada", "builder"))
 		wantCode(t, "claim scribe's resource without a handshake", err, workflow.EDENIED)
+		postgresGap(t, svc.Store.Info().Kind, gapSignalID)
 		got(svc.SendSignal(ctx, workflow.SignalSpec{Kind: workflow.KindHandshake, From: "ada", FromDomain: "builder", To: "scribe", Resource: "schema", Body: "adding a column"})).must(t, "handshake")
 		got(claim(svc, "schema", actor("ada", "builder"))).must(t, "claim after the handshake")
 	})
@@ -103,6 +105,7 @@ func runRules(t *testing.T, open Opener) {
 		if err := exec(svc, `UPDATE leases SET expires_at = created_at + 1 WHERE token = ?`, l.Token); err != nil {
 			t.Fatal(err)
 		}
+		postgresGap(t, svc.Store.Info().Kind, gapSignalID)
 		expired, _, err := svc.Expire(ctx)
 		if err != nil {
 			t.Fatalf("expire: %v", err)
@@ -147,6 +150,14 @@ func runRules(t *testing.T, open Opener) {
 		wantCode(t, "block an open item", err, workflow.ECONFLICT)
 		_, err = svc.Unblock(ctx, move(workflow.MoveRequest{}))
 		wantCode(t, "unblock an open item", err, workflow.ECONFLICT)
+		// The schema refuses an illegal move done by raw SQL.
+		if err := exec(svc, `UPDATE items SET status = 'done' WHERE id = ?`, id); err == nil {
+			t.Fatal("the store let open move straight to done")
+		}
+		if st := scalar[string](t, svc, `SELECT status FROM items WHERE id = ?`, id); st != "open" {
+			t.Fatalf("item %s after a refused raw move", st)
+		}
+		postgresGap(t, svc.Store.Info().Kind, gapSignalID)
 		got(svc.Assign(ctx, workflow.AssignRequest{ID: id, Owner: "ada", Domain: "builder"})).must(t, "assign")
 		got(svc.Block(ctx, move(workflow.MoveRequest{}))).must(t, "block")
 		_, err = svc.Assign(ctx, workflow.AssignRequest{ID: id, Owner: "ada", Domain: "builder"})
@@ -172,13 +183,6 @@ func runRules(t *testing.T, open Opener) {
 		if strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Fatalf("history %v, want %v", got, want)
 		}
-		// The schema refuses an illegal move done by raw SQL.
-		if err := exec(svc, `UPDATE items SET status = 'done' WHERE id = ?`, id); err == nil {
-			t.Fatal("the store let open move straight to done")
-		}
-		if st := scalar[string](t, svc, `SELECT status FROM items WHERE id = ?`, id); st != "open" {
-			t.Fatalf("item %s after a refused raw move", st)
-		}
 		if err := exec(svc, `DELETE FROM item_transitions WHERE item_id = ?`, id); err == nil {
 			t.Fatal("the store let item history be deleted")
 		}
@@ -202,6 +206,7 @@ func runRules(t *testing.T, open Opener) {
 
 	t.Run("WaitersGrantedInArrivalOrder", func(t *testing.T) {
 		r := open(t)
+		postgresGap(t, r.Kind, gapWaiterID)
 		svc := r.Open(t)
 		got(claim(svc, "deployment", actor("ada", "builder"))).must(t, "claim")
 		type granted struct {
@@ -210,8 +215,7 @@ func runRules(t *testing.T, open Opener) {
 			err   error
 		}
 		grants := make(chan granted, 2)
-		wait := func(owner string) {
-			w := r.Open(t)
+		wait := func(w *workflow.Service, owner string) {
 			res, err := w.ClaimWait(ctx, workflow.ClaimRequest{Resource: "deployment", Actor: actor(owner, "builder"), Reason: "queued"}, time.Minute)
 			grants <- granted{owner, res, err}
 		}
@@ -219,15 +223,21 @@ func runRules(t *testing.T, open Opener) {
 			t.Helper()
 			deadline := time.Now().Add(30 * time.Second)
 			for scalar[int64](t, svc, `SELECT count(*) FROM lease_waiters WHERE resource = 'deployment'`) < n {
+				select {
+				case g := <-grants:
+					t.Fatalf("%s returned without queueing: %v", g.owner, g.err)
+				default:
+				}
 				if time.Now().After(deadline) {
 					t.Fatalf("waiter %d never queued", n)
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
 		}
-		go wait("first")
+		first, second := r.Open(t), r.Open(t)
+		go wait(first, "first")
 		queued(1)
-		go wait("second")
+		go wait(second, "second")
 		queued(2)
 		// A claim without a ticket does not jump the queue, even once free.
 		got(svc.Release(ctx, workflow.ReleaseRequest{Resource: "deployment", Actor: actor("ada", "builder")})).must(t, "release")
@@ -247,11 +257,11 @@ func runRules(t *testing.T, open Opener) {
 	t.Run("BlobsImmutable", func(t *testing.T) {
 		r := open(t)
 		svc := r.Open(t)
-		id := addItem(t, svc, "builder", "with a capsule").ID
-		got(svc.Assign(ctx, workflow.AssignRequest{ID: id, Owner: "ada", Domain: "builder"})).must(t, "assign")
+		// An audit report is stored as blobs, in either store.
+		got(svc.AuditReport(ctx, "tester")).must(t, "audit report")
 		if svc.Store.Info().Kind == "postgres" {
 			if n := scalar[int64](t, svc, `SELECT count(*) FROM blobs`); n == 0 {
-				t.Fatal("assign stored no blob in the database")
+				t.Fatal("the audit report stored no blob in the database")
 			}
 			if err := exec(svc, `UPDATE blobs SET size = size + 1`); err == nil {
 				t.Fatal("the store let a blob change")
@@ -321,6 +331,6 @@ func checkBlobFiles(t *testing.T, root string) {
 		t.Fatal(err)
 	}
 	if n == 0 {
-		t.Fatal("assign stored no blob file")
+		t.Fatal("the audit report stored no blob file")
 	}
 }

@@ -286,13 +286,25 @@ func (r result[T]) must(t *testing.T, what string) T {
 	return r.v
 }
 
-// onlyOnSQLite notes a case that holds on SQLite but waits for portable
-// workflow SQL on PostgreSQL: the suite keeps it, and skips it there with
-// the failure it shows.
-func skipOnPostgres(t *testing.T, svc *workflow.Service, failure string) {
+// Failures the suite shows on PostgreSQL until workflow's SQL is portable
+// (the statements are moving into named store operations): a case that
+// hits one is skipped there, naming it, and runs everywhere else. Delete
+// the skip with the fix.
+const (
+	// signals.go, leases.go, shadow.go, capsule.go, jobs.go read a new
+	// row's id with Result.LastInsertId, which pgx does not support; an
+	// INSERT … RETURNING id does.
+	gapSignalID = "internal: read signal id: LastInsertId is not supported by this driver (workflow/signals.go emit; every move that sends a signal: assign, handshake, council call, expiry)"
+	// waiters.go enqueue reads its ticket the same way.
+	gapWaiterID = "LastInsertId is not supported by this driver (workflow/waiters.go enqueue: ClaimWait cannot queue)"
+)
+
+// postgresGap skips the rest of a case on PostgreSQL, naming the failure
+// it shows there until the workflow SQL behind it is portable.
+func postgresGap(t *testing.T, kind, failure string) {
 	t.Helper()
-	if svc.Store.Info().Kind == "postgres" {
-		t.Skip("PostgreSQL: " + failure)
+	if kind == "postgres" {
+		t.Skip("PostgreSQL gap: " + failure)
 	}
 }
 
