@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -106,21 +107,31 @@ func runContract(t *testing.T, open Opener) {
 		svc := r.Open(t)
 		before := dump(t, svc)
 		refused := errors.New("the rule said no")
-		err := svc.Store.Write(ctx, machineClock, func(tx store.Tx) error {
-			if err := bumpToken(tx); err != nil {
-				return err
-			}
-			now := tx.Now().UnixMilli()
-			if _, err := tx.SQL().ExecContext(ctx, `INSERT INTO items (id, title, kind, domain, priority, objective, created_at, updated_at) VALUES ('WORK-900', 't', 'chore', 'builder', 'low', 'o', ?, ?)`, now, now); err != nil {
-				return err
-			}
-			return refused
-		})
-		if !errors.Is(err, refused) {
+		write := func(outcome error) error {
+			return svc.Store.Write(ctx, machineClock, func(tx store.Tx) error {
+				if err := bumpToken(tx); err != nil {
+					return err
+				}
+				now := tx.Now().UnixMilli()
+				if _, err := tx.SQL().ExecContext(ctx, `INSERT INTO items (id, title, kind, domain, priority, objective, created_at, updated_at) VALUES ('WORK-900', 't', 'chore', 'builder', 'low', 'o', ?, ?)`, now, now); err != nil {
+					return err
+				}
+				return outcome
+			})
+		}
+		if err := write(refused); !errors.Is(err, refused) {
 			t.Fatalf("Write returned %v, want fn's error", err)
 		}
 		if d := before.diff(dump(t, svc)); d != "" {
 			t.Fatalf("a failed write left changes:\n%s", d)
+		}
+		// The same write, committed, shows in the snapshot: the comparison
+		// above (and every refusal's) can see what it looks for.
+		if err := write(nil); err != nil {
+			t.Fatal(err)
+		}
+		if d := before.diff(dump(t, svc)); !strings.Contains(d, "items: + ") || !strings.Contains(d, "counters: + ") {
+			t.Fatalf("a committed write shows as:\n%s", d)
 		}
 	})
 
