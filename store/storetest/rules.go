@@ -98,6 +98,34 @@ func runRules(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("LeaseBoundariesNameTheirLease", func(t *testing.T) {
+		svc := open(t).Open(t)
+		l := got(claim(svc, "deployment", actor("ada", "builder"))).must(t, "claim").Lease
+		got(svc.Release(ctx, workflow.ReleaseRequest{Resource: "deployment", Actor: actor("ada", "builder")})).must(t, "release")
+		id := scalar[int64](t, svc, `SELECT id FROM leases WHERE token = ?`, l.Token)
+		postgresGap(t, svc.Store.Info().Kind, gapLeaseID)
+		rows, err := db(t, svc).QueryContext(ctx, rebind(svc, `SELECT reason, COALESCE(lease_id, 0) FROM fingerprints WHERE resource = 'deployment' ORDER BY id`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var got []string
+		for rows.Next() {
+			var reason string
+			var lease int64
+			if err := rows.Scan(&reason, &lease); err != nil {
+				t.Fatal(err)
+			}
+			if lease != id {
+				t.Errorf("%s boundary names lease %d, want %d (token %d)", reason, lease, id, l.Token)
+			}
+			got = append(got, reason)
+		}
+		if strings.Join(got, " ") != "claim release" {
+			t.Fatalf("boundaries %v, want claim and release", got)
+		}
+	})
+
 	t.Run("ExpiryIsAudited", func(t *testing.T) {
 		svc := open(t).Open(t)
 		l := got(claim(svc, "deployment", actor("ada", "builder"))).must(t, "claim").Lease

@@ -306,7 +306,10 @@ const (
 	// INSERT … RETURNING id does.
 	gapSignalID = "internal: read signal id: LastInsertId is not supported by this driver (workflow/signals.go emit; every move that sends a signal: assign, handshake, council call, expiry)"
 	// waiters.go enqueue reads its ticket the same way.
-	gapWaiterID = "LastInsertId is not supported by this driver (workflow/waiters.go enqueue: ClaimWait cannot queue)"
+	gapWaiterID = "internal: write: LastInsertId is not supported by this driver (workflow/waiters.go enqueue: ClaimWait cannot queue)"
+	// leases.go claim ignores LastInsertId's error, so the claim succeeds
+	// and its fingerprint boundary silently names no lease.
+	gapLeaseID = "claim boundary names lease 0, want the lease's id (workflow/leases.go claim: id, _ := r.LastInsertId())"
 )
 
 // postgresGap skips the rest of a case on PostgreSQL, naming the failure
