@@ -267,14 +267,21 @@ func runRules(t *testing.T, open Opener) {
 		queued(1)
 		go wait(second, "second")
 		queued(2)
-		// A claim without a ticket does not jump the queue, even once free.
+		// A claim without a ticket never jumps the queue: right after the
+		// release it finds either the waiters queued first or first holding.
 		got(svc.Release(ctx, workflow.ReleaseRequest{Resource: "deployment", Actor: actor("ada", "builder")})).must(t, "release")
+		_, err := claim(svc, "deployment", actor("cy", "builder"))
+		wantCode(t, "claim by cy past the queue", err, workflow.ECONFLICT)
 		g := <-grants
 		if g.err != nil || g.owner != "first" {
 			t.Fatalf("after the holder released, %s got %v", g.owner, g.err)
 		}
-		_, err := claim(svc, "deployment", actor("cy", "builder"))
-		wantCode(t, "claim while first holds and second waits", err, workflow.ECONFLICT)
+		if owner := scalar[string](t, svc, `SELECT owner FROM leases WHERE resource = 'deployment' AND state = 'active'`); owner != "first" {
+			t.Fatalf("deployment held by %s, want first", owner)
+		}
+		if n := scalar[int64](t, svc, `SELECT count(*) FROM lease_waiters WHERE resource = 'deployment'`); n != 1 {
+			t.Fatalf("%d tickets left, want second's", n)
+		}
 		got(svc.Release(ctx, workflow.ReleaseRequest{Resource: "deployment", Actor: actor("first", "builder")})).must(t, "release first")
 		g = <-grants
 		if g.err != nil || g.owner != "second" || g.res.Lease.Token <= 0 {
