@@ -44,13 +44,21 @@ func runRules(t *testing.T, open Opener) {
 		wantCode(t, "approval by the caller, naming another domain", err, workflow.EDENIED)
 		got(svc.ApproveCouncil(ctx, call.ID, actor("sam", "scribe"), "")).must(t, "approve")
 		got(svc.Assign(ctx, workflow.AssignRequest{ID: ids[2], Owner: "cy", Domain: "builder", Council: call.ID})).must(t, "assign over the cap with the council")
+		if n := scalar[int64](t, svc, `SELECT count(*) FROM items WHERE domain = 'builder' AND status = 'in_progress'`); n != 3 {
+			t.Fatalf("%d builder items in progress, want 3: the cap and one by council", n)
+		}
 		_, err = svc.Assign(ctx, workflow.AssignRequest{ID: ids[3], Owner: "cy", Domain: "builder", Council: call.ID})
-		if err == nil {
-			t.Fatal("a council approval was spent twice")
+		wantCode(t, "the council approval for another item", err, workflow.EDENIED)
+		// Spent: the same item, back to open, cannot go over the cap with it again.
+		got(svc.Unassign(ctx, workflow.MoveRequest{ID: ids[2], By: "cy", Reason: "again"})).must(t, "unassign")
+		_, err = svc.Assign(ctx, workflow.AssignRequest{ID: ids[2], Owner: "cy", Domain: "builder", Council: call.ID})
+		wantCode(t, "a second use of the council approval", err, workflow.EDENIED)
+		if err := exec(svc, `UPDATE council_approvals SET consumed_at = NULL, consumed_by = NULL, consumed_action = NULL WHERE signal_id = ?`, call.ID); err == nil {
+			t.Fatal("the store let a spent council approval be restored")
 		}
 		inProgress := got(svc.List(ctx, workflow.ItemFilter{Domain: "builder", Status: "in_progress"})).must(t, "list")
-		if len(inProgress) != 3 {
-			t.Fatalf("%d builder items in progress, want 3 (the cap, plus one by council)", len(inProgress))
+		if len(inProgress) != 2 {
+			t.Fatalf("%d builder items in progress, want the cap, 2", len(inProgress))
 		}
 		if n := scalar[int64](t, svc, `SELECT count(*) FROM council_approvals WHERE signal_id = ? AND consumed_at IS NOT NULL`, call.ID); n != 1 {
 			t.Fatalf("council approval consumed %d times, want 1", n)
