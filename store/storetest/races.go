@@ -92,18 +92,18 @@ func runRaces(t *testing.T, open Opener) {
 			t.Fatalf("20 adds: %v (errors %v)", c, errs)
 		}
 		items := got(r.Open(t).List(ctx, workflow.ItemFilter{})).must(t, "list")
-		var got []string
+		var ids []string
 		for _, it := range items {
-			got = append(got, it.ID)
+			ids = append(ids, it.ID)
 		}
-		sort.Strings(got)
-		for i, id := range got {
+		sort.Strings(ids)
+		for i, id := range ids {
 			if want := fmt.Sprintf("WORK-%03d", i+1); id != want {
-				t.Fatalf("ids %v: position %d is %s, want %s (no gaps, no duplicates)", got, i, id, want)
+				t.Fatalf("ids %v: position %d is %s, want %s (no gaps, no duplicates)", ids, i, id, want)
 			}
 		}
-		if len(got) != 20 {
-			t.Fatalf("%d items after 20 adds", len(got))
+		if len(ids) != 20 {
+			t.Fatalf("%d items after 20 adds", len(ids))
 		}
 		chainIntact(t, r.Open(t), 21)
 	})

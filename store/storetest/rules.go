@@ -117,7 +117,7 @@ func runRules(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 		defer rows.Close()
-		var got []string
+		var boundaries []string
 		for rows.Next() {
 			var reason string
 			var lease int64
@@ -127,10 +127,10 @@ func runRules(t *testing.T, open Opener) {
 			if lease != id {
 				t.Errorf("%s boundary names lease %d, want %d (token %d)", reason, lease, id, l.Token)
 			}
-			got = append(got, reason)
+			boundaries = append(boundaries, reason)
 		}
-		if strings.Join(got, " ") != "claim release" {
-			t.Fatalf("boundaries %v, want claim and release", got)
+		if strings.Join(boundaries, " ") != "claim release" {
+			t.Fatalf("boundaries %v, want claim and release", boundaries)
 		}
 	})
 
@@ -207,17 +207,17 @@ func runRules(t *testing.T, open Opener) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got []string
+		var history []string
 		for rows.Next() {
 			var from, to string
 			if err := rows.Scan(&from, &to); err != nil {
 				t.Fatal(err)
 			}
-			got = append(got, from+">"+to)
+			history = append(history, from+">"+to)
 		}
 		rows.Close()
-		if strings.Join(got, " ") != strings.Join(want, " ") {
-			t.Fatalf("history %v, want %v", got, want)
+		if strings.Join(history, " ") != strings.Join(want, " ") {
+			t.Fatalf("history %v, want %v", history, want)
 		}
 		if err := exec(svc, `DELETE FROM item_transitions WHERE item_id = ?`, id); err == nil {
 			t.Fatal("the store let item history be deleted")
