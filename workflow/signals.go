@@ -254,7 +254,6 @@ func (tx *Tx) signalFileName(ctx context.Context, root, dir string, kind, topic 
 	}
 }
 
-
 func signalFromRow(row store.Signal) (*Signal, error) {
 	refs, err := decodeList("signal refs", row.Refs)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/oxygen-tools/oxygen/store"
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"github.com/oxygen-tools/oxygen/workflow"
 )
 
@@ -20,7 +21,7 @@ func machineClock() time.Time { return time.Now().UTC() }
 // change every schema allows (the counter only goes up) and one whose
 // effect is easy to read back.
 func bumpToken(tx store.Tx) error {
-	_, err := tx.SQL().ExecContext(context.Background(), `UPDATE counters SET value = value + 1 WHERE name = 'lease_token'`)
+	_, err := sqlstore.SQLOf(tx).ExecContext(context.Background(), `UPDATE counters SET value = value + 1 WHERE name = 'lease_token'`)
 	return err
 }
 
@@ -113,7 +114,7 @@ func runContract(t *testing.T, open Opener) {
 					return err
 				}
 				now := tx.Now().UnixMilli()
-				if _, err := tx.SQL().ExecContext(ctx, `INSERT INTO items (id, title, kind, domain, priority, objective, created_at, updated_at) VALUES ('WORK-900', 't', 'chore', 'builder', 'low', 'o', ?, ?)`, now, now); err != nil {
+				if _, err := sqlstore.SQLOf(tx).ExecContext(ctx, `INSERT INTO items (id, title, kind, domain, priority, objective, created_at, updated_at) VALUES ('WORK-900', 't', 'chore', 'builder', 'low', 'o', ?, ?)`, now, now); err != nil {
 					return err
 				}
 				return outcome
@@ -161,7 +162,7 @@ func runContract(t *testing.T, open Opener) {
 		rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		var seen int64
 		err := reader.Store.Read(rctx, machineClock, func(tx store.Tx) error {
-			return tx.SQL().QueryRowContext(rctx, `SELECT value FROM counters WHERE name = 'lease_token'`).Scan(&seen)
+			return sqlstore.SQLOf(tx).QueryRowContext(rctx, `SELECT value FROM counters WHERE name = 'lease_token'`).Scan(&seen)
 		})
 		cancel()
 		close(finish)

@@ -69,7 +69,6 @@ func runRaces(t *testing.T, open Opener) {
 		for i := 0; i < 10; i++ {
 			ids = append(ids, addItem(t, svc, "builder", "raced").ID)
 		}
-		postgresGap(t, r.Kind, gapSignalID)
 		errs := race(t, r, 10, func(s *workflow.Service, i int) error {
 			_, err := s.Assign(ctx, workflow.AssignRequest{ID: ids[i], Owner: fmt.Sprintf("agent%02d", i), Domain: "builder"})
 			return err
@@ -110,7 +109,6 @@ func runRaces(t *testing.T, open Opener) {
 
 	t.Run("TwentySignalsChainIntact", func(t *testing.T) {
 		r := open(t)
-		postgresGap(t, r.Kind, gapSignalID)
 		errs := race(t, r, 20, func(s *workflow.Service, i int) error {
 			_, err := s.SendSignal(ctx, workflow.SignalSpec{Kind: "missive", From: "scribe", FromDomain: "scribe", To: "builder", Body: fmt.Sprintf("note %d", i)})
 			return err

@@ -24,17 +24,15 @@ func runRefusals(t *testing.T, open Opener) {
 	cases := []struct {
 		name string
 		code string
-		// gap names the failure that skips the case on PostgreSQL, if any.
-		gap string
 		do  func(t *testing.T, svc *workflow.Service, ids []string) (refused func() error)
 	}{
-		{"ClaimOfAHeldResource", workflow.ECONFLICT, "", func(t *testing.T, svc *workflow.Service, _ []string) func() error {
+		{"ClaimOfAHeldResource", workflow.ECONFLICT, func(t *testing.T, svc *workflow.Service, _ []string) func() error {
 			return func() error { _, err := claim(svc, "deployment", actor("bo", "builder")); return err }
 		}},
-		{"ClaimOverTheChangeBudget", workflow.EDENIED, "", func(t *testing.T, svc *workflow.Service, _ []string) func() error {
+		{"ClaimOverTheChangeBudget", workflow.EDENIED, func(t *testing.T, svc *workflow.Service, _ []string) func() error {
 			return func() error { _, err := claim(svc, "index", actor("bo", "builder")); return err }
 		}},
-		{"AssignOverTheCap", workflow.EDENIED, gapSignalID, func(t *testing.T, svc *workflow.Service, ids []string) func() error {
+		{"AssignOverTheCap", workflow.EDENIED, func(t *testing.T, svc *workflow.Service, ids []string) func() error {
 			for _, id := range ids {
 				got(svc.Assign(ctx, workflow.AssignRequest{ID: id, Owner: "ada", Domain: "builder"})).must(t, "assign "+id)
 			}
@@ -44,46 +42,46 @@ func runRefusals(t *testing.T, open Opener) {
 				return err
 			}
 		}},
-		{"IllegalMove", workflow.ECONFLICT, "", func(t *testing.T, svc *workflow.Service, ids []string) func() error {
+		{"IllegalMove", workflow.ECONFLICT, func(t *testing.T, svc *workflow.Service, ids []string) func() error {
 			return func() error {
 				_, err := svc.Block(ctx, workflow.MoveRequest{ID: ids[0], By: "ada", Domain: "builder", Reason: "not started"})
 				return err
 			}
 		}},
-		{"UnknownResource", workflow.ENOTFOUND, "", func(t *testing.T, svc *workflow.Service, _ []string) func() error {
+		{"UnknownResource", workflow.ENOTFOUND, func(t *testing.T, svc *workflow.Service, _ []string) func() error {
 			return func() error { _, err := claim(svc, "nosuchresource", actor("wes", "watcher")); return err }
 		}},
-		{"UnknownItem", workflow.ENOTFOUND, "", func(t *testing.T, svc *workflow.Service, _ []string) func() error {
+		{"UnknownItem", workflow.ENOTFOUND, func(t *testing.T, svc *workflow.Service, _ []string) func() error {
 			return func() error {
 				_, err := svc.Assign(ctx, workflow.AssignRequest{ID: "WORK-999", Owner: "ada", Domain: "builder"})
 				return err
 			}
 		}},
-		{"ClaimForAnUnknownItem", workflow.ENOTFOUND, "", func(t *testing.T, svc *workflow.Service, _ []string) func() error {
+		{"ClaimForAnUnknownItem", workflow.ENOTFOUND, func(t *testing.T, svc *workflow.Service, _ []string) func() error {
 			return func() error {
 				_, err := svc.Claim(ctx, workflow.ClaimRequest{Resource: "execution", Actor: actor("wes", "watcher"), Item: "WORK-999"})
 				return err
 			}
 		}},
-		{"ControlCharactersInAReason", workflow.EINVALID, "", func(t *testing.T, svc *workflow.Service, _ []string) func() error {
+		{"ControlCharactersInAReason", workflow.EINVALID, func(t *testing.T, svc *workflow.Service, _ []string) func() error {
 			return func() error {
 				_, err := svc.Claim(ctx, workflow.ClaimRequest{Resource: "execution", Actor: actor("wes", "watcher"), Reason: "fine\x1b[2Jgone"})
 				return err
 			}
 		}},
-		{"ControlCharactersInATitle", workflow.EINVALID, "", func(t *testing.T, svc *workflow.Service, _ []string) func() error {
+		{"ControlCharactersInATitle", workflow.EINVALID, func(t *testing.T, svc *workflow.Service, _ []string) func() error {
 			return func() error {
 				_, err := svc.AddItem(ctx, workflow.ItemSpec{Title: "bell\a", Kind: "chore", Domain: "builder", Priority: "low", Objective: "o"}, "ada")
 				return err
 			}
 		}},
-		{"ReleaseByNonOwner", workflow.ECONFLICT, "", func(t *testing.T, svc *workflow.Service, _ []string) func() error {
+		{"ReleaseByNonOwner", workflow.ECONFLICT, func(t *testing.T, svc *workflow.Service, _ []string) func() error {
 			return func() error {
 				_, err := svc.Release(ctx, workflow.ReleaseRequest{Resource: "deployment", Actor: actor("bo", "builder")})
 				return err
 			}
 		}},
-		{"CouncilApprovedByItsCaller", workflow.EDENIED, gapSignalID, func(t *testing.T, svc *workflow.Service, ids []string) func() error {
+		{"CouncilApprovedByItsCaller", workflow.EDENIED, func(t *testing.T, svc *workflow.Service, ids []string) func() error {
 			call := got(svc.CallCouncil(ctx, ids[0], actor("cy", "builder"), "it cannot wait")).must(t, "council call")
 			return func() error { _, err := svc.ApproveCouncil(ctx, call.ID, actor("cy", "scribe"), ""); return err }
 		}},
@@ -91,9 +89,6 @@ func runRefusals(t *testing.T, open Opener) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			svc, ids := base(t)
-			if c.gap != "" {
-				postgresGap(t, svc.Store.Info().Kind, c.gap)
-			}
 			refused := c.do(t, svc, ids)
 			before := dump(t, svc)
 			wantCode(t, c.name, refused(), c.code)

@@ -29,7 +29,6 @@ func runRules(t *testing.T, open Opener) {
 
 	t.Run("AttentionBudgetAndSingleUseCouncil", func(t *testing.T) {
 		svc := open(t).Open(t)
-		postgresGap(t, svc.Store.Info().Kind, gapSignalID)
 		var ids []string
 		for i := 0; i < 4; i++ {
 			ids = append(ids, addItem(t, svc, "builder", "item").ID)
@@ -69,7 +68,6 @@ func runRules(t *testing.T, open Opener) {
 		svc := open(t).Open(t)
 		_, err := claim(svc, "schema", actor("ada", "builder"))
 		wantCode(t, "claim scribe's resource without a handshake", err, workflow.EDENIED)
-		postgresGap(t, svc.Store.Info().Kind, gapSignalID)
 		got(svc.SendSignal(ctx, workflow.SignalSpec{Kind: workflow.KindHandshake, From: "ada", FromDomain: "builder", To: "scribe", Resource: "schema", Body: "adding a column"})).must(t, "handshake")
 		got(claim(svc, "schema", actor("ada", "builder"))).must(t, "claim after the handshake")
 	})
@@ -111,7 +109,6 @@ func runRules(t *testing.T, open Opener) {
 		l := got(claim(svc, "deployment", actor("ada", "builder"))).must(t, "claim").Lease
 		got(svc.Release(ctx, workflow.ReleaseRequest{Resource: "deployment", Actor: actor("ada", "builder")})).must(t, "release")
 		id := scalar[int64](t, svc, `SELECT id FROM leases WHERE token = ?`, l.Token)
-		postgresGap(t, svc.Store.Info().Kind, gapLeaseID)
 		rows, err := db(t, svc).QueryContext(ctx, rebind(svc, `SELECT reason, COALESCE(lease_id, 0) FROM fingerprints WHERE resource = 'deployment' ORDER BY id`))
 		if err != nil {
 			t.Fatal(err)
@@ -141,7 +138,6 @@ func runRules(t *testing.T, open Opener) {
 		if err := exec(svc, `UPDATE leases SET expires_at = created_at + 1 WHERE token = ?`, l.Token); err != nil {
 			t.Fatal(err)
 		}
-		postgresGap(t, svc.Store.Info().Kind, gapSignalID)
 		expired, _, err := svc.Expire(ctx)
 		if err != nil {
 			t.Fatalf("expire: %v", err)
@@ -149,7 +145,7 @@ func runRules(t *testing.T, open Opener) {
 		if len(expired) != 1 || expired[0].Token != l.Token {
 			t.Fatalf("expired %v, want token %d", expired, l.Token)
 		}
-		if st := scalar[string](t, svc, `SELECT state FROM leases WHERE token = ?`, l.Token); st != workflow.LeaseExpired {
+		if st := scalar[string](t, svc, `SELECT state FROM leases WHERE token = ?`, l.Token); st != string(workflow.LeaseExpired) {
 			t.Fatalf("lease state %s after expiry", st)
 		}
 		events := got(svc.AuditLog(ctx, workflow.AuditFilter{Action: "lease.expire"})).must(t, "audit log")
@@ -170,7 +166,7 @@ func runRules(t *testing.T, open Opener) {
 		l := got(claim(svc, "deployment", actor("ada", "builder"))).must(t, "claim").Lease
 		_, err := svc.Release(ctx, workflow.ReleaseRequest{Resource: "deployment", Actor: actor("bo", "builder")})
 		wantCode(t, "release by bo", err, workflow.ECONFLICT)
-		if st := scalar[string](t, svc, `SELECT state FROM leases WHERE token = ?`, l.Token); st != workflow.LeaseActive {
+		if st := scalar[string](t, svc, `SELECT state FROM leases WHERE token = ?`, l.Token); st != string(workflow.LeaseActive) {
 			t.Fatalf("lease %s after a refused release", st)
 		}
 	})
@@ -193,7 +189,6 @@ func runRules(t *testing.T, open Opener) {
 		if st := scalar[string](t, svc, `SELECT status FROM items WHERE id = ?`, id); st != "open" {
 			t.Fatalf("item %s after a refused raw move", st)
 		}
-		postgresGap(t, svc.Store.Info().Kind, gapSignalID)
 		got(svc.Assign(ctx, workflow.AssignRequest{ID: id, Owner: "ada", Domain: "builder"})).must(t, "assign")
 		got(svc.Block(ctx, move(workflow.MoveRequest{}))).must(t, "block")
 		_, err = svc.Assign(ctx, workflow.AssignRequest{ID: id, Owner: "ada", Domain: "builder"})
@@ -242,7 +237,6 @@ func runRules(t *testing.T, open Opener) {
 
 	t.Run("WaitersGrantedInArrivalOrder", func(t *testing.T) {
 		r := open(t)
-		postgresGap(t, r.Kind, gapWaiterID)
 		svc := r.Open(t)
 		got(claim(svc, "deployment", actor("ada", "builder"))).must(t, "claim")
 		type granted struct {

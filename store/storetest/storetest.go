@@ -296,31 +296,6 @@ func (r result[T]) must(t *testing.T, what string) T {
 	return r.v
 }
 
-// Failures the suite shows on PostgreSQL until workflow's SQL is portable
-// (the statements are moving into named store operations): a case that
-// hits one is skipped there, naming it, and runs everywhere else. Delete
-// the skip with the fix.
-const (
-	// signals.go, leases.go, shadow.go, capsule.go, jobs.go read a new
-	// row's id with Result.LastInsertId, which pgx does not support; an
-	// INSERT … RETURNING id does.
-	gapSignalID = "internal: read signal id: LastInsertId is not supported by this driver (workflow/signals.go emit; every move that sends a signal: assign, handshake, council call, expiry)"
-	// waiters.go enqueue reads its ticket the same way.
-	gapWaiterID = "internal: write: LastInsertId is not supported by this driver (workflow/waiters.go enqueue: ClaimWait cannot queue)"
-	// leases.go claim ignores LastInsertId's error, so the claim succeeds
-	// and its fingerprint boundary silently names no lease.
-	gapLeaseID = "claim boundary names lease 0, want the lease's id (workflow/leases.go claim: id, _ := r.LastInsertId())"
-)
-
-// postgresGap skips the rest of a case on PostgreSQL, naming the failure
-// it shows there until the workflow SQL behind it is portable.
-func postgresGap(t *testing.T, kind, failure string) {
-	t.Helper()
-	if kind == "postgres" {
-		t.Skip("PostgreSQL gap: " + failure)
-	}
-}
-
 var ctx = context.Background()
 
 // actor builds an actor of a domain.
