@@ -118,7 +118,7 @@ func OpenStoreReadOnly(ctx context.Context, l *Layout, cfg *Config) (store.Store
 // (held until unlock): the first creates it, and the others must not
 // mistake its still-empty file for a broken store. On a server, the
 // schema's creation and the write lock do that.
-func createStore(ctx context.Context, l *Layout, cfg *Config) (st store.Store, unlock func() error, err error) {
+func createStore(ctx context.Context, l *Layout, cfg *Config) (store.Store, func() error, error) {
 	if u := storeURL(cfg); u != "" {
 		pc, err := serverConfig(u, cfg)
 		if err != nil {
@@ -133,22 +133,20 @@ func createStore(ctx context.Context, l *Layout, cfg *Config) (st store.Store, u
 	if err := os.MkdirAll(filepath.Dir(l.DBPath()), 0o755); err != nil {
 		return nil, nil, Errorf(EINTERNAL, "create state directory: %v", err)
 	}
-	if unlock, err = flock.Lock(l.DBPath() + ".init.lock"); err != nil {
+	release, err := flock.Lock(l.DBPath() + ".init.lock")
+	if err != nil {
 		return nil, nil, Errorf(EINTERNAL, "%v", err)
 	}
-	defer func() {
-		if err != nil {
-			unlock()
-		}
-	}()
 	if fi, err := os.Stat(l.DBPath()); err == nil && fi.Size() > 0 {
 		if err := l.CheckStore(cfg.Signals.Dir); err != nil {
+			release()
 			return nil, nil, err
 		}
 	}
 	lite, err := sqlite.Create(ctx, l.DBPath())
 	if err != nil {
+		release()
 		return nil, nil, storeErr("create store", err)
 	}
-	return lite, unlock, nil
+	return lite, release, nil
 }
