@@ -89,9 +89,10 @@ type Pooled interface {
 }
 
 // Waker is a store that can wake the processes waiting for a resource
-// when it may have changed hands, instead of leaving them to poll: a
-// server store, whose waiters may be on other machines. A store without it
-// is polled.
+// when it may have changed hands, so the next in line takes a released
+// lease at once instead of at its next poll: a server store with
+// LISTEN/NOTIFY (its waiters may be on other machines), SQLite by watching
+// its write-ahead log. A store without it is polled.
 type Waker interface {
 	// Subscribe returns a channel that receives a value (coalesced) each
 	// time a committed write woke resource's waiters, until stop is called

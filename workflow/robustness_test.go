@@ -89,3 +89,37 @@ func TestCorruptStoredJSONIsReported(t *testing.T) {
 		t.Fatalf("a corrupt signal looked up as a council call: %v", err)
 	}
 }
+
+// TestRefusedClaimNeverWaitsForTheWriteLock: a claim that will lose finds
+// out in a read transaction. With another process holding the write lock
+// (and a zero wait for it), the claim of a held resource is refused as held
+// (exit 3), not timed out queueing for the lock ahead of the holder.
+func TestRefusedClaimNeverWaitsForTheWriteLock(t *testing.T) {
+	ctx := context.Background()
+	svc := MustOpen(t)
+	if _, err := svc.Claim(ctx, ClaimRequest{Resource: "storage", Actor: Actor{Owner: "ann", Domain: "builder"}}); err != nil {
+		t.Fatal(err)
+	}
+	holder, err := sql.Open("sqlite", svc.Store.Info().Location+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	tx, err := holder.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := sqlstore.DBOf(svc.Store).ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Claim(ctx, ClaimRequest{Resource: "storage", Actor: Actor{Owner: "bob", Domain: "builder"}})
+	if ErrorCode(err) != ECONFLICT || !strings.Contains(ErrorMessage(err), "held by ann") {
+		t.Fatalf("claim of a held resource while the write lock is taken: %v", err)
+	}
+	// The same claim on a free resource needs the lock, and says so.
+	_, err = svc.Claim(ctx, ClaimRequest{Resource: "deployment", Actor: Actor{Owner: "bob", Domain: "builder"}})
+	if ErrorCode(err) != ETIMEOUT {
+		t.Fatalf("claim of a free resource while the write lock is taken: %v", err)
+	}
+}

@@ -180,9 +180,9 @@ func (s *Service) ClaimWait(ctx context.Context, req ClaimRequest, wait time.Dur
 	}
 }
 
-// subscribe asks a store that can wake waiters (a server store: LISTEN/
-// NOTIFY) to do so for resource; with any other store the wake channel is
-// nil and the wait polls.
+// subscribe asks a store that can wake waiters (store.Waker) to do so for
+// resource; with any other store the wake channel is nil and the wait
+// polls.
 func (s *Service) subscribe(ctx context.Context, resource string) (<-chan struct{}, func(), error) {
 	w, ok := s.Store.(store.Waker)
 	if !ok {

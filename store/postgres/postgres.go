@@ -221,19 +221,19 @@ type driver struct {
 
 // BeginWrite starts a READ COMMITTED transaction and takes the
 // repository's write lock before anything else runs in it.
-func (d *driver) BeginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
+func (d *driver) BeginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, func(), error) {
 	if d.readOnly {
-		return nil, store.Errorf(store.CodeInternal, "write on a read-only store")
+		return nil, nil, store.Errorf(store.CodeInternal, "write on a read-only store")
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, d.lockKey); err != nil {
 		tx.Rollback()
-		return nil, err
+		return nil, nil, err
 	}
-	return tx, nil
+	return tx, func() {}, nil
 }
 
 // BeginRead starts a REPEATABLE READ, READ ONLY transaction: one snapshot

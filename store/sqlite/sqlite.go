@@ -69,7 +69,8 @@ func open(ctx context.Context, path string) (*Store, error) {
 	// One connection: a CLI process runs one transaction at a time, and a
 	// single connection keeps "now" and the write lock easy to reason about.
 	db.SetMaxOpenConns(1)
-	s := &Store{Store: sqlstore.New(db, driver{}, store.Info{Kind: "sqlite", Location: path}), path: path}
+	s := &Store{path: path}
+	s.Store = sqlstore.New(db, driver{s}, store.Info{Kind: "sqlite", Location: path})
 	if err := s.persistWAL(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -104,7 +105,8 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		return nil, store.Errorf(store.CodeInternal, "open store: %v", err)
 	}
 	db.SetMaxOpenConns(4)
-	s := &Store{Store: sqlstore.New(db, driver{}, store.Info{Kind: "sqlite", Location: path}), path: path}
+	s := &Store{path: path}
+	s.Store = sqlstore.New(db, driver{s}, store.Info{Kind: "sqlite", Location: path})
 	latest, behind, err := s.schemaState(ctx)
 	if err == nil && behind {
 		err = store.Errorf(store.CodeConflict, "store %s lacks migrations this binary has; a read-only open never migrates: run any orchestrate command (orchestrate list) once, then retry", path)
@@ -120,12 +122,22 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 
 // driver is what SQLite adds to the shared operations.
-type driver struct{}
+type driver struct{ s *Store }
 
-// BeginWrite starts BEGIN IMMEDIATE (the _txlock DSN option): the write
-// lock is held from the first statement on.
-func (driver) BeginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
-	return db.BeginTx(ctx, nil)
+// BeginWrite queues for the write lock (writelock.go), then starts BEGIN
+// IMMEDIATE (the _txlock DSN option): the write lock is held from the first
+// statement on.
+func (d driver) BeginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, func(), error) {
+	unlock, err := d.s.writeLock(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return tx, unlock, nil
 }
 
 // BeginRead starts a deferred transaction; its first read takes the snapshot.

@@ -19,8 +19,9 @@ import (
 // Driver is what a database adds to the shared operations.
 type Driver interface {
 	// BeginWrite starts a transaction that holds the repository's write
-	// lock: the one-writer contract of store.Store.
-	BeginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, error)
+	// lock: the one-writer contract of store.Store. done runs once the
+	// transaction has committed or rolled back.
+	BeginWrite(ctx context.Context, db *sql.DB) (tx *sql.Tx, done func(), err error)
 	// BeginRead starts a read-only transaction over one snapshot.
 	BeginRead(ctx context.Context, db *sql.DB) (*sql.Tx, error)
 	// Now reads the transaction's time; it runs right after Begin*.
@@ -60,10 +61,11 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // Write implements store.Store.
 func (s *Store) Write(ctx context.Context, clock store.Clock, fn func(store.Tx) error) (err error) {
-	sqlTx, err := s.drv.BeginWrite(ctx, s.db)
+	sqlTx, done, err := s.drv.BeginWrite(ctx, s.db)
 	if err != nil {
 		return s.drv.Classify("begin", err)
 	}
+	defer done()
 	defer func() {
 		if err != nil {
 			sqlTx.Rollback()
