@@ -24,7 +24,7 @@ func runRefusals(t *testing.T, open Opener) {
 	cases := []struct {
 		name string
 		code string
-		do  func(t *testing.T, svc *workflow.Service, ids []string) (refused func() error)
+		do   func(t *testing.T, svc *workflow.Service, ids []string) (refused func() error)
 	}{
 		{"ClaimOfAHeldResource", workflow.ECONFLICT, func(t *testing.T, svc *workflow.Service, _ []string) func() error {
 			return func() error { _, err := claim(svc, "deployment", actor("bo", "builder")); return err }
