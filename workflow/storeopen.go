@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/oxygen-tools/oxygen/internal/flock"
@@ -34,9 +33,7 @@ func isServerURL(u string) bool {
 	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
 }
 
-var repositoryIDPattern = regexp.MustCompile(`^[a-z0-9]{8,40}$`)
-
-func validRepositoryID(id string) bool { return repositoryIDPattern.MatchString(id) }
+func validRepositoryID(id string) bool { return postgres.ValidRepositoryID(id) }
 
 // newRepositoryID is 64 random bits in hex: no one has to pick a name, and
 // two repositories on one server never collide.

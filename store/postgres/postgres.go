@@ -30,7 +30,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -70,7 +69,21 @@ type Store struct {
 	created bool
 }
 
-var repoID = regexp.MustCompile(`^[a-z0-9]{8,40}$`)
+// ValidRepositoryID reports whether id can name a repository: 8 to 40
+// lower-case letters and digits, so its schema name needs no quoting. (A
+// loop, not a regular expression: every command pays for package
+// initialisation.)
+func ValidRepositoryID(id string) bool {
+	if len(id) < 8 || len(id) > 40 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // Schema is the schema that holds a repository's rows.
 func Schema(repository string) string { return "oxygen_" + repository }
@@ -95,7 +108,7 @@ func OpenReadOnly(ctx context.Context, cfg Config) (*Store, error) {
 }
 
 func open(ctx context.Context, cfg Config, create, readOnly bool) (*Store, error) {
-	if !repoID.MatchString(cfg.Repository) {
+	if !ValidRepositoryID(cfg.Repository) {
 		return nil, store.Errorf(store.CodeInvalid, "store.repository_id %q in oxygen.yaml is not a repository id (8 to 40 lower-case letters and digits): run orchestrate init to add one", cfg.Repository)
 	}
 	pc, err := pgx.ParseConfig(cfg.URL)
