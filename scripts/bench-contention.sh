@@ -17,27 +17,9 @@ url=${OXYGEN_BENCH_POSTGRES_URL:-}
 [ -x "$bin/oxygen" ] || { echo "bench-contention: build first (make build)" >&2; exit 2; }
 unset OXYGEN_STORE_URL
 work=$(mktemp -d)
-cleanup() {
-  if [ -n "$url" ] && [ -f "$work/pg/.substrate/oxygen.yaml" ]; then
-    id=$(sed -n 's/^  repository_id: //p' "$work/pg/.substrate/oxygen.yaml")
-    [ -n "$id" ] && psql "$url" -qc "DROP SCHEMA IF EXISTS oxygen_$id CASCADE" >/dev/null 2>&1 || true
-  fi
-  rm -rf "$work"
-}
+. "$here/scripts/bench-repos.sh"
+cleanup() { [ -z "$url" ] || dropschemas "$url" "$work/pg"; rm -rf "$work"; }
 trap cleanup EXIT
-config() {
-  echo "version: 1"
-  echo "domains:"
-  for i in $(seq -w 1 16); do echo "  d$i: {description: bench, max_in_progress: 2, max_leases: 2}"; done
-  echo "resources:"
-  for i in $(seq -w 1 16); do echo "  - {id: r$i, domain: d$i, description: bench, paths: [\"/r$i/\"]}"; done
-}
-mkrepo() { # dir [url]
-  mkdir -p "$1" && (cd "$1" && git init -q && "$bin/orchestrate" init >/dev/null)
-  local id; id=$(sed -n 's/^  repository_id: //p' "$1/.substrate/oxygen.yaml")
-  { config; echo "store:"; echo "  repository_id: $id"; [ -n "${2:-}" ] && echo "  url: $2"; true; } > "$1/.substrate/oxygen.yaml"
-  [ -z "${2:-}" ] || (cd "$1" && "$bin/orchestrate" init >/dev/null)
-}
 mkrepo "$work/lite"; stores=lite
 if [ -n "$url" ]; then mkrepo "$work/pg" "$url"; stores="lite pg"; fi
 

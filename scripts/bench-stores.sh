@@ -22,37 +22,12 @@ command -v sqlite3 >/dev/null || { echo "bench-stores: sqlite3 is not installed"
 unset OXYGEN_STORE_URL
 
 work=$(mktemp -d)
-cleanup() {
-  if [ -n "$url" ] && [ -f "$work/pg/.substrate/oxygen.yaml" ]; then
-    id=$(sed -n 's/^  repository_id: //p' "$work/pg/.substrate/oxygen.yaml")
-    [ -n "$id" ] && psql "$url" -qc "DROP SCHEMA IF EXISTS oxygen_$id CASCADE" >/dev/null 2>&1 || true
-  fi
-  rm -rf "$work"
-}
+. "$here/scripts/bench-repos.sh"
+cleanup() { [ -z "$url" ] || dropschemas "$url" "$work/pg"; rm -rf "$work"; }
 trap cleanup EXIT
-
-# One repository per store, each with 16 domains of one resource each, so
-# that 16 clients on distinct resources never meet a budget.
-config() {
-  echo "version: 1"
-  echo "domains:"
-  for i in $(seq -w 1 16); do echo "  d$i: {description: bench, max_in_progress: 2, max_leases: 2}"; done
-  echo "resources:"
-  for i in $(seq -w 1 16); do echo "  - {id: r$i, domain: d$i, description: bench, paths: [\"/r$i/\"]}"; done
-}
-mkrepo() { # dir [url]
-  mkdir -p "$1" && (cd "$1" && git init -q && "$bin/orchestrate" init >/dev/null)
-  local id; id=$(sed -n 's/^  repository_id: //p' "$1/.substrate/oxygen.yaml")
-  { config; echo "store:"; echo "  repository_id: $id"; [ -n "${2:-}" ] && echo "  url: $2"; true; } > "$1/.substrate/oxygen.yaml"
-}
 mkrepo "$work/lite"
 stores="lite"
-if [ -n "$url" ]; then
-  mkdir -p "$work/pg" && (cd "$work/pg" && git init -q)
-  mkrepo "$work/pg" "$url"
-  (cd "$work/pg" && "$bin/orchestrate" init >/dev/null)
-  stores="lite pg"
-fi
+if [ -n "$url" ]; then mkrepo "$work/pg" "$url"; stores="lite pg"; fi
 sqlite3 "$work/base.db" "PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);" >/dev/null
 export OXYGEN_OWNER=bench
 
