@@ -88,22 +88,61 @@ func (tx *Tx) ItemExists(ctx context.Context, id string) (bool, error) {
 	return true, nil
 }
 
-func (tx *Tx) ItemsList(ctx context.Context, f store.ItemFilter) ([]store.Item, error) {
-	// Only the conditions asked for are in the statement, so that a domain
-	// filter stays on the (domain, status, updated_at) index.
+// itemsPage is how many items ItemsEach reads at a time: few round trips
+// per listing, and a page that costs nothing to hold.
+const itemsPage = 256
+
+func (tx *Tx) ItemsEach(ctx context.Context, f store.ItemFilter, after store.ItemKey, fn func(store.ItemWithDeps) (bool, error)) error {
+	// Only the conditions asked for are in the statement, so that the
+	// planner finds the index whose prefix they and the order make
+	// (migration 00024).
 	var conds []string
 	var args []any
-	for _, c := range []struct{ column, value string }{{"status", string(f.Status)}, {"domain", f.Domain}, {"owner", f.Owner}} {
+	for _, c := range []struct{ column, value string }{{"status", string(f.Status)}, {"domain", f.Domain}, {"owner", f.Owner}, {"priority", f.Priority}} {
 		if c.value != "" {
 			conds = append(conds, c.column+" = ?")
 			args = append(args, c.value)
 		}
 	}
-	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
+	for {
+		where, pageArgs := conds, args
+		if after.ID != "" {
+			// A row value comparison is one range of the index, where
+			// created_at > ? OR (created_at = ? AND id > ?) would make
+			// each page skip again the rows of its creation instant.
+			where = append(where[:len(where):len(where)], "(created_at, id) > (CAST(? AS BIGINT), CAST(? AS TEXT))")
+			pageArgs = append(pageArgs[:len(pageArgs):len(pageArgs)], ms(after.CreatedAt), after.ID)
+		}
+		query := `SELECT ` + itemColumns + ` FROM items`
+		if len(where) > 0 {
+			query += ` WHERE ` + strings.Join(where, " AND ")
+		}
+		items, err := tx.items(ctx, "read items", query+` ORDER BY created_at, id LIMIT ?`, append(pageArgs, itemsPage)...)
+		if err != nil || len(items) == 0 {
+			return err
+		}
+		ids := make([]string, len(items))
+		for i, it := range items {
+			ids[i] = it.ID
+		}
+		deps, err := tx.ItemDepsWithStatus(ctx, ids)
+		if err != nil {
+			return err
+		}
+		byItem := map[string][]store.ItemDep{}
+		for _, d := range deps {
+			byItem[d.Item] = append(byItem[d.Item], d)
+		}
+		for _, it := range items {
+			if more, err := fn(store.ItemWithDeps{Item: it, Deps: byItem[it.ID]}); err != nil || !more {
+				return err
+			}
+		}
+		if len(items) < itemsPage {
+			return nil
+		}
+		after = items[len(items)-1].Key()
 	}
-	return tx.items(ctx, "read items", `SELECT `+itemColumns+` FROM items`+where+` ORDER BY created_at, id`, args...)
 }
 
 func (tx *Tx) ItemIDsFrom(ctx context.Context, from string, limit int) ([]string, error) {

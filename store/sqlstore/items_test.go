@@ -115,12 +115,11 @@ func TestItemOps(t *testing.T) {
 		// Filters, in creation order.
 		list := func(f store.ItemFilter) []string {
 			t.Helper()
-			items, err := tx.ItemsList(ctx, f)
-			itemsMust(t, err)
 			var ids []string
-			for _, it := range items {
+			itemsMust(t, tx.ItemsEach(ctx, f, store.ItemKey{}, func(it store.ItemWithDeps) (bool, error) {
 				ids = append(ids, it.ID)
-			}
+				return true, nil
+			}))
 			return ids
 		}
 		for _, c := range []struct {
@@ -133,7 +132,7 @@ func TestItemOps(t *testing.T) {
 			{store.ItemFilter{Domain: "scribe", Owner: "cy"}, nil},
 		} {
 			if got := list(c.f); !reflect.DeepEqual(got, c.want) {
-				t.Errorf("ItemsList(%+v) = %v, want %v", c.f, got, c.want)
+				t.Errorf("ItemsEach(%+v) = %v, want %v", c.f, got, c.want)
 			}
 		}
 
