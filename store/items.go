@@ -168,6 +168,10 @@ type ItemFilter struct {
 	Domain   string
 	Owner    string
 	Priority string
+	// DepsDone keeps only the items all of whose dependencies are done:
+	// each is an index lookup, made in the database, so that skipping the
+	// items still blocked costs no round trip.
+	DepsDone bool
 }
 
 // ItemKey is an item's place in creation order, then id: where a page of a

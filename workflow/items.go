@@ -269,9 +269,9 @@ func (f ItemFilter) filter() store.ItemFilter {
 }
 
 // eachItem calls fn with each item f selects after `after` (the zero key:
-// from the first), in creation order, with its dependencies and their
-// statuses, until fn returns false or an error, which it returns as is.
-func (tx *Tx) eachItem(ctx context.Context, f store.ItemFilter, after store.ItemKey, fn func(*Item, []store.ItemDep) (bool, error)) error {
+// from the first), in creation order, with its dependencies, until fn
+// returns false or an error, which it returns as is.
+func (tx *Tx) eachItem(ctx context.Context, f store.ItemFilter, after store.ItemKey, fn func(*Item) (bool, error)) error {
 	var fnErr error
 	err := tx.st.ItemsEach(ctx, f, after, func(r store.ItemWithDeps) (bool, error) {
 		it, err := itemFromRow(r.Item)
@@ -280,7 +280,7 @@ func (tx *Tx) eachItem(ctx context.Context, f store.ItemFilter, after store.Item
 				it.DependsOn = append(it.DependsOn, d.DependsOn)
 			}
 			var more bool
-			if more, err = fn(it, r.Deps); err == nil {
+			if more, err = fn(it); err == nil {
 				return more, nil
 			}
 		}
@@ -296,7 +296,7 @@ func (tx *Tx) eachItem(ctx context.Context, f store.ItemFilter, after store.Item
 // listItems returns items in creation order with their dependencies.
 func (tx *Tx) listItems(ctx context.Context, f ItemFilter) ([]*Item, error) {
 	items := []*Item{}
-	err := tx.eachItem(ctx, f.filter(), store.ItemKey{}, func(it *Item, _ []store.ItemDep) (bool, error) {
+	err := tx.eachItem(ctx, f.filter(), store.ItemKey{}, func(it *Item) (bool, error) {
 		items = append(items, it)
 		return true, nil
 	})
@@ -384,7 +384,7 @@ func (s *Service) ListItems(ctx context.Context, f ItemFilter, p Page, fn func(*
 		next = ""
 		var last *Item
 		n := 0
-		return tx.eachItem(ctx, f.filter(), after, func(it *Item, _ []store.ItemDep) (bool, error) {
+		return tx.eachItem(ctx, f.filter(), after, func(it *Item) (bool, error) {
 			if p.Limit > 0 && n == p.Limit {
 				// A row beyond the page: the next page starts after
 				// its last row.
@@ -468,12 +468,13 @@ func parseReadyCursor(cursor string) (readyKey, error) {
 	return readyKey{rank: rank, item: item}, nil
 }
 
-// eachReady walks the open items after `after`, a priority at a time and
-// each in creation order, along an index, and calls fn with each whose
-// dependencies are all done and that --now keeps, until it has called it
-// limit times (0: no limit). So a page costs the open items it reads up to
-// its last ready one, not the store's size. It returns the cursor of the
-// next page when the page is full.
+// eachReady walks the open items after `after` whose dependencies are all
+// done, a priority at a time and each in creation order, along an index
+// (the store checks each one's dependencies by index lookups as it walks),
+// and calls fn with each that --now keeps, until it has called it limit
+// times (0: no limit). So a page costs the open items it passes up to its
+// last ready one, not the store's size. It returns the cursor of the next
+// page when the page is full.
 func (s *Service) eachReady(ctx context.Context, tx *Tx, req ReadyRequest, after readyKey, limit int, fn func(*ReadyItem) error) (string, error) {
 	cond, err := s.readyConditions(ctx, tx, req.Owner)
 	if err != nil {
@@ -493,13 +494,8 @@ func (s *Service) eachReady(ctx context.Context, tx *Tx, req ReadyRequest, after
 		if rank == after.rank {
 			from = after.item
 		}
-		f := store.ItemFilter{Status: StatusOpen, Domain: domain, Priority: Priorities[rank]}
-		err := tx.eachItem(ctx, f, from, func(it *Item, deps []store.ItemDep) (bool, error) {
-			for _, d := range deps {
-				if d.Status != StatusDone {
-					return true, nil
-				}
-			}
+		f := store.ItemFilter{Status: StatusOpen, Domain: domain, Priority: Priorities[rank], DepsDone: true}
+		err := tx.eachItem(ctx, f, from, func(it *Item) (bool, error) {
 			ri := &ReadyItem{Item: it, WaitingOn: cond.waits(it)}
 			if !req.keep(ri) {
 				return true, nil

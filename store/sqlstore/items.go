@@ -104,13 +104,18 @@ func (tx *Tx) ItemsEach(ctx context.Context, f store.ItemFilter, after store.Ite
 			args = append(args, c.value)
 		}
 	}
+	if f.DepsDone {
+		conds = append(conds, `NOT EXISTS (SELECT 1 FROM item_deps d JOIN items dep ON dep.id = d.depends_on WHERE d.item_id = items.id AND dep.status <> 'done')`)
+	}
 	for {
 		where, pageArgs := conds, args
 		if after.ID != "" {
 			// A row value comparison is one range of the index, where
 			// created_at > ? OR (created_at = ? AND id > ?) would make
-			// each page skip again the rows of its creation instant.
-			where = append(where[:len(where):len(where)], "(created_at, id) > (CAST(? AS BIGINT), CAST(? AS TEXT))")
+			// each page skip again the rows of its creation instant (an
+			// import creates all its items in one). SQLite keeps the range
+			// only if the id is not cast.
+			where = append(where[:len(where):len(where)], "(created_at, id) > (CAST(? AS BIGINT), ?)")
 			pageArgs = append(pageArgs[:len(pageArgs):len(pageArgs)], ms(after.CreatedAt), after.ID)
 		}
 		query := `SELECT ` + itemColumns + ` FROM items`
