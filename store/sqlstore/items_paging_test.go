@@ -88,8 +88,11 @@ func TestItemsEachPages(t *testing.T) {
 		// DepsDone: P-0599 waits on a dead end and an open item, P-0598 on
 		// a done one.
 		itemsMust(t, tx.ItemDepsReplace(ctx, "P-0598", []string{"P-0002"}))
-		if ok, err := tx.ItemSetStatusIf(ctx, "P-0002", store.ItemOpen, store.ItemDone, "", itemsT0); err != nil || !ok {
-			t.Fatal(ok, err)
+		for _, to := range []store.ItemStatus{store.ItemInProgress, store.ItemDone} {
+			from, _ := tx.ItemGet(ctx, "P-0002")
+			if ok, err := tx.ItemSetStatusIf(ctx, "P-0002", from.Status, to, "ada", itemsT0); err != nil || !ok {
+				t.Fatal(ok, err)
+			}
 		}
 		free, _ := eachIDs(t, tx, store.ItemFilter{Status: store.ItemOpen, DepsDone: true}, store.ItemKey{CreatedAt: itemsT0, ID: "P-0596"}, 0)
 		if !reflect.DeepEqual(free, []string{"P-0597", "P-0598", "A-late"}) {
