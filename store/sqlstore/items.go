@@ -249,7 +249,10 @@ func (tx *Tx) ItemDepsWithStatus(ctx context.Context, ids []string) ([]store.Ite
 	for i, id := range ids {
 		args[i] = id
 	}
-	return tx.itemDeps(ctx, `SELECT d.item_id, d.depends_on, i.status FROM item_deps d JOIN items i ON i.id = d.depends_on
+	// The status is a lookup per dependency, not a join: a join lets
+	// PostgreSQL, with statistics older than a large import, hash every
+	// item to find a page's few dependencies.
+	return tx.itemDeps(ctx, `SELECT d.item_id, d.depends_on, (SELECT i.status FROM items i WHERE i.id = d.depends_on) FROM item_deps d
 		WHERE d.item_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) ORDER BY d.item_id, d.pos`, args...)
 }
 
