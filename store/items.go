@@ -59,6 +59,9 @@ type ItemsOps interface {
 	ItemDepsWithStatus(ctx context.Context, ids []string) ([]ItemDep, error)
 	// ItemDepsReplace makes deps, in order, the item's dependency list.
 	ItemDepsReplace(ctx context.Context, id string, deps []string) error
+	// ItemDepsAdd gives deps, in order, to an item that has none yet (one
+	// just created): ItemDepsReplace without the delete.
+	ItemDepsAdd(ctx context.Context, id string, deps []string) error
 	// ItemDependentDomains is the distinct domains of the items that depend
 	// on id, in order.
 	ItemDependentDomains(ctx context.Context, id string) ([]string, error)

@@ -642,7 +642,7 @@ func (tx *Tx) insertItem(ctx context.Context, spec ItemSpec) error {
 	if err := tx.insertItemRow(ctx, spec); err != nil {
 		return err
 	}
-	return tx.setDeps(ctx, spec.ID, spec.DependsOn)
+	return tx.addDeps(ctx, spec.ID, spec.DependsOn)
 }
 
 // insertItemRow inserts the item without its dependencies, so that an import
@@ -653,6 +653,11 @@ func (tx *Tx) insertItemRow(ctx context.Context, spec ItemSpec) error {
 
 func (tx *Tx) setDeps(ctx context.Context, id string, deps []string) error {
 	return storeErr("write dependencies", tx.st.ItemDepsReplace(ctx, id, deps))
+}
+
+// addDeps links a new item, which has no dependencies yet.
+func (tx *Tx) addDeps(ctx context.Context, id string, deps []string) error {
+	return storeErr("write dependencies", tx.st.ItemDepsAdd(ctx, id, deps))
 }
 
 // dependencyGraph is every item's dependencies, in listed order, read at
@@ -844,9 +849,15 @@ func (s *Service) ImportPlan(ctx context.Context, file string, actor string) (*I
 			}
 		}
 		// Dependencies are linked once every item exists, so an item may
-		// depend on one that comes later in the file.
-		for _, spec := range specs {
-			if err := tx.setDeps(ctx, spec.ID, spec.DependsOn); err != nil {
+		// depend on one that comes later in the file. An unchanged item
+		// keeps its list; a created one has none to replace.
+		for _, id := range res.Created {
+			if err := tx.addDeps(ctx, id, specs[seen[id]].DependsOn); err != nil {
+				return err
+			}
+		}
+		for _, id := range res.Updated {
+			if err := tx.setDeps(ctx, id, specs[seen[id]].DependsOn); err != nil {
 				return err
 			}
 		}

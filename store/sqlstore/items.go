@@ -278,12 +278,26 @@ func (tx *Tx) itemDeps(ctx context.Context, query string, args ...any) ([]store.
 }
 
 func (tx *Tx) ItemDepsReplace(ctx context.Context, id string, deps []string) error {
-	const op = "write dependencies"
-	if _, err := tx.exec(ctx, op, `DELETE FROM item_deps WHERE item_id = ?`, id); err != nil {
+	if _, err := tx.exec(ctx, "write dependencies", `DELETE FROM item_deps WHERE item_id = ?`, id); err != nil {
 		return err
 	}
-	for i, d := range deps {
-		if _, err := tx.exec(ctx, op, `INSERT INTO item_deps (item_id, depends_on, pos) VALUES (?, ?, ?)`, id, d, i); err != nil {
+	return tx.ItemDepsAdd(ctx, id, deps)
+}
+
+// depsPerInsert bounds the rows of one INSERT, well inside both databases'
+// limits on a statement's parameters.
+const depsPerInsert = 500
+
+func (tx *Tx) ItemDepsAdd(ctx context.Context, id string, deps []string) error {
+	// One statement per item rather than per dependency: an import of
+	// 100k items makes that many fewer round trips.
+	for start := 0; start < len(deps); start += depsPerInsert {
+		chunk := deps[start:min(start+depsPerInsert, len(deps))]
+		args := make([]any, 0, 3*len(chunk))
+		for i, d := range chunk {
+			args = append(args, id, d, start+i)
+		}
+		if _, err := tx.exec(ctx, "write dependencies", `INSERT INTO item_deps (item_id, depends_on, pos) VALUES (?, ?, ?)`+strings.Repeat(", (?, ?, ?)", len(chunk)-1), args...); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -180,6 +181,18 @@ func TestItemDepsAndHistory(t *testing.T) {
 		if deps, err := tx.ItemDeps(ctx, "A"); err != nil || !reflect.DeepEqual(deps, []string{"B", "C"}) {
 			t.Errorf("ItemDeps(A) = %v, %v", deps, err)
 		}
+		itemsMust(t, tx.ItemInsert(ctx, "D", itemFields("builder"), itemsT0))
+		var many []string
+		for i := range 1200 {
+			id := fmt.Sprintf("X%04d", i)
+			itemsMust(t, tx.ItemInsert(ctx, id, itemFields("builder"), itemsT0))
+			many = append(many, id)
+		}
+		itemsMust(t, tx.ItemDepsAdd(ctx, "D", many))
+		if deps, err := tx.ItemDeps(ctx, "D"); err != nil || !reflect.DeepEqual(deps, many) {
+			t.Errorf("ItemDeps(D) after ItemDepsAdd of %d: %d, %v", len(many), len(deps), err)
+		}
+		itemsMust(t, tx.ItemDepsReplace(ctx, "D", nil))
 		all, err := tx.ItemDepsAll(ctx)
 		itemsMust(t, err)
 		if want := []store.ItemDep{{Item: "A", DependsOn: "B"}, {Item: "A", DependsOn: "C"}, {Item: "B", DependsOn: "C"}}; !reflect.DeepEqual(all, want) {
