@@ -11,8 +11,13 @@ type ItemsOps interface {
 	ItemGet(ctx context.Context, id string) (Item, error)
 	// ItemExists reports whether an item with this id exists.
 	ItemExists(ctx context.Context, id string) (bool, error)
-	// ItemsList is the items f selects, in creation order (then id).
-	ItemsList(ctx context.Context, f ItemFilter) ([]Item, error)
+	// ItemsEach calls fn with each item f selects, in creation order (then
+	// id), from the one after `after` (the zero key: from the first), with
+	// its dependencies, until fn returns false or an error (which it
+	// returns). It reads a few hundred rows at a time along an index of
+	// that order, so what it holds does not grow with the store, and fn
+	// may run other operations of the transaction.
+	ItemsEach(ctx context.Context, f ItemFilter, after ItemKey, fn func(ItemWithDeps) (bool, error)) error
 	// ItemIDsFrom is up to limit item ids from from on, in id order: a walk
 	// of the primary key.
 	ItemIDsFrom(ctx context.Context, from string, limit int) ([]string, error)
@@ -54,6 +59,9 @@ type ItemsOps interface {
 	ItemDepsWithStatus(ctx context.Context, ids []string) ([]ItemDep, error)
 	// ItemDepsReplace makes deps, in order, the item's dependency list.
 	ItemDepsReplace(ctx context.Context, id string, deps []string) error
+	// ItemDepsAdd gives deps, in order, to an item that has none yet (one
+	// just created): ItemDepsReplace without the delete.
+	ItemDepsAdd(ctx context.Context, id string, deps []string) error
 	// ItemDependentDomains is the distinct domains of the items that depend
 	// on id, in order.
 	ItemDependentDomains(ctx context.Context, id string) ([]string, error)
@@ -159,9 +167,32 @@ type Item struct {
 
 // ItemFilter selects items; an empty field selects all.
 type ItemFilter struct {
-	Status ItemStatus
-	Domain string
-	Owner  string
+	Status   ItemStatus
+	Domain   string
+	Owner    string
+	Priority string
+	// DepsDone keeps only the items all of whose dependencies are done:
+	// each is an index lookup, made in the database, so that skipping the
+	// items still blocked costs no round trip.
+	DepsDone bool
+}
+
+// ItemKey is an item's place in creation order, then id: where a page of a
+// listing ends and the next begins. Items created in one transaction share
+// their creation time, so the id is part of the key.
+type ItemKey struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// Key is the item's place in creation order.
+func (it Item) Key() ItemKey { return ItemKey{CreatedAt: it.CreatedAt, ID: it.ID} }
+
+// ItemWithDeps is an item with its dependencies in listed order, each with
+// the status of the item depended on.
+type ItemWithDeps struct {
+	Item
+	Deps []ItemDep
 }
 
 // ItemCount is how many items a domain has in a status.

@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/oxygen-tools/oxygen/internal/pathspec"
 	"github.com/oxygen-tools/oxygen/internal/textcheck"
@@ -262,57 +263,139 @@ type ItemFilter struct {
 	Owner  string
 }
 
+// filter is f as the store selects it.
+func (f ItemFilter) filter() store.ItemFilter {
+	return store.ItemFilter{Status: Status(f.Status), Domain: f.Domain, Owner: f.Owner}
+}
+
+// eachItem calls fn with each item f selects after `after` (the zero key:
+// from the first), in creation order, with its dependencies, until fn
+// returns false or an error, which it returns as is.
+func (tx *Tx) eachItem(ctx context.Context, f store.ItemFilter, after store.ItemKey, fn func(*Item) (bool, error)) error {
+	var fnErr error
+	err := tx.st.ItemsEach(ctx, f, after, func(r store.ItemWithDeps) (bool, error) {
+		it, err := itemFromRow(r.Item)
+		if err == nil {
+			for _, d := range r.Deps {
+				it.DependsOn = append(it.DependsOn, d.DependsOn)
+			}
+			var more bool
+			if more, err = fn(it); err == nil {
+				return more, nil
+			}
+		}
+		fnErr = err
+		return false, nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return storeErr("read items", err)
+}
+
 // listItems returns items in creation order with their dependencies.
 func (tx *Tx) listItems(ctx context.Context, f ItemFilter) ([]*Item, error) {
-	rows, err := tx.st.ItemsList(ctx, store.ItemFilter{Status: Status(f.Status), Domain: f.Domain, Owner: f.Owner})
-	if err != nil {
-		return nil, storeErr("read items", err)
-	}
 	items := []*Item{}
-	byID := map[string]*Item{}
-	for _, r := range rows {
-		it, err := itemFromRow(r)
-		if err != nil {
-			return nil, err
-		}
+	err := tx.eachItem(ctx, f.filter(), store.ItemKey{}, func(it *Item) (bool, error) {
 		items = append(items, it)
-		byID[it.ID] = it
+		return true, nil
+	})
+	return items, err
+}
+
+// Page asks for one page of a listing. Pages are keyset pages: each starts
+// after the row the previous one ended with, so a listing read page by page
+// shows every row that stays in it once, in order, however the rows before
+// the cursor change meanwhile.
+type Page struct {
+	Limit int    // at most this many rows; 0: all of them
+	After string // the cursor the previous page ended with; "": from the first row
+}
+
+func (p Page) check() error {
+	if p.Limit < 0 {
+		return Errorf(EINVALID, "--limit %d: must be a number of rows, or 0 for all", p.Limit)
 	}
-	deps, err := tx.st.ItemDepsAll(ctx)
-	if err != nil {
-		return nil, storeErr("read dependencies", err)
+	return nil
+}
+
+// A list cursor is the last row's creation time (Unix milliseconds) and id:
+// <ms>:<id>. Ids hold no colon.
+func listCursor(it *Item) string { return fmt.Sprintf("%d:%s", it.CreatedAt.UnixMilli(), it.ID) }
+
+func badCursor(cursor string) error {
+	return Errorf(EINVALID, "--after %q is not a cursor of this listing: pass the one the previous page ended with", cursor)
+}
+
+func parseListCursor(cursor string) (store.ItemKey, error) {
+	if cursor == "" {
+		return store.ItemKey{}, nil
 	}
-	for _, d := range deps {
-		if it, ok := byID[d.Item]; ok {
-			it.DependsOn = append(it.DependsOn, d.DependsOn)
+	at, id, ok := strings.Cut(cursor, ":")
+	created, err := strconv.ParseInt(at, 10, 64)
+	if !ok || err != nil || created <= 0 || !validItemID(id) {
+		return store.ItemKey{}, badCursor(cursor)
+	}
+	return store.ItemKey{CreatedAt: time.UnixMilli(created).UTC(), ID: id}, nil
+}
+
+func (f ItemFilter) check(cfg *Config) error {
+	if f.Status != "" && !ValidStatus(f.Status) {
+		return Errorf(EINVALID, "--status %q is not a status (statuses: %s)", f.Status, joinStatuses())
+	}
+	if f.Domain != "" {
+		if _, ok := cfg.Domain(f.Domain); !ok {
+			return Errorf(EINVALID, "--domain %q is not a domain (domains: %s)", f.Domain, strings.Join(cfg.DomainNames(), ", "))
 		}
 	}
-	return items, nil
+	if f.Owner != "" && !validOwner(f.Owner) {
+		return Errorf(EINVALID, "--owner %q: use letters, digits and . _ @ + - (at most 64)", f.Owner)
+	}
+	return nil
 }
 
 // List returns the items matching f.
 func (s *Service) List(ctx context.Context, f ItemFilter) ([]*Item, error) {
-	if f.Status != "" && !ValidStatus(f.Status) {
-		return nil, Errorf(EINVALID, "--status %q is not a status (statuses: %s)", f.Status, joinStatuses())
-	}
-	if f.Domain != "" {
-		if _, ok := s.Config.Domain(f.Domain); !ok {
-			return nil, Errorf(EINVALID, "--domain %q is not a domain (domains: %s)", f.Domain, strings.Join(s.Config.DomainNames(), ", "))
-		}
-	}
-	if f.Owner != "" && !validOwner(f.Owner) {
-		return nil, Errorf(EINVALID, "--owner %q: use letters, digits and . _ @ + - (at most 64)", f.Owner)
-	}
-	var items []*Item
-	err := s.read(ctx, func(tx *Tx) error {
-		var err error
-		items, err = tx.listItems(ctx, f)
-		return err
+	items := []*Item{}
+	_, err := s.ListItems(ctx, f, Page{}, func(it *Item) error {
+		items = append(items, it)
+		return nil
 	})
-	if items == nil {
-		items = []*Item{}
-	}
 	return items, err
+}
+
+// ListItems calls fn with each item of a page of those matching f, in
+// creation order, as it reads them (a page of 100k items is never held
+// whole), in one read transaction. It returns the cursor of the next page,
+// "" when this one is the last.
+func (s *Service) ListItems(ctx context.Context, f ItemFilter, p Page, fn func(*Item) error) (string, error) {
+	if err := f.check(s.Config); err != nil {
+		return "", err
+	}
+	if err := p.check(); err != nil {
+		return "", err
+	}
+	after, err := parseListCursor(p.After)
+	if err != nil {
+		return "", err
+	}
+	var next string
+	err = s.read(ctx, func(tx *Tx) error {
+		next = ""
+		var last *Item
+		n := 0
+		return tx.eachItem(ctx, f.filter(), after, func(it *Item) (bool, error) {
+			if p.Limit > 0 && n == p.Limit {
+				// A row beyond the page: the next page starts after
+				// its last row.
+				next = listCursor(last)
+				return false, nil
+			}
+			n, last = n+1, it
+			return true, fn(it)
+		})
+	})
+	return next, err
 }
 
 func joinStatuses() string {
@@ -323,69 +406,114 @@ func joinStatuses() string {
 	return strings.Join(s, ", ")
 }
 
-// Ready lists open items whose dependencies are all done, by priority, then
-// creation time, each with what it waits on (see ready.go), in one read
-// transaction.
-func (s *Service) Ready(ctx context.Context, req ReadyRequest) ([]*ReadyItem, error) {
+// ReadyItems calls fn with each item of a page of the ready ones: open
+// items whose dependencies are all done, by priority, then creation time,
+// each with what it waits on (see ready.go), in one read transaction. It
+// returns the cursor of the next page when this one is full ("" when it is
+// not), even if no ready item is left after it: making sure would mean
+// reading every open item left.
+func (s *Service) ReadyItems(ctx context.Context, req ReadyRequest, p Page, fn func(*ReadyItem) error) (string, error) {
 	if err := req.check(s.Config); err != nil {
-		return nil, err
+		return "", err
 	}
-	var ready []*ReadyItem
-	err := s.read(ctx, func(tx *Tx) error {
+	if err := p.check(); err != nil {
+		return "", err
+	}
+	after, err := parseReadyCursor(p.After)
+	if err != nil {
+		return "", err
+	}
+	var next string
+	err = s.read(ctx, func(tx *Tx) error {
 		var err error
-		ready, err = s.ready(ctx, tx, req)
+		next, err = s.eachReady(ctx, tx, req, after, p.Limit, fn)
 		return err
+	})
+	return next, err
+}
+
+// ready is every ready item, inside the caller's transaction.
+func (s *Service) ready(ctx context.Context, tx *Tx, req ReadyRequest) ([]*ReadyItem, error) {
+	ready := []*ReadyItem{}
+	_, err := s.eachReady(ctx, tx, req, readyKey{}, 0, func(ri *ReadyItem) error {
+		ready = append(ready, ri)
+		return nil
 	})
 	return ready, err
 }
 
-// ready is Ready inside the caller's transaction.
-func (s *Service) ready(ctx context.Context, tx *Tx, req ReadyRequest) ([]*ReadyItem, error) {
-	// Dependencies may live in other domains: read them all.
-	all, err := tx.listItems(ctx, ItemFilter{})
-	if err != nil {
-		return nil, err
-	}
-	cond, err := s.readyConditions(ctx, tx, req.Owner)
-	if err != nil {
-		return nil, err
-	}
-	status := statusIndex(all)
-	ready := []*ReadyItem{}
-	for _, it := range all {
-		if it.Status != StatusOpen || (req.Domain != "" && it.Domain != req.Domain) {
-			continue
-		}
-		ok := true
-		for _, d := range it.DependsOn {
-			ok = ok && status[d] == StatusDone
-		}
-		if !ok {
-			continue
-		}
-		if ri := (&ReadyItem{Item: it, WaitingOn: cond.waits(it)}); req.keep(ri) {
-			ready = append(ready, ri)
-		}
-	}
-	sort.SliceStable(ready, func(i, j int) bool {
-		pi, pj := priorityRank(ready[i].Priority), priorityRank(ready[j].Priority)
-		if pi != pj {
-			return pi < pj
-		}
-		if !ready[i].CreatedAt.Equal(ready[j].CreatedAt.Time) {
-			return ready[i].CreatedAt.Before(ready[j].CreatedAt.Time)
-		}
-		return ready[i].ID < ready[j].ID
-	})
-	return ready, nil
+// readyKey is a ready item's place in the listing: its priority's rank, then
+// its place in creation order.
+type readyKey struct {
+	rank int
+	item store.ItemKey
 }
 
-func statusIndex(items []*Item) map[string]Status {
-	m := make(map[string]Status, len(items))
-	for _, it := range items {
-		m[it.ID] = it.Status
+// A ready cursor is the last row's priority, creation time (Unix
+// milliseconds) and id: <priority>:<ms>:<id>.
+func readyCursor(it *Item) string {
+	return fmt.Sprintf("%s:%d:%s", it.Priority, it.CreatedAt.UnixMilli(), it.ID)
+}
+
+func parseReadyCursor(cursor string) (readyKey, error) {
+	if cursor == "" {
+		return readyKey{}, nil
 	}
-	return m
+	priority, rest, _ := strings.Cut(cursor, ":")
+	rank := priorityRank(priority)
+	item, err := parseListCursor(rest)
+	if rank == len(Priorities) || rest == "" || err != nil {
+		return readyKey{}, badCursor(cursor)
+	}
+	return readyKey{rank: rank, item: item}, nil
+}
+
+// eachReady walks the open items after `after` whose dependencies are all
+// done, a priority at a time and each in creation order, along an index
+// (the store checks each one's dependencies by index lookups as it walks),
+// and calls fn with each that --now keeps, until it has called it limit
+// times (0: no limit). So a page costs the open items it passes up to its
+// last ready one, not the store's size. It returns the cursor of the next
+// page when the page is full.
+func (s *Service) eachReady(ctx context.Context, tx *Tx, req ReadyRequest, after readyKey, limit int, fn func(*ReadyItem) error) (string, error) {
+	cond, err := s.readyConditions(ctx, tx, req.Owner)
+	if err != nil {
+		return "", err
+	}
+	// --now keeps only the caller's domain: read no other.
+	domain := req.Domain
+	if req.Now {
+		if domain != "" && domain != req.OwnerDomain {
+			return "", nil
+		}
+		domain = req.OwnerDomain
+	}
+	n, next := 0, ""
+	for rank := after.rank; rank < len(Priorities) && next == ""; rank++ {
+		from := store.ItemKey{}
+		if rank == after.rank {
+			from = after.item
+		}
+		f := store.ItemFilter{Status: StatusOpen, Domain: domain, Priority: Priorities[rank], DepsDone: true}
+		err := tx.eachItem(ctx, f, from, func(it *Item) (bool, error) {
+			ri := &ReadyItem{Item: it, WaitingOn: cond.waits(it)}
+			if !req.keep(ri) {
+				return true, nil
+			}
+			if err := fn(ri); err != nil {
+				return false, err
+			}
+			if n++; n == limit {
+				next = readyCursor(it)
+				return false, nil
+			}
+			return true, nil
+		})
+		if err != nil {
+			return "", err
+		}
+	}
+	return next, nil
 }
 
 func priorityRank(p string) int {
@@ -514,7 +642,7 @@ func (tx *Tx) insertItem(ctx context.Context, spec ItemSpec) error {
 	if err := tx.insertItemRow(ctx, spec); err != nil {
 		return err
 	}
-	return tx.setDeps(ctx, spec.ID, spec.DependsOn)
+	return tx.addDeps(ctx, spec.ID, spec.DependsOn)
 }
 
 // insertItemRow inserts the item without its dependencies, so that an import
@@ -527,8 +655,14 @@ func (tx *Tx) setDeps(ctx context.Context, id string, deps []string) error {
 	return storeErr("write dependencies", tx.st.ItemDepsReplace(ctx, id, deps))
 }
 
-// findCycle returns a dependency cycle through start, if there is one.
-func (tx *Tx) findCycle(ctx context.Context, start string) ([]string, error) {
+// addDeps links a new item, which has no dependencies yet.
+func (tx *Tx) addDeps(ctx context.Context, id string, deps []string) error {
+	return storeErr("write dependencies", tx.st.ItemDepsAdd(ctx, id, deps))
+}
+
+// dependencyGraph is every item's dependencies, in listed order, read at
+// once: an import checks the whole graph in one pass over it.
+func (tx *Tx) dependencyGraph(ctx context.Context) (map[string][]string, error) {
 	deps, err := tx.st.ItemDepsAll(ctx)
 	if err != nil {
 		return nil, storeErr("read dependencies", err)
@@ -537,6 +671,76 @@ func (tx *Tx) findCycle(ctx context.Context, start string) ([]string, error) {
 	for _, d := range deps {
 		graph[d.Item] = append(graph[d.Item], d.DependsOn)
 	}
+	return graph, nil
+}
+
+// onCycle is the set of items some dependency cycle of graph passes
+// through: those whose strongly connected component holds more than one
+// item, or that depend on themselves. One pass of Tarjan's algorithm, with
+// an explicit stack, so that a chain of 100k items needs no deep recursion.
+func onCycle(graph map[string][]string) map[string]bool {
+	type frame struct {
+		node string
+		next int // the next dependency of node to follow
+	}
+	index, low := map[string]int{}, map[string]int{}
+	onStack := map[string]bool{}
+	var stack []string
+	cyclic := map[string]bool{}
+	visit := func(n string, calls []frame) []frame {
+		index[n], low[n] = len(index), len(index)
+		stack = append(stack, n)
+		onStack[n] = true
+		return append(calls, frame{node: n})
+	}
+	for root := range graph {
+		if _, seen := index[root]; seen {
+			continue
+		}
+		calls := visit(root, nil)
+		for len(calls) > 0 {
+			f := &calls[len(calls)-1]
+			if deps := graph[f.node]; f.next < len(deps) {
+				d := deps[f.next]
+				f.next++
+				if d == f.node {
+					cyclic[d] = true
+				}
+				if _, seen := index[d]; !seen {
+					calls = visit(d, calls)
+				} else if onStack[d] {
+					low[f.node] = min(low[f.node], index[d])
+				}
+				continue
+			}
+			n := f.node
+			calls = calls[:len(calls)-1]
+			if len(calls) > 0 {
+				parent := calls[len(calls)-1].node
+				low[parent] = min(low[parent], low[n])
+			}
+			if low[n] != index[n] {
+				continue
+			}
+			i := len(stack) - 1
+			for stack[i] != n {
+				i--
+			}
+			for _, m := range stack[i:] {
+				onStack[m] = false
+				if len(stack)-i > 1 {
+					cyclic[m] = true
+				}
+			}
+			stack = stack[:i]
+		}
+	}
+	return cyclic
+}
+
+// cycleThrough returns a dependency cycle of graph through start, if there
+// is one, as the path start -> ... -> start the depth-first walk finds.
+func cycleThrough(graph map[string][]string, start string) []string {
 	visited := map[string]bool{}
 	var path []string
 	var walk func(n string) bool
@@ -558,9 +762,9 @@ func (tx *Tx) findCycle(ctx context.Context, start string) ([]string, error) {
 		return false
 	}
 	if walk(start) {
-		return path, nil
+		return path
 	}
-	return nil, nil
+	return nil
 }
 
 // ImportResult counts what an import did.
@@ -645,19 +849,29 @@ func (s *Service) ImportPlan(ctx context.Context, file string, actor string) (*I
 			}
 		}
 		// Dependencies are linked once every item exists, so an item may
-		// depend on one that comes later in the file.
-		for _, spec := range specs {
-			if err := tx.setDeps(ctx, spec.ID, spec.DependsOn); err != nil {
+		// depend on one that comes later in the file. An unchanged item
+		// keeps its list; a created one has none to replace.
+		for _, id := range res.Created {
+			if err := tx.addDeps(ctx, id, specs[seen[id]].DependsOn); err != nil {
 				return err
 			}
 		}
-		for i, spec := range specs {
-			cycle, err := tx.findCycle(ctx, spec.ID)
-			if err != nil {
+		for _, id := range res.Updated {
+			if err := tx.setDeps(ctx, id, specs[seen[id]].DependsOn); err != nil {
 				return err
 			}
-			if cycle != nil {
-				return bad(i, "depends_on", "would form a cycle: %s", strings.Join(cycle, " -> "))
+		}
+		// The store held no cycle before, so a cycle now passes through an
+		// item of the file: the first such item is reported, with the
+		// cycle a walk from it finds.
+		graph, err := tx.dependencyGraph(ctx)
+		if err != nil {
+			return err
+		}
+		cyclic := onCycle(graph)
+		for i, spec := range specs {
+			if cyclic[spec.ID] {
+				return bad(i, "depends_on", "would form a cycle: %s", strings.Join(cycleThrough(graph, spec.ID), " -> "))
 			}
 		}
 		rebriefed, err := s.rebrief(ctx, tx, briefs, actor)

@@ -12,6 +12,7 @@ type ReadyCmd struct {
 	Domain string `name:"domain" help:"Only items of this domain." predictor:"domain"`
 	Owner  string `name:"owner" help:"Whose view: their own leases and queue places never make an item wait (default: OXYGEN_OWNER; with --now, else git config oxygen.owner)." placeholder:"WHO"`
 	Now    bool   `name:"now" help:"Only items the owner could assign and start now: of their domain, waiting on no lease, queue or cap."`
+	pageFlags
 }
 
 func (c *ReadyCmd) Run(env *cli.Env) error {
@@ -34,27 +35,24 @@ func (c *ReadyCmd) Run(env *cli.Env) error {
 			req.OwnerDomain = actor.Domain
 		}
 	}
-	items, err := svc.Ready(env.Ctx, req)
+	out := newRowStream(env, c.pageFlags, []string{"ID", "PRIORITY", "DOMAIN", "TITLE", "WAITING ON"})
+	next, err := svc.ReadyItems(env.Ctx, req, c.page(), func(it *workflow.ReadyItem) error {
+		waiting := "-"
+		if len(it.WaitingOn) > 0 {
+			reasons := make([]string, len(it.WaitingOn))
+			for i, w := range it.WaitingOn {
+				reasons[i] = w.Reason
+			}
+			waiting = strings.Join(reasons, "; ")
+		}
+		return out.row(it, []string{it.ID, it.Priority, it.Domain, it.Title, waiting})
+	})
 	if err != nil {
 		return err
 	}
-	return env.Output(items, func() {
-		if len(items) == 0 {
-			env.Printf("no items\n")
-			return
-		}
-		rows := make([][]string, 0, len(items))
-		for _, it := range items {
-			waiting := "-"
-			if len(it.WaitingOn) > 0 {
-				reasons := make([]string, len(it.WaitingOn))
-				for i, w := range it.WaitingOn {
-					reasons[i] = w.Reason
-				}
-				waiting = strings.Join(reasons, "; ")
-			}
-			rows = append(rows, []string{it.ID, it.Priority, it.Domain, it.Title, waiting})
-		}
-		env.Table([]string{"ID", "PRIORITY", "DOMAIN", "TITLE", "WAITING ON"}, rows)
-	})
+	now := ""
+	if c.Now {
+		now = "--now"
+	}
+	return out.end(next, "ready", flag("domain", c.Domain), flag("owner", c.Owner), now)
 }

@@ -59,6 +59,8 @@ type verifyIn struct {
 type readyIn struct {
 	Domain string `json:"domain,omitempty" jsonschema:"only items of this domain (pass yours)"`
 	Now    bool   `json:"now,omitempty" jsonschema:"only items you could assign and start now: of your domain, waiting on no lease, queue or cap"`
+	Limit  int    `json:"limit,omitempty" jsonschema:"at most this many items (default: all)"`
+	After  string `json:"after,omitempty" jsonschema:"start after this cursor: the next_after of the previous page"`
 }
 
 type itemIn struct {
@@ -124,6 +126,8 @@ type resourcesOut struct {
 
 type readyOut struct {
 	Items []*workflow.ReadyItem `json:"items"`
+	// NextAfter is the after of the next page, when this one is full.
+	NextAfter string `json:"next_after"`
 }
 
 type claimOut struct {
@@ -236,10 +240,16 @@ func (t *tools) register(s *mcp.Server) {
 		func(ctx context.Context, in verifyIn) (*workflow.Lease, error) {
 			return svc.VerifyToken(ctx, in.Resource, in.Token)
 		})
-	addTool(s, "ready", "Open items whose dependencies are done, most urgent first, each with what it waits on (a lease someone else holds, a queue, its domain's cap); now: only what you can start at once.", true,
+	addTool(s, "ready", "Open items whose dependencies are done, most urgent first, each with what it waits on (a lease someone else holds, a queue, its domain's cap); now: only what you can start at once. With limit, a page at a time: pass next_after as after for the next.", true,
 		func(ctx context.Context, in readyIn) (readyOut, error) {
-			items, err := svc.Ready(ctx, workflow.ReadyRequest{Domain: in.Domain, Owner: me.Owner, Now: in.Now, OwnerDomain: me.Domain})
-			return readyOut{items}, err
+			out := readyOut{Items: []*workflow.ReadyItem{}}
+			next, err := svc.ReadyItems(ctx, workflow.ReadyRequest{Domain: in.Domain, Owner: me.Owner, Now: in.Now, OwnerDomain: me.Domain},
+				workflow.Page{Limit: in.Limit, After: in.After}, func(it *workflow.ReadyItem) error {
+					out.Items = append(out.Items, it)
+					return nil
+				})
+			out.NextAfter = next
+			return out, err
 		})
 	addTool(s, "show_item", "One work item with its transition history.", true,
 		func(ctx context.Context, in itemIn) (*workflow.ItemDetail, error) {

@@ -88,22 +88,66 @@ func (tx *Tx) ItemExists(ctx context.Context, id string) (bool, error) {
 	return true, nil
 }
 
-func (tx *Tx) ItemsList(ctx context.Context, f store.ItemFilter) ([]store.Item, error) {
-	// Only the conditions asked for are in the statement, so that a domain
-	// filter stays on the (domain, status, updated_at) index.
+// itemsPage is how many items ItemsEach reads at a time: few round trips
+// per listing, and a page that costs nothing to hold.
+const itemsPage = 256
+
+func (tx *Tx) ItemsEach(ctx context.Context, f store.ItemFilter, after store.ItemKey, fn func(store.ItemWithDeps) (bool, error)) error {
+	// Only the conditions asked for are in the statement, so that the
+	// planner finds the index whose prefix they and the order make
+	// (migration 00024).
 	var conds []string
 	var args []any
-	for _, c := range []struct{ column, value string }{{"status", string(f.Status)}, {"domain", f.Domain}, {"owner", f.Owner}} {
+	for _, c := range []struct{ column, value string }{{"status", string(f.Status)}, {"domain", f.Domain}, {"owner", f.Owner}, {"priority", f.Priority}} {
 		if c.value != "" {
 			conds = append(conds, c.column+" = ?")
 			args = append(args, c.value)
 		}
 	}
-	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
+	if f.DepsDone {
+		conds = append(conds, `NOT EXISTS (SELECT 1 FROM item_deps d JOIN items dep ON dep.id = d.depends_on WHERE d.item_id = items.id AND dep.status <> 'done')`)
 	}
-	return tx.items(ctx, "read items", `SELECT `+itemColumns+` FROM items`+where+` ORDER BY created_at, id`, args...)
+	for {
+		where, pageArgs := conds, args
+		if after.ID != "" {
+			// A row value comparison is one range of the index, where
+			// created_at > ? OR (created_at = ? AND id > ?) would make
+			// each page skip again the rows of its creation instant (an
+			// import creates all its items in one). SQLite keeps the range
+			// only if the id is not cast.
+			where = append(where[:len(where):len(where)], "(created_at, id) > (CAST(? AS BIGINT), ?)")
+			pageArgs = append(pageArgs[:len(pageArgs):len(pageArgs)], ms(after.CreatedAt), after.ID)
+		}
+		query := `SELECT ` + itemColumns + ` FROM items`
+		if len(where) > 0 {
+			query += ` WHERE ` + strings.Join(where, " AND ")
+		}
+		items, err := tx.items(ctx, "read items", query+` ORDER BY created_at, id LIMIT ?`, append(pageArgs, itemsPage)...)
+		if err != nil || len(items) == 0 {
+			return err
+		}
+		ids := make([]string, len(items))
+		for i, it := range items {
+			ids[i] = it.ID
+		}
+		deps, err := tx.ItemDepsWithStatus(ctx, ids)
+		if err != nil {
+			return err
+		}
+		byItem := map[string][]store.ItemDep{}
+		for _, d := range deps {
+			byItem[d.Item] = append(byItem[d.Item], d)
+		}
+		for _, it := range items {
+			if more, err := fn(store.ItemWithDeps{Item: it, Deps: byItem[it.ID]}); err != nil || !more {
+				return err
+			}
+		}
+		if len(items) < itemsPage {
+			return nil
+		}
+		after = items[len(items)-1].Key()
+	}
 }
 
 func (tx *Tx) ItemIDsFrom(ctx context.Context, from string, limit int) ([]string, error) {
@@ -205,7 +249,10 @@ func (tx *Tx) ItemDepsWithStatus(ctx context.Context, ids []string) ([]store.Ite
 	for i, id := range ids {
 		args[i] = id
 	}
-	return tx.itemDeps(ctx, `SELECT d.item_id, d.depends_on, i.status FROM item_deps d JOIN items i ON i.id = d.depends_on
+	// The status is a lookup per dependency, not a join: a join lets
+	// PostgreSQL, with statistics older than a large import, hash every
+	// item to find a page's few dependencies.
+	return tx.itemDeps(ctx, `SELECT d.item_id, d.depends_on, (SELECT i.status FROM items i WHERE i.id = d.depends_on) FROM item_deps d
 		WHERE d.item_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) ORDER BY d.item_id, d.pos`, args...)
 }
 
@@ -231,12 +278,26 @@ func (tx *Tx) itemDeps(ctx context.Context, query string, args ...any) ([]store.
 }
 
 func (tx *Tx) ItemDepsReplace(ctx context.Context, id string, deps []string) error {
-	const op = "write dependencies"
-	if _, err := tx.exec(ctx, op, `DELETE FROM item_deps WHERE item_id = ?`, id); err != nil {
+	if _, err := tx.exec(ctx, "write dependencies", `DELETE FROM item_deps WHERE item_id = ?`, id); err != nil {
 		return err
 	}
-	for i, d := range deps {
-		if _, err := tx.exec(ctx, op, `INSERT INTO item_deps (item_id, depends_on, pos) VALUES (?, ?, ?)`, id, d, i); err != nil {
+	return tx.ItemDepsAdd(ctx, id, deps)
+}
+
+// depsPerInsert bounds the rows of one INSERT, well inside both databases'
+// limits on a statement's parameters.
+const depsPerInsert = 500
+
+func (tx *Tx) ItemDepsAdd(ctx context.Context, id string, deps []string) error {
+	// One statement per item rather than per dependency: an import of
+	// 100k items makes that many fewer round trips.
+	for start := 0; start < len(deps); start += depsPerInsert {
+		chunk := deps[start:min(start+depsPerInsert, len(deps))]
+		args := make([]any, 0, 3*len(chunk))
+		for i, d := range chunk {
+			args = append(args, id, d, start+i)
+		}
+		if _, err := tx.exec(ctx, "write dependencies", `INSERT INTO item_deps (item_id, depends_on, pos) VALUES (?, ?, ?)`+strings.Repeat(", (?, ?, ?)", len(chunk)-1), args...); err != nil {
 			return err
 		}
 	}

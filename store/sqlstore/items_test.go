@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -115,12 +116,11 @@ func TestItemOps(t *testing.T) {
 		// Filters, in creation order.
 		list := func(f store.ItemFilter) []string {
 			t.Helper()
-			items, err := tx.ItemsList(ctx, f)
-			itemsMust(t, err)
 			var ids []string
-			for _, it := range items {
+			itemsMust(t, tx.ItemsEach(ctx, f, store.ItemKey{}, func(it store.ItemWithDeps) (bool, error) {
 				ids = append(ids, it.ID)
-			}
+				return true, nil
+			}))
 			return ids
 		}
 		for _, c := range []struct {
@@ -133,7 +133,7 @@ func TestItemOps(t *testing.T) {
 			{store.ItemFilter{Domain: "scribe", Owner: "cy"}, nil},
 		} {
 			if got := list(c.f); !reflect.DeepEqual(got, c.want) {
-				t.Errorf("ItemsList(%+v) = %v, want %v", c.f, got, c.want)
+				t.Errorf("ItemsEach(%+v) = %v, want %v", c.f, got, c.want)
 			}
 		}
 
@@ -181,6 +181,18 @@ func TestItemDepsAndHistory(t *testing.T) {
 		if deps, err := tx.ItemDeps(ctx, "A"); err != nil || !reflect.DeepEqual(deps, []string{"B", "C"}) {
 			t.Errorf("ItemDeps(A) = %v, %v", deps, err)
 		}
+		itemsMust(t, tx.ItemInsert(ctx, "D", itemFields("builder"), itemsT0))
+		var many []string
+		for i := range 1200 {
+			id := fmt.Sprintf("X%04d", i)
+			itemsMust(t, tx.ItemInsert(ctx, id, itemFields("builder"), itemsT0))
+			many = append(many, id)
+		}
+		itemsMust(t, tx.ItemDepsAdd(ctx, "D", many))
+		if deps, err := tx.ItemDeps(ctx, "D"); err != nil || !reflect.DeepEqual(deps, many) {
+			t.Errorf("ItemDeps(D) after ItemDepsAdd of %d: %d, %v", len(many), len(deps), err)
+		}
+		itemsMust(t, tx.ItemDepsReplace(ctx, "D", nil))
 		all, err := tx.ItemDepsAll(ctx)
 		itemsMust(t, err)
 		if want := []store.ItemDep{{Item: "A", DependsOn: "B"}, {Item: "A", DependsOn: "C"}, {Item: "B", DependsOn: "C"}}; !reflect.DeepEqual(all, want) {

@@ -1,0 +1,84 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestOnCycle(t *testing.T) {
+	graph := map[string][]string{
+		"A": {"B"}, "B": {"C"}, "C": {"A", "D"}, // A -> B -> C -> A, and on to D
+		"D": {"E"}, "E": {"F"}, "F": {"E"}, // E <-> F
+		"G": {"A"}, // depends on a cycle, is on none
+		"H": {"H"},
+	}
+	got := onCycle(graph)
+	want := map[string]bool{"A": true, "B": true, "C": true, "E": true, "F": true, "H": true}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("onCycle = %v, want %v", got, want)
+	}
+	if c := cycleThrough(graph, "C"); !reflect.DeepEqual(c, []string{"C", "A", "B", "C"}) {
+		t.Errorf("cycleThrough(C) = %v", c)
+	}
+	if c := cycleThrough(graph, "G"); c != nil {
+		t.Errorf("cycleThrough(G) = %v, want none", c)
+	}
+}
+
+// writeChainPlan writes a plan of n items, each depending on the one
+// before; first lists extra dependencies of the first item.
+func writeChainPlan(t *testing.T, n int, first ...string) string {
+	var b strings.Builder
+	b.WriteString("items:\n")
+	for i := range n {
+		deps := first
+		if i > 0 {
+			deps = []string{fmt.Sprintf("C%05d", i-1)}
+		}
+		fmt.Fprintf(&b, "  - {id: C%05d, title: item %d, kind: chore, domain: builder, priority: low, objective: o, depends_on: [%s]}\n", i, i, strings.Join(deps, ", "))
+	}
+	file := filepath.Join(t.TempDir(), "plan.yaml")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// A large plan imports in one transaction, its dependency graph checked in
+// one pass: a chain as deep as the plan is long needs no deep recursion to
+// accept, and a cycle closed through its whole length is named from the
+// first item of the file on it.
+func TestImportLargeChain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports 30k items")
+	}
+	const n = 30_000
+	ctx := context.Background()
+	svc := MustOpen(t)
+	res, err := svc.ImportPlan(ctx, writeChainPlan(t, n), "tester")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Created) != n {
+		t.Fatalf("created %d items, want %d", len(res.Created), n)
+	}
+	ready, err := svc.List(ctx, ItemFilter{})
+	if err != nil || len(ready) != n || !reflect.DeepEqual(ready[n-1].DependsOn, []string{fmt.Sprintf("C%05d", n-2)}) {
+		t.Fatalf("list after import: %d items, %v", len(ready), err)
+	}
+
+	_, err = svc.ImportPlan(ctx, writeChainPlan(t, n, fmt.Sprintf("C%05d", n-1)), "tester")
+	msg := fmt.Sprint(err)
+	if ErrorCode(err) != EINVALID || !strings.Contains(msg, ": items[0] (C00000): depends_on: would form a cycle: C00000 -> C29999 -> C29998 -> ") ||
+		!strings.HasSuffix(msg, " -> C00001 -> C00000") || strings.Contains(msg, "\n") {
+		t.Fatalf("import closing a cycle: %.300s", msg)
+	}
+	if deps, err := svc.Show(ctx, "C00000"); err != nil || len(deps.DependsOn) != 0 {
+		t.Fatalf("the refused import changed C00000: %v, %v", deps, err)
+	}
+}
