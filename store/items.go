@@ -21,11 +21,13 @@ type ItemsOps interface {
 	// ItemIDsFrom is up to limit item ids from from on, in id order: a walk
 	// of the primary key.
 	ItemIDsFrom(ctx context.Context, from string, limit int) ([]string, error)
-	// ItemNextNumber is one more than the highest number N among the ids
-	// <prefix>-N (1 when there is none). It reserves nothing: it is correct
-	// because the insert that takes it runs in the same Store.Write, and the
-	// one-writer contract keeps any other writer out until that commits.
-	ItemNextNumber(ctx context.Context, prefix string) (int, error)
+	// ItemNumberLast is the highest number given to an item id of prefix
+	// (PREFIX-NNN), kept in a counter so that taking the next one is one
+	// read however many items there are; the first call on a store made
+	// before the counter existed finds it with one scan of the ids.
+	ItemNumberLast(ctx context.Context, prefix string) (int64, error)
+	// ItemNumberRaise records n as given, when it is higher than the last.
+	ItemNumberRaise(ctx context.Context, prefix string, n int64) error
 	// ItemInsert creates an item, open and without an owner, created and
 	// updated at.
 	ItemInsert(ctx context.Context, id string, f ItemFields, at time.Time) error

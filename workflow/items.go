@@ -627,15 +627,28 @@ func (tx *Tx) itemExists(ctx context.Context, id string) (bool, error) {
 	return ok, storeErr("read item", err)
 }
 
-// nextItemID is <prefix>-NNN, one past the highest number taken. It is only
-// called in a write transaction, whose insert takes the number before any
-// other writer can read it (the store's one-writer contract).
+// nextItemID is <prefix>-NNN, one past the highest number taken (a counter
+// that every insert of such an id raises, so this costs one read however
+// many items there are). It is only called in a write transaction, whose
+// insert takes the number before any other writer can read it (the store's
+// one-writer contract).
 func (tx *Tx) nextItemID(ctx context.Context, prefix string) (string, error) {
-	n, err := tx.st.ItemNextNumber(ctx, prefix)
+	last, err := tx.st.ItemNumberLast(ctx, prefix)
 	if err != nil {
 		return "", storeErr("read item ids", err)
 	}
-	return fmt.Sprintf("%s-%03d", prefix, n), nil
+	// An id given by hand (add ID, import) may have taken the next number:
+	// skip it, one indexed lookup each.
+	for n := last + 1; ; n++ {
+		id := fmt.Sprintf("%s-%03d", prefix, n)
+		taken, err := tx.itemExists(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		if !taken {
+			return id, storeErr("raise item counter", tx.st.ItemNumberRaise(ctx, prefix, n))
+		}
+	}
 }
 
 func (tx *Tx) insertItem(ctx context.Context, spec ItemSpec) error {
@@ -648,7 +661,23 @@ func (tx *Tx) insertItem(ctx context.Context, spec ItemSpec) error {
 // insertItemRow inserts the item without its dependencies, so that an import
 // can create every item before linking them in any order.
 func (tx *Tx) insertItemRow(ctx context.Context, spec ItemSpec) error {
-	return storeErr("create item", tx.st.ItemInsert(ctx, spec.ID, spec.fields(), tx.now))
+	if err := tx.st.ItemInsert(ctx, spec.ID, spec.fields(), tx.now); err != nil {
+		return storeErr("create item", err)
+	}
+	if prefix, n, ok := numberedID(spec.ID); ok {
+		return storeErr("raise item counter", tx.st.ItemNumberRaise(ctx, prefix, n))
+	}
+	return nil
+}
+
+// numberedID splits an id of the form PREFIX-N.
+func numberedID(id string) (prefix string, n int64, ok bool) {
+	i := strings.LastIndexByte(id, '-')
+	if i <= 0 {
+		return "", 0, false
+	}
+	n, err := strconv.ParseInt(id[i+1:], 10, 64)
+	return id[:i], n, err == nil && n > 0
 }
 
 func (tx *Tx) setDeps(ctx context.Context, id string, deps []string) error {

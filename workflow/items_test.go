@@ -82,3 +82,25 @@ func TestImportLargeChain(t *testing.T) {
 		t.Fatalf("the refused import changed C00000: %v, %v", deps, err)
 	}
 }
+
+// TestNextItemIDIsOnePastTheHighest: an id given by hand raises the number
+// the next generated id takes, and a generated id skips one taken by hand.
+func TestNextItemIDIsOnePastTheHighest(t *testing.T) {
+	ctx := context.Background()
+	svc := MustOpen(t)
+	spec := func(id string) ItemSpec {
+		return ItemSpec{ID: id, Title: "t", Kind: "chore", Domain: "builder", Priority: "low", Objective: "o"}
+	}
+	for _, c := range []struct{ given, want string }{
+		{"", "WORK-001"},
+		{"WORK-003", "WORK-003"},
+		{"", "WORK-004"},
+		{"WORK-010", "WORK-010"},
+		{"", "WORK-011"},
+	} {
+		it, err := svc.AddItem(ctx, spec(c.given), "tester")
+		if err != nil || it.ID != c.want {
+			t.Fatalf("add %q: got %v, %v; want %s", c.given, it, err, c.want)
+		}
+	}
+}

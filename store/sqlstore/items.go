@@ -154,18 +154,37 @@ func (tx *Tx) ItemIDsFrom(ctx context.Context, from string, limit int) ([]string
 	return tx.texts(ctx, "read items", `SELECT id FROM items WHERE id >= ? ORDER BY id LIMIT ?`, from, limit)
 }
 
-func (tx *Tx) ItemNextNumber(ctx context.Context, prefix string) (int, error) {
+// itemCounter names a prefix's counter row; counters only go up (a
+// trigger refuses anything else).
+func itemCounter(prefix string) string { return "item_number:" + prefix }
+
+func (tx *Tx) ItemNumberLast(ctx context.Context, prefix string) (int64, error) {
+	var last int64
+	err := tx.queryRow(ctx, `SELECT value FROM counters WHERE name = ?`, itemCounter(prefix)).Scan(&last)
+	if err == nil {
+		return last, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, tx.fail("read item counter", err)
+	}
 	ids, err := tx.texts(ctx, "read item ids", `SELECT id FROM items WHERE substr(id, 1, ?) = ?`, len(prefix)+1, prefix+"-")
 	if err != nil {
 		return 0, err
 	}
-	highest := 0
 	for _, id := range ids {
-		if n, err := strconv.Atoi(id[len(prefix)+1:]); err == nil && n > highest {
-			highest = n
+		if n, err := strconv.ParseInt(id[len(prefix)+1:], 10, 64); err == nil && n > last {
+			last = n
 		}
 	}
-	return highest + 1, nil
+	if _, err := tx.exec(ctx, "create item counter", `INSERT INTO counters (name, value) VALUES (?, ?)`, itemCounter(prefix), last); err != nil {
+		return 0, err
+	}
+	return last, nil
+}
+
+func (tx *Tx) ItemNumberRaise(ctx context.Context, prefix string, n int64) error {
+	_, err := tx.exec(ctx, "raise item counter", `UPDATE counters SET value = ? WHERE name = ? AND value < ?`, n, itemCounter(prefix), n)
+	return err
 }
 
 func (tx *Tx) ItemInsert(ctx context.Context, id string, f store.ItemFields, at time.Time) error {
