@@ -140,11 +140,30 @@ type ChainCheck struct {
 	Full       bool       `json:"full"`
 	Checkpoint *ChainHead `json:"checkpoint,omitempty"`
 	Rehashed   int64      `json:"rehashed"`
+	// Files are the signal and report files read: those of rows after the
+	// marks an earlier intact check recorded, or all of them when Full.
+	Files FileCheck `json:"files"`
+	// BlobStore is audit verify's check of the blob store (incremental or
+	// full as the chain's); health and reports record theirs apart.
+	BlobStore *StoreCheck `json:"blob_store,omitempty"`
+	// marks are where the next incremental check of the files starts, once
+	// this one is recorded as intact.
+	marks map[store.VerifyMark]int64
 }
 
 // Failures lists what the check found, one line each: the chain or a
-// recorded head first, then each row that disagrees with the log.
+// recorded head first, then each row that disagrees with the log, each
+// altered file, and what the blob store check found.
 func (c *ChainCheck) Failures() []string {
+	out := c.chainFailures()
+	if c.BlobStore != nil {
+		out = append(out, c.BlobStore.Failures()...)
+	}
+	return out
+}
+
+// chainFailures are the failures recorded as the audit_chain check's.
+func (c *ChainCheck) chainFailures() []string {
 	var out []string
 	if c.Problem != "" {
 		out = append(out, fmt.Sprintf("audit chain broken at seq %d: %s", c.BrokenSeq, c.Problem))
@@ -155,7 +174,7 @@ func (c *ChainCheck) Failures() []string {
 	if more := c.Disagreeing - len(c.Disagreements); more > 0 {
 		out = append(out, fmt.Sprintf("the store disagrees with the audit log in %d more place(s)", more))
 	}
-	return out
+	return append(out, c.Files.failures()...)
 }
 
 // verifyChain walks every event in order, handing each intact one to
@@ -288,10 +307,23 @@ func (s *Service) verifyAuditLog(ctx context.Context, full bool) (ChainCheck, er
 	rp := newReplay()
 	err = s.read(ctx, func(tx *Tx) error {
 		var from *ChainHead
+		var marks map[store.VerifyMark]int64
+		if !full {
+			// A failure stands until a check that covers what it covered
+			// clears it: after one, checks are full.
+			last, err := tx.latestVerification(ctx, string(store.VerificationAuditChain))
+			if err != nil {
+				return err
+			}
+			full = last != nil && !last.OK
+		}
 		if !full {
 			var err error
 			if from, err = tx.checkpoint(ctx); err != nil {
 				return err
+			}
+			if marks, err = tx.st.VerifyMarks(ctx); err != nil {
+				return storeErr("read verify marks", err)
 			}
 		}
 		var err error
@@ -307,7 +339,12 @@ func (s *Service) verifyAuditLog(ctx context.Context, full bool) (ChainCheck, er
 		if err := tx.checkHeads(ctx, &res); err != nil {
 			return err
 		}
-		if err := s.checkReportHeads(ctx, tx, &res); err != nil {
+		if full {
+			if err := s.checkReportHeads(ctx, tx, &res); err != nil {
+				return err
+			}
+		}
+		if err := s.checkFiles(ctx, tx, &res, full, marks); err != nil {
 			return err
 		}
 		anchors.check(&res)
@@ -335,31 +372,81 @@ func (s *Service) verifyAuditLog(ctx context.Context, full bool) (ChainCheck, er
 	return res, nil
 }
 
-// VerifyAudit verifies the log in a read snapshot (writers are not held
-// up), then records the result: its head is what a later check uses to
-// notice truncation, and where the next incremental check starts.
+// VerifyAudit verifies the log and the blob store in read snapshots
+// (writers are not held up), then records both results: the chain's head
+// is what a later check uses to notice truncation, and with the marks of
+// the files and blobs read, where the next incremental check starts.
 func (s *Service) VerifyAudit(ctx context.Context, actor, source string, full bool) (ChainCheck, error) {
 	res, err := s.verifyAuditLog(ctx, full)
 	if err != nil {
 		return res, err
 	}
+	blobs, progress, err := s.checkBlobs(ctx, full)
+	if err != nil {
+		return res, err
+	}
+	res.BlobStore = blobs
 	err = s.write(ctx, func(tx *Tx) error {
+		// The blob store's result is a row of its own for the verdict; the
+		// one audit event, audit.verify, carries both.
+		if err := tx.st.VerificationInsert(ctx, store.Verification{Kind: store.VerificationBlobStore, OK: blobs.OK,
+			Detail: blobDetail(blobs), Findings: encodeList(blobs.Failures()), Source: source, At: tx.now}); err != nil {
+			return storeErr("record verification", err)
+		}
+		if err := tx.recordBlobProgress(ctx, blobs, progress); err != nil {
+			return err
+		}
 		return tx.recordChainCheck(ctx, actor, source, res)
 	})
+	res.OK = res.OK && blobs.OK
 	return res, err
 }
 
+// recordChainCheck records the audit-chain check (not the blob store's,
+// which recordStoreCheck records) and, when it is intact, advances the
+// marks of the files it read.
 func (tx *Tx) recordChainCheck(ctx context.Context, actor, source string, res ChainCheck) error {
+	failures := res.chainFailures()
 	v := store.Verification{Kind: store.VerificationAuditChain, OK: res.OK, Detail: fmt.Sprintf("%d events, %d re-hashed", res.Events, res.Rehashed),
-		Findings: encodeList(res.Failures()), Source: source, At: tx.now}
+		Findings: encodeList(failures), Source: source, At: tx.now}
 	if res.OK {
 		v.HeadSeq, v.HeadHash = res.Head.Seq, res.Head.Hash
 	} else {
-		v.Detail = res.Failures()[0]
+		v.Detail = failures[0]
 	}
 	if err := tx.st.VerificationInsert(ctx, v); err != nil {
 		return storeErr("record verification", err)
 	}
-	return tx.audit(ctx, actor, "audit.verify", "audit", map[string]any{"ok": res.OK, "events": res.Events, "head": res.Head, "broken_seq": res.BrokenSeq,
-		"disagreeing": res.Disagreeing, "anchors_checked": res.Anchors.Checked, "full": res.Full, "rehashed": res.Rehashed})
+	if err := tx.advanceMarks(ctx, res.OK, res.marks); err != nil {
+		return err
+	}
+	payload := map[string]any{"ok": res.OK, "events": res.Events, "head": res.Head, "broken_seq": res.BrokenSeq,
+		"disagreeing": res.Disagreeing, "anchors_checked": res.Anchors.Checked, "full": res.Full, "rehashed": res.Rehashed}
+	if res.BlobStore != nil {
+		payload["blob_store"] = map[string]any{"ok": res.BlobStore.OK, "blobs": res.BlobStore.Blobs, "problems": res.BlobStore.Problems, "missing": res.BlobStore.Missing}
+	}
+	return tx.audit(ctx, actor, "audit.verify", "audit", payload)
+}
+
+// blobDetail sums a blob-store check up in a line.
+func blobDetail(check *StoreCheck) string {
+	if check.OK {
+		return fmt.Sprintf("%d blobs", check.Blobs)
+	}
+	f := check.Failures()
+	return fmt.Sprintf("%d problem(s) in %d blobs, first %s", len(f), check.Blobs, f[0])
+}
+
+// advanceMarks records marks as where the next incremental check starts,
+// if the check that reached them was intact.
+func (tx *Tx) advanceMarks(ctx context.Context, intact bool, marks map[store.VerifyMark]int64) error {
+	if !intact {
+		return nil
+	}
+	for m, through := range marks {
+		if err := tx.st.VerifyMarkAdvance(ctx, m, through, tx.now); err != nil {
+			return storeErr("record verify mark", err)
+		}
+	}
+	return nil
 }

@@ -314,14 +314,20 @@ func TestHealthReportAndReplayOps(t *testing.T) {
 			}
 		}
 
-		blobs, err := tx.BlobRefsCapsules(ctx)
-		if err != nil || !reflect.DeepEqual(blobs, []store.CapsuleBlob{{ItemID: "A", Generation: 1, Blob: strings.Repeat("a", 64)}}) {
+		blobs, err := tx.BlobRefsCapsules(ctx, 0)
+		if err != nil || len(blobs) != 1 || !reflect.DeepEqual(blobs, []store.CapsuleBlob{{ID: blobs[0].ID, ItemID: "A", Generation: 1, Blob: strings.Repeat("a", 64)}}) {
 			t.Errorf("capsule blobs %+v err %v", blobs, err)
 		}
-		if edits, err := tx.BlobRefsShadowEdits(ctx); err != nil || len(edits) != 0 {
+		if after, err := tx.BlobRefsCapsules(ctx, blobs[0].ID); err != nil || len(after) != 0 {
+			t.Errorf("capsule blobs after the last %+v err %v", after, err)
+		}
+		if edits, err := tx.BlobRefsShadowEdits(ctx, 0); err != nil || len(edits) != 0 {
 			t.Errorf("shadow edit blobs %+v err %v", edits, err)
 		}
-		if prints, err := tx.BlobRefsFingerprints(ctx); err != nil || len(prints) != 0 {
+		if reports, err := tx.BlobRefsReports(ctx, 0); err != nil || len(reports) != 0 {
+			t.Errorf("reports %+v err %v", reports, err)
+		}
+		if prints, err := tx.BlobRefsFingerprints(ctx, 0); err != nil || len(prints) != 0 {
 			t.Errorf("fingerprint manifests %+v err %v", prints, err)
 		}
 	})
