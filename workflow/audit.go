@@ -322,6 +322,8 @@ func (s *Service) verifyAuditLog(ctx context.Context, full bool) (ChainCheck, er
 			if from, err = tx.checkpoint(ctx); err != nil {
 				return err
 			}
+			// The first check has nothing to start from: it reads it all.
+			full = from == nil
 			if marks, err = tx.st.VerifyMarks(ctx); err != nil {
 				return storeErr("read verify marks", err)
 			}
@@ -344,10 +346,12 @@ func (s *Service) verifyAuditLog(ctx context.Context, full bool) (ChainCheck, er
 				return err
 			}
 		}
+		anchors.check(&res)
+		// Files last: an altered one is a finding of its own, after what
+		// the heads say about the chain.
 		if err := s.checkFiles(ctx, tx, &res, full, marks); err != nil {
 			return err
 		}
-		anchors.check(&res)
 		if !intact {
 			return nil
 		}
