@@ -9,13 +9,13 @@
 
 -- +goose Up
 CREATE TABLE verify_marks (
-    name    TEXT PRIMARY KEY,
+    name    TEXT COLLATE "C" PRIMARY KEY,
     through BIGINT NOT NULL,
     at      BIGINT NOT NULL
 );
 
 CREATE TABLE verified_blobs (
-    sha256 TEXT PRIMARY KEY,
+    sha256 TEXT COLLATE "C" PRIMARY KEY,
     at     BIGINT NOT NULL
 );
 
