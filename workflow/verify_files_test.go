@@ -207,3 +207,24 @@ func BenchmarkHealthReports(b *testing.B) {
 		})
 	}
 }
+
+// A file written after the marks is the incremental check's to read: one
+// altered before any check read it is found by the next health.
+func TestIncrementalCheckReadsNewFiles(t *testing.T) {
+	ctx := context.Background()
+	svc := verifiedFixture(t)
+	sig, err := svc.SendSignal(ctx, SignalSpec{Kind: KindMissive, From: "builder", FromDomain: "builder", To: "scribe", Body: "new"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	overwrite(t, svc.Layout.StatePath(sig.File), "{}\n")
+	want := "the file " + sig.File + " no longer holds what its row records"
+	h, err := svc.Health(ctx, "tester")
+	if err != nil || h.Status != HealthRed || !strings.Contains(strings.Join(h.Lines(), "\n"), want) {
+		t.Fatalf("health: %s %q, %v; want red with %q", h.Status, h.Lines(), err, want)
+	}
+	inc, err := svc.VerifyAudit(ctx, "tester", "test", false)
+	if err != nil || inc.OK || inc.Files.Signals == 0 || !strings.Contains(strings.Join(inc.Failures(), "\n"), want) {
+		t.Fatalf("audit verify: %+v %q, %v; want %q", inc.Files, inc.Failures(), err, want)
+	}
+}
