@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/oxygen-tools/oxygen/store"
@@ -194,36 +195,33 @@ func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, visit func(*chai
 	prev := genesisHash
 	var expect, prevAt int64 = 1, 0
 	hasher := newChainHasher()
-	err := tx.st.AuditEach(ctx, func(row *store.AuditEvent) bool {
+	check := func(row *store.AuditEvent) bool {
 		e := chainEvent{seq: row.Seq, at: storedMS(row.At), actor: row.Actor, action: row.Action, subject: row.Subject,
 			payload: row.Payload, prevHash: row.PrevHash, hash: row.Hash}
 		res.Events++
-		fail := func(problem string) {
-			res.OK = false
-			res.BrokenSeq = e.seq
-			res.Problem = problem
-		}
+		problem := ""
 		switch {
 		case e.seq != expect:
-			fail("events are missing before this one (expected seq " + itoa(expect) + ")")
-			res.BrokenSeq = expect
+			problem = "events are missing before this one (expected seq " + itoa(expect) + ")"
+			e.seq = expect
 		case e.prevHash != prev:
-			fail("prev_hash does not match the previous event's hash")
+			problem = "prev_hash does not match the previous event's hash"
 		case e.at < prevAt:
 			// Every transaction's time is at least the newest event's
 			// (Tx.readClock), so an earlier time was written by a clock
 			// that went back or by hand.
-			fail(fmt.Sprintf("the event's time %s is earlier than the previous event's %s", fromMS(e.at), fromMS(prevAt)))
+			problem = fmt.Sprintf("the event's time %s is earlier than the previous event's %s", fromMS(e.at), fromMS(prevAt))
 		case e.seq > trusted:
 			res.Rehashed++
 			intact, err := hasher.matches(e.prevHash, e.seq, e.at, e.actor, e.action, e.subject, e.payload, e.hash)
 			if err != nil {
-				fail("the payload is not valid JSON")
+				problem = "the payload is not valid JSON"
 			} else if !intact {
-				fail("the event's content does not match its hash")
+				problem = "the event's content does not match its hash"
 			}
 		}
-		if !res.OK {
+		if problem != "" {
+			res.OK, res.BrokenSeq, res.Problem = false, e.seq, problem
 			return false
 		}
 		if e.seq == 1 {
@@ -234,7 +232,39 @@ func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, visit func(*chai
 		prev, prevAt = e.hash, e.at
 		expect++
 		return true
+	}
+	// Reading a row through the driver costs more than checking it: this
+	// goroutine reads while another checks, in order, a batch at a time.
+	const batchSize = 256
+	batches := make(chan []store.AuditEvent, 4)
+	var broken atomic.Bool
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		for batch := range batches {
+			for i := 0; i < len(batch) && !broken.Load(); i++ {
+				if !check(&batch[i]) {
+					broken.Store(true)
+				}
+			}
+		}
+	}()
+	batch := make([]store.AuditEvent, 0, batchSize)
+	err := tx.st.AuditEach(ctx, func(row *store.AuditEvent) bool {
+		if broken.Load() {
+			return false
+		}
+		if batch = append(batch, *row); len(batch) == batchSize {
+			batches <- batch
+			batch = make([]store.AuditEvent, 0, batchSize)
+		}
+		return true
 	})
+	if len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	<-checked
 	if err != nil {
 		return ChainCheck{}, storeErr("read audit log", err)
 	}
