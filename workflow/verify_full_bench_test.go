@@ -11,9 +11,9 @@ import (
 )
 
 // BenchmarkVerifyFull measures audit verify --full on a chain of 1M events
-// (OXYGEN_BENCH_EVENTS aside, the figure docs/PERFORMANCE.md quotes):
+// (the figure docs/PERFORMANCE.md quotes): after a small replayed workload,
 // job.run-style events appended straight to a test store with
-// synchronous=OFF, after a small replayed workload. events/s counts the
+// synchronous=OFF. events/s counts the
 // events of one whole check (the re-hash, the recorded heads, the replay
 // and its comparison with the tables) per second; rehash-events/s the chain
 // pass alone (read, canonical JSON, sha256, compare).
