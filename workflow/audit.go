@@ -325,8 +325,10 @@ func (tx *Tx) checkHeads(ctx context.Context, res *ChainCheck) error {
 
 // verifyAuditLog checks the log in one pass over the events: the re-hash
 // (of every event when full, else of those after the checkpoint), the heads
-// recorded in the store, in report files and in git history, and the replay
-// of every event compared with the tables and the blob store.
+// recorded in the store, in report files and in git history, the replay of
+// every event compared with the tables and the blob store, and the signal
+// and report files (all of them when full, else those of rows after the
+// marks). The first check, and any after a recorded failure, is full.
 func (s *Service) verifyAuditLog(ctx context.Context, full bool) (ChainCheck, error) {
 	anchors, err := s.readGitAnchors(ctx)
 	if err != nil {
