@@ -101,15 +101,34 @@ type AuditOps interface {
 	// returns whether it did.
 	DaemonReleaseIf(ctx context.Context, pid int64, host string) (bool, error)
 
-	// BlobRefsCapsules are the blob of every capsule generation, in the
-	// order generated.
-	BlobRefsCapsules(ctx context.Context) ([]CapsuleBlob, error)
+	// BlobRefsCapsules are the blob of every capsule generation with an id
+	// above after, in the order generated.
+	BlobRefsCapsules(ctx context.Context, after int64) ([]CapsuleBlob, error)
 	// BlobRefsShadowEdits are the manifests before and after every shadow
-	// edit, in the order detected.
-	BlobRefsShadowEdits(ctx context.Context) ([]ShadowEditBlobs, error)
-	// BlobRefsFingerprints are the distinct manifests fingerprints refer
-	// to with their resource, in the order first taken.
-	BlobRefsFingerprints(ctx context.Context) ([]FingerprintManifest, error)
+	// edit with an id above after, in the order detected.
+	BlobRefsShadowEdits(ctx context.Context, after int64) ([]ShadowEditBlobs, error)
+	// BlobRefsFingerprints are the distinct manifests the fingerprints with
+	// an id above after refer to, with their resource and the highest such
+	// id, in the order first taken.
+	BlobRefsFingerprints(ctx context.Context, after int64) ([]FingerprintManifest, error)
+	// BlobRefsReports are the reports with an id above after: their files'
+	// paths and blobs and the chain head each covers, in the order written.
+	BlobRefsReports(ctx context.Context, after int64) ([]ReportRow, error)
+
+	// VerifyMarks are, per kind of thing an incremental check reads, the
+	// highest row id a check found intact (none: nothing verified yet).
+	VerifyMarks(ctx context.Context) (map[VerifyMark]int64, error)
+	// VerifyMarkAdvance records through as mark's highest verified id,
+	// unless it is already there or above.
+	VerifyMarkAdvance(ctx context.Context, mark VerifyMark, through int64, at time.Time) error
+	// VerifiedBlob reports whether blob was re-hashed and found intact.
+	VerifiedBlob(ctx context.Context, blob string) (bool, error)
+	// VerifiedBlobAdd records blob as re-hashed and found intact at at (a
+	// no-op when it is already recorded).
+	VerifiedBlobAdd(ctx context.Context, blob string, at time.Time) error
+	// VerifySignalFilesAfter are the id and export file of every signal
+	// with an id above after, by id.
+	VerifySignalFilesAfter(ctx context.Context, after int64) ([]SignalFile, error)
 
 	// TokenSeedAtLeast raises the lease-token counter to seed unless it is
 	// already there or above.
@@ -266,8 +285,31 @@ type Daemon struct {
 	Schedule    string
 }
 
+// VerifyMark names what an incremental check reads after a mark.
+type VerifyMark string
+
+const (
+	MarkSignalFiles     VerifyMark = "signal_files"
+	MarkReportFiles     VerifyMark = "report_files"
+	MarkCapsuleBlobs    VerifyMark = "capsule_blobs"
+	MarkShadowEditBlobs VerifyMark = "shadow_edit_blobs"
+	MarkFingerprintBlob VerifyMark = "fingerprint_blobs"
+	MarkReportBlobs     VerifyMark = "report_blobs"
+)
+
+// ReportRow is one recorded report as verification reads it.
+type ReportRow struct {
+	ID       int64
+	Path     string // the .md file; the .json sits next to it
+	HeadSeq  int64
+	HeadHash string
+	MDBlob   string
+	JSONBlob string
+}
+
 // CapsuleBlob is the blob of one capsule generation.
 type CapsuleBlob struct {
+	ID         int64
 	ItemID     string
 	Generation int
 	Blob       string
@@ -282,6 +324,7 @@ type ShadowEditBlobs struct {
 
 // FingerprintManifest is a manifest a fingerprint of resource refers to.
 type FingerprintManifest struct {
+	ID       int64 // the highest fingerprint id naming it
 	Manifest string
 	Resource string
 }

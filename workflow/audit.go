@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/oxygen-tools/oxygen/store"
@@ -140,11 +141,30 @@ type ChainCheck struct {
 	Full       bool       `json:"full"`
 	Checkpoint *ChainHead `json:"checkpoint,omitempty"`
 	Rehashed   int64      `json:"rehashed"`
+	// Files are the signal and report files read: those of rows after the
+	// marks an earlier intact check recorded, or all of them when Full.
+	Files FileCheck `json:"files"`
+	// BlobStore is audit verify's check of the blob store (incremental or
+	// full as the chain's); health and reports record theirs apart.
+	BlobStore *StoreCheck `json:"blob_store,omitempty"`
+	// marks are where the next incremental check of the files starts, once
+	// this one is recorded as intact.
+	marks map[store.VerifyMark]int64
 }
 
 // Failures lists what the check found, one line each: the chain or a
-// recorded head first, then each row that disagrees with the log.
+// recorded head first, then each row that disagrees with the log, each
+// altered file, and what the blob store check found.
 func (c *ChainCheck) Failures() []string {
+	out := c.chainFailures()
+	if c.BlobStore != nil {
+		out = append(out, c.BlobStore.Failures()...)
+	}
+	return out
+}
+
+// chainFailures are the failures recorded as the audit_chain check's.
+func (c *ChainCheck) chainFailures() []string {
 	var out []string
 	if c.Problem != "" {
 		out = append(out, fmt.Sprintf("audit chain broken at seq %d: %s", c.BrokenSeq, c.Problem))
@@ -155,7 +175,7 @@ func (c *ChainCheck) Failures() []string {
 	if more := c.Disagreeing - len(c.Disagreements); more > 0 {
 		out = append(out, fmt.Sprintf("the store disagrees with the audit log in %d more place(s)", more))
 	}
-	return out
+	return append(out, c.Files.failures()...)
 }
 
 // verifyChain walks every event in order, handing each intact one to
@@ -174,36 +194,34 @@ func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, visit func(*chai
 	}
 	prev := genesisHash
 	var expect, prevAt int64 = 1, 0
-	err := tx.st.AuditEach(ctx, func(row *store.AuditEvent) bool {
+	hasher := newChainHasher()
+	check := func(row *store.AuditEvent) bool {
 		e := chainEvent{seq: row.Seq, at: storedMS(row.At), actor: row.Actor, action: row.Action, subject: row.Subject,
 			payload: row.Payload, prevHash: row.PrevHash, hash: row.Hash}
 		res.Events++
-		fail := func(problem string) {
-			res.OK = false
-			res.BrokenSeq = e.seq
-			res.Problem = problem
-		}
+		problem := ""
 		switch {
 		case e.seq != expect:
-			fail("events are missing before this one (expected seq " + itoa(expect) + ")")
-			res.BrokenSeq = expect
+			problem = "events are missing before this one (expected seq " + itoa(expect) + ")"
+			e.seq = expect
 		case e.prevHash != prev:
-			fail("prev_hash does not match the previous event's hash")
+			problem = "prev_hash does not match the previous event's hash"
 		case e.at < prevAt:
 			// Every transaction's time is at least the newest event's
 			// (Tx.readClock), so an earlier time was written by a clock
 			// that went back or by hand.
-			fail(fmt.Sprintf("the event's time %s is earlier than the previous event's %s", fromMS(e.at), fromMS(prevAt)))
+			problem = fmt.Sprintf("the event's time %s is earlier than the previous event's %s", fromMS(e.at), fromMS(prevAt))
 		case e.seq > trusted:
 			res.Rehashed++
-			want, err := chainHash(e.prevHash, e.seq, e.at, e.actor, e.action, e.subject, e.payload)
+			intact, err := hasher.matches(e.prevHash, e.seq, e.at, e.actor, e.action, e.subject, e.payload, e.hash)
 			if err != nil {
-				fail("the payload is not valid JSON")
-			} else if want != e.hash {
-				fail("the event's content does not match its hash")
+				problem = "the payload is not valid JSON"
+			} else if !intact {
+				problem = "the event's content does not match its hash"
 			}
 		}
-		if !res.OK {
+		if problem != "" {
+			res.OK, res.BrokenSeq, res.Problem = false, e.seq, problem
 			return false
 		}
 		if e.seq == 1 {
@@ -214,7 +232,39 @@ func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, visit func(*chai
 		prev, prevAt = e.hash, e.at
 		expect++
 		return true
+	}
+	// Reading a row through the driver costs more than checking it: this
+	// goroutine reads while another checks, in order, a batch at a time.
+	const batchSize = 256
+	batches := make(chan []store.AuditEvent, 4)
+	var broken atomic.Bool
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		for batch := range batches {
+			for i := 0; i < len(batch) && !broken.Load(); i++ {
+				if !check(&batch[i]) {
+					broken.Store(true)
+				}
+			}
+		}
+	}()
+	batch := make([]store.AuditEvent, 0, batchSize)
+	err := tx.st.AuditEach(ctx, func(row *store.AuditEvent) bool {
+		if broken.Load() {
+			return false
+		}
+		if batch = append(batch, *row); len(batch) == batchSize {
+			batches <- batch
+			batch = make([]store.AuditEvent, 0, batchSize)
+		}
+		return true
 	})
+	if len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	<-checked
 	if err != nil {
 		return ChainCheck{}, storeErr("read audit log", err)
 	}
@@ -275,8 +325,10 @@ func (tx *Tx) checkHeads(ctx context.Context, res *ChainCheck) error {
 
 // verifyAuditLog checks the log in one pass over the events: the re-hash
 // (of every event when full, else of those after the checkpoint), the heads
-// recorded in the store, in report files and in git history, and the replay
-// of every event compared with the tables and the blob store.
+// recorded in the store, in report files and in git history, the replay of
+// every event compared with the tables and the blob store, and the signal
+// and report files (all of them when full, else those of rows after the
+// marks). The first check, and any after a recorded failure, is full.
 func (s *Service) verifyAuditLog(ctx context.Context, full bool) (ChainCheck, error) {
 	anchors, err := s.readGitAnchors(ctx)
 	if err != nil {
@@ -287,10 +339,25 @@ func (s *Service) verifyAuditLog(ctx context.Context, full bool) (ChainCheck, er
 	rp := newReplay()
 	err = s.read(ctx, func(tx *Tx) error {
 		var from *ChainHead
+		var marks map[store.VerifyMark]int64
+		if !full {
+			// A failure stands until a check that covers what it covered
+			// clears it: after one, checks are full.
+			last, err := tx.latestVerification(ctx, string(store.VerificationAuditChain))
+			if err != nil {
+				return err
+			}
+			full = last != nil && !last.OK
+		}
 		if !full {
 			var err error
 			if from, err = tx.checkpoint(ctx); err != nil {
 				return err
+			}
+			// The first check has nothing to start from: it reads it all.
+			full = from == nil
+			if marks, err = tx.st.VerifyMarks(ctx); err != nil {
+				return storeErr("read verify marks", err)
 			}
 		}
 		var err error
@@ -306,10 +373,17 @@ func (s *Service) verifyAuditLog(ctx context.Context, full bool) (ChainCheck, er
 		if err := tx.checkHeads(ctx, &res); err != nil {
 			return err
 		}
-		if err := s.checkReportHeads(ctx, tx, &res); err != nil {
-			return err
+		if full {
+			if err := s.checkReportHeads(ctx, tx, &res); err != nil {
+				return err
+			}
 		}
 		anchors.check(&res)
+		// Files last: an altered one is a finding of its own, after what
+		// the heads say about the chain.
+		if err := s.checkFiles(ctx, tx, &res, full, marks); err != nil {
+			return err
+		}
 		if !intact {
 			return nil
 		}
@@ -334,31 +408,81 @@ func (s *Service) verifyAuditLog(ctx context.Context, full bool) (ChainCheck, er
 	return res, nil
 }
 
-// VerifyAudit verifies the log in a read snapshot (writers are not held
-// up), then records the result: its head is what a later check uses to
-// notice truncation, and where the next incremental check starts.
+// VerifyAudit verifies the log and the blob store in read snapshots
+// (writers are not held up), then records both results: the chain's head
+// is what a later check uses to notice truncation, and with the marks of
+// the files and blobs read, where the next incremental check starts.
 func (s *Service) VerifyAudit(ctx context.Context, actor, source string, full bool) (ChainCheck, error) {
 	res, err := s.verifyAuditLog(ctx, full)
 	if err != nil {
 		return res, err
 	}
+	blobs, progress, err := s.checkBlobs(ctx, full)
+	if err != nil {
+		return res, err
+	}
+	res.BlobStore = blobs
 	err = s.write(ctx, func(tx *Tx) error {
+		// The blob store's result is a row of its own for the verdict; the
+		// one audit event, audit.verify, carries both.
+		if err := tx.st.VerificationInsert(ctx, store.Verification{Kind: store.VerificationBlobStore, OK: blobs.OK,
+			Detail: blobDetail(blobs), Findings: encodeList(blobs.Failures()), Source: source, At: tx.now}); err != nil {
+			return storeErr("record verification", err)
+		}
+		if err := tx.recordBlobProgress(ctx, blobs, progress); err != nil {
+			return err
+		}
 		return tx.recordChainCheck(ctx, actor, source, res)
 	})
+	res.OK = res.OK && blobs.OK
 	return res, err
 }
 
+// recordChainCheck records the audit-chain check (not the blob store's,
+// which recordStoreCheck records) and, when it is intact, advances the
+// marks of the files it read.
 func (tx *Tx) recordChainCheck(ctx context.Context, actor, source string, res ChainCheck) error {
+	failures := res.chainFailures()
 	v := store.Verification{Kind: store.VerificationAuditChain, OK: res.OK, Detail: fmt.Sprintf("%d events, %d re-hashed", res.Events, res.Rehashed),
-		Findings: encodeList(res.Failures()), Source: source, At: tx.now}
+		Findings: encodeList(failures), Source: source, At: tx.now}
 	if res.OK {
 		v.HeadSeq, v.HeadHash = res.Head.Seq, res.Head.Hash
 	} else {
-		v.Detail = res.Failures()[0]
+		v.Detail = failures[0]
 	}
 	if err := tx.st.VerificationInsert(ctx, v); err != nil {
 		return storeErr("record verification", err)
 	}
-	return tx.audit(ctx, actor, "audit.verify", "audit", map[string]any{"ok": res.OK, "events": res.Events, "head": res.Head, "broken_seq": res.BrokenSeq,
-		"disagreeing": res.Disagreeing, "anchors_checked": res.Anchors.Checked, "full": res.Full, "rehashed": res.Rehashed})
+	if err := tx.advanceMarks(ctx, res.OK, res.marks); err != nil {
+		return err
+	}
+	payload := map[string]any{"ok": res.OK, "events": res.Events, "head": res.Head, "broken_seq": res.BrokenSeq,
+		"disagreeing": res.Disagreeing, "anchors_checked": res.Anchors.Checked, "full": res.Full, "rehashed": res.Rehashed}
+	if res.BlobStore != nil {
+		payload["blob_store"] = map[string]any{"ok": res.BlobStore.OK, "blobs": res.BlobStore.Blobs, "problems": res.BlobStore.Problems, "missing": res.BlobStore.Missing}
+	}
+	return tx.audit(ctx, actor, "audit.verify", "audit", payload)
+}
+
+// blobDetail sums a blob-store check up in a line.
+func blobDetail(check *StoreCheck) string {
+	if check.OK {
+		return fmt.Sprintf("%d blobs", check.Blobs)
+	}
+	f := check.Failures()
+	return fmt.Sprintf("%d problem(s) in %d blobs, first %s", len(f), check.Blobs, f[0])
+}
+
+// advanceMarks records marks as where the next incremental check starts,
+// if the check that reached them was intact.
+func (tx *Tx) advanceMarks(ctx context.Context, intact bool, marks map[store.VerifyMark]int64) error {
+	if !intact {
+		return nil
+	}
+	for m, through := range marks {
+		if err := tx.st.VerifyMarkAdvance(ctx, m, through, tx.now); err != nil {
+			return storeErr("record verify mark", err)
+		}
+	}
+	return nil
 }

@@ -55,8 +55,9 @@ func (h *Health) yellow(code, subject, format string, args ...any) {
 
 // Health re-runs the integrity checks (it verifies the audit log: re-hash
 // since the last verified head, anchored heads, replay against the tables;
-// re-hashes the blob store; and compares the capsules in use with their
-// files, so it is thorough rather than instant), records each result that
+// reads the signal and report files and re-hashes the blobs that rows
+// written since the last intact check name; and compares the capsules in
+// use with their files), records each result that
 // changed since the last record, and gives the verdict healthVerdict makes
 // from the records: the one a capsule shows when it is generated.
 func (s *Service) Health(ctx context.Context, actor string) (*Health, error) {
@@ -64,7 +65,7 @@ func (s *Service) Health(ctx context.Context, actor string) (*Health, error) {
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := s.checkBlobStore(ctx)
+	blobs, progress, err := s.checkBlobs(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +76,7 @@ func (s *Service) Health(ctx context.Context, actor string) (*Health, error) {
 	policy := PolicyDrift(s.Layout, s.Config)
 	var h *Health
 	err = s.write(ctx, func(tx *Tx) error {
-		if err := tx.recordIntegrity(ctx, actor, "health", chain, blobs, drift); err != nil {
+		if err := tx.recordIntegrity(ctx, actor, "health", chain, blobs, progress, drift); err != nil {
 			return err
 		}
 		var err error
@@ -117,8 +118,10 @@ func (tx *Tx) capsulesInUse(ctx context.Context) ([]*Capsule, error) {
 
 // recordIntegrity records the results of fresh integrity checks that differ
 // from the latest on record: the verdict reads the records, and a result
-// that did not change needs no new row (health may run every minute).
-func (tx *Tx) recordIntegrity(ctx context.Context, actor, source string, chain ChainCheck, blobs *StoreCheck, drift map[int64]bool) error {
+// that did not change needs no new row (health may run every minute). The
+// marks of the files and blobs an intact check read move on either way, so
+// that the next check reads only what came after them.
+func (tx *Tx) recordIntegrity(ctx context.Context, actor, source string, chain ChainCheck, blobs *StoreCheck, progress *blobProgress, drift map[int64]bool) error {
 	last, err := tx.latestVerification(ctx, "audit_chain")
 	if err != nil {
 		return err
@@ -127,6 +130,8 @@ func (tx *Tx) recordIntegrity(ctx context.Context, actor, source string, chain C
 		if err := tx.recordChainCheck(ctx, actor, source, chain); err != nil {
 			return err
 		}
+	} else if err := tx.advanceMarks(ctx, chain.OK, chain.marks); err != nil {
+		return err
 	}
 	if last, err = tx.latestVerification(ctx, "blob_store"); err != nil {
 		return err
@@ -135,6 +140,9 @@ func (tx *Tx) recordIntegrity(ctx context.Context, actor, source string, chain C
 		if err := tx.recordStoreCheck(ctx, actor, source, blobs); err != nil {
 			return err
 		}
+	}
+	if err := tx.recordBlobProgress(ctx, blobs, progress); err != nil {
+		return err
 	}
 	return tx.recordCapsuleChecks(ctx, source, drift)
 }

@@ -129,7 +129,7 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 	}
 	r.Integrity.AuditChain = chain
 	r.ChainHead = chain.Head
-	blobs, err := s.checkBlobStore(ctx)
+	blobs, progress, err := s.checkBlobs(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +176,9 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 			return err
 		}
 		if err := tx.recordStoreCheck(ctx, actor, reportSource, &r.Integrity.BlobStore); err != nil {
+			return err
+		}
+		if err := tx.recordBlobProgress(ctx, &r.Integrity.BlobStore, progress); err != nil {
 			return err
 		}
 		if err := tx.recordCapsuleChecks(ctx, reportSource, r.capsuleChecks); err != nil {
@@ -537,7 +540,9 @@ func (r *Report) Markdown() string {
 	return b.String()
 }
 
-// checkReportHeads reads the chain head of every report file.
+// checkReportHeads reads the chain head of every report file in the
+// directory, those of a previous store included (a full check: an
+// incremental one reads the files of the reports written since its marks).
 func (s *Service) checkReportHeads(ctx context.Context, tx *Tx, res *ChainCheck) error {
 	if !res.OK {
 		return nil

@@ -402,9 +402,9 @@ func (tx *Tx) DaemonReleaseIf(ctx context.Context, pid int64, host string) (bool
 	return n == 1, err
 }
 
-func (tx *Tx) BlobRefsCapsules(ctx context.Context) ([]store.CapsuleBlob, error) {
+func (tx *Tx) BlobRefsCapsules(ctx context.Context, after int64) ([]store.CapsuleBlob, error) {
 	const op = "read capsules"
-	rows, err := tx.query(ctx, op, `SELECT item_id, generation, blob FROM capsules ORDER BY id`)
+	rows, err := tx.query(ctx, op, `SELECT id, item_id, generation, blob FROM capsules WHERE id > ? ORDER BY id`, after)
 	if err != nil {
 		return nil, err
 	}
@@ -412,7 +412,7 @@ func (tx *Tx) BlobRefsCapsules(ctx context.Context) ([]store.CapsuleBlob, error)
 	var out []store.CapsuleBlob
 	for rows.Next() {
 		var c store.CapsuleBlob
-		if err := rows.Scan(&c.ItemID, &c.Generation, &c.Blob); err != nil {
+		if err := rows.Scan(&c.ID, &c.ItemID, &c.Generation, &c.Blob); err != nil {
 			return nil, tx.fail(op, err)
 		}
 		out = append(out, c)
@@ -423,9 +423,9 @@ func (tx *Tx) BlobRefsCapsules(ctx context.Context) ([]store.CapsuleBlob, error)
 	return out, nil
 }
 
-func (tx *Tx) BlobRefsShadowEdits(ctx context.Context) ([]store.ShadowEditBlobs, error) {
+func (tx *Tx) BlobRefsShadowEdits(ctx context.Context, after int64) ([]store.ShadowEditBlobs, error) {
 	const op = "read shadow edits"
-	rows, err := tx.query(ctx, op, `SELECT id, old_blob, new_blob FROM shadow_edits ORDER BY id`)
+	rows, err := tx.query(ctx, op, `SELECT id, old_blob, new_blob FROM shadow_edits WHERE id > ? ORDER BY id`, after)
 	if err != nil {
 		return nil, err
 	}
@@ -444,9 +444,9 @@ func (tx *Tx) BlobRefsShadowEdits(ctx context.Context) ([]store.ShadowEditBlobs,
 	return out, nil
 }
 
-func (tx *Tx) BlobRefsFingerprints(ctx context.Context) ([]store.FingerprintManifest, error) {
+func (tx *Tx) BlobRefsFingerprints(ctx context.Context, after int64) ([]store.FingerprintManifest, error) {
 	const op = "read fingerprints"
-	rows, err := tx.query(ctx, op, `SELECT manifest, resource FROM fingerprints GROUP BY manifest, resource ORDER BY MIN(id)`)
+	rows, err := tx.query(ctx, op, `SELECT MAX(id), manifest, resource FROM fingerprints WHERE id > ? GROUP BY manifest, resource ORDER BY MIN(id)`, after)
 	if err != nil {
 		return nil, err
 	}
@@ -454,7 +454,91 @@ func (tx *Tx) BlobRefsFingerprints(ctx context.Context) ([]store.FingerprintMani
 	var out []store.FingerprintManifest
 	for rows.Next() {
 		var f store.FingerprintManifest
-		if err := rows.Scan(&f.Manifest, &f.Resource); err != nil {
+		if err := rows.Scan(&f.ID, &f.Manifest, &f.Resource); err != nil {
+			return nil, tx.fail(op, err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.fail(op, err)
+	}
+	return out, nil
+}
+
+func (tx *Tx) BlobRefsReports(ctx context.Context, after int64) ([]store.ReportRow, error) {
+	const op = "read reports"
+	rows, err := tx.query(ctx, op, `SELECT id, path, head_seq, head_hash, md_blob, json_blob FROM reports WHERE id > ? ORDER BY id`, after)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.ReportRow
+	for rows.Next() {
+		var r store.ReportRow
+		if err := rows.Scan(&r.ID, &r.Path, &r.HeadSeq, &r.HeadHash, &r.MDBlob, &r.JSONBlob); err != nil {
+			return nil, tx.fail(op, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.fail(op, err)
+	}
+	return out, nil
+}
+
+func (tx *Tx) VerifyMarks(ctx context.Context) (map[store.VerifyMark]int64, error) {
+	const op = "read verify marks"
+	rows, err := tx.query(ctx, op, `SELECT name, through FROM verify_marks`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[store.VerifyMark]int64{}
+	for rows.Next() {
+		var name string
+		var through int64
+		if err := rows.Scan(&name, &through); err != nil {
+			return nil, tx.fail(op, err)
+		}
+		out[store.VerifyMark(name)] = through
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.fail(op, err)
+	}
+	return out, nil
+}
+
+func (tx *Tx) VerifyMarkAdvance(ctx context.Context, mark store.VerifyMark, through int64, at time.Time) error {
+	_, err := tx.exec(ctx, "record a verify mark", `INSERT INTO verify_marks (name, through, at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET through = excluded.through, at = excluded.at WHERE verify_marks.through < excluded.through`,
+		string(mark), through, ms(at))
+	return err
+}
+
+func (tx *Tx) VerifiedBlob(ctx context.Context, blob string) (bool, error) {
+	var found bool
+	if err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM verified_blobs WHERE sha256 = ?)`, blob).Scan(&found); err != nil {
+		return false, tx.fail("read verified blobs", err)
+	}
+	return found, nil
+}
+
+func (tx *Tx) VerifiedBlobAdd(ctx context.Context, blob string, at time.Time) error {
+	_, err := tx.exec(ctx, "record a verified blob", `INSERT INTO verified_blobs (sha256, at) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING`, blob, ms(at))
+	return err
+}
+
+func (tx *Tx) VerifySignalFilesAfter(ctx context.Context, after int64) ([]store.SignalFile, error) {
+	const op = "read signals"
+	rows, err := tx.query(ctx, op, `SELECT id, file FROM signals WHERE id > ? ORDER BY id`, after)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.SignalFile
+	for rows.Next() {
+		var f store.SignalFile
+		if err := rows.Scan(&f.ID, &f.File); err != nil {
 			return nil, tx.fail(op, err)
 		}
 		out = append(out, f)

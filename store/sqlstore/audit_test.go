@@ -314,15 +314,56 @@ func TestHealthReportAndReplayOps(t *testing.T) {
 			}
 		}
 
-		blobs, err := tx.BlobRefsCapsules(ctx)
-		if err != nil || !reflect.DeepEqual(blobs, []store.CapsuleBlob{{ItemID: "A", Generation: 1, Blob: strings.Repeat("a", 64)}}) {
+		blobs, err := tx.BlobRefsCapsules(ctx, 0)
+		if err != nil || len(blobs) != 1 || !reflect.DeepEqual(blobs, []store.CapsuleBlob{{ID: blobs[0].ID, ItemID: "A", Generation: 1, Blob: strings.Repeat("a", 64)}}) {
 			t.Errorf("capsule blobs %+v err %v", blobs, err)
 		}
-		if edits, err := tx.BlobRefsShadowEdits(ctx); err != nil || len(edits) != 0 {
+		if after, err := tx.BlobRefsCapsules(ctx, blobs[0].ID); err != nil || len(after) != 0 {
+			t.Errorf("capsule blobs after the last %+v err %v", after, err)
+		}
+		if edits, err := tx.BlobRefsShadowEdits(ctx, 0); err != nil || len(edits) != 0 {
 			t.Errorf("shadow edit blobs %+v err %v", edits, err)
 		}
-		if prints, err := tx.BlobRefsFingerprints(ctx); err != nil || len(prints) != 0 {
+		if reports, err := tx.BlobRefsReports(ctx, 0); err != nil || len(reports) != 0 {
+			t.Errorf("reports %+v err %v", reports, err)
+		}
+		if prints, err := tx.BlobRefsFingerprints(ctx, 0); err != nil || len(prints) != 0 {
 			t.Errorf("fingerprint manifests %+v err %v", prints, err)
+		}
+	})
+}
+
+// Marks only move forward; the verified set holds each blob once.
+func TestVerifyMarkOps(t *testing.T) {
+	eachAuditStore(t, func(t *testing.T, ctx context.Context, tx store.Tx) {
+		marks, err := tx.VerifyMarks(ctx)
+		if err != nil || len(marks) != 0 {
+			t.Fatalf("marks before any check: %v err %v", marks, err)
+		}
+		for _, through := range []int64{5, 3, 9} {
+			mustAudit(t, tx.VerifyMarkAdvance(ctx, store.MarkSignalFiles, through, auditT0))
+		}
+		mustAudit(t, tx.VerifyMarkAdvance(ctx, store.MarkReportBlobs, 2, auditT0))
+		marks, err = tx.VerifyMarks(ctx)
+		if err != nil || !reflect.DeepEqual(marks, map[store.VerifyMark]int64{store.MarkSignalFiles: 9, store.MarkReportBlobs: 2}) {
+			t.Errorf("marks %v err %v, want signal_files 9 (never lowered) and report_blobs 2", marks, err)
+		}
+		blob := strings.Repeat("b", 64)
+		if ok, err := tx.VerifiedBlob(ctx, blob); err != nil || ok {
+			t.Errorf("blob verified before any check: %v err %v", ok, err)
+		}
+		mustAudit(t, tx.VerifiedBlobAdd(ctx, blob, auditT0))
+		mustAudit(t, tx.VerifiedBlobAdd(ctx, blob, auditT0.Add(time.Minute)))
+		if ok, err := tx.VerifiedBlob(ctx, blob); err != nil || !ok {
+			t.Errorf("blob verified: %v err %v", ok, err)
+		}
+		mustAudit(t, tx.ReportInsert(ctx, store.Report{Path: "r/a.md", GeneratedAt: auditT0, HeadSeq: 3, HeadHash: "h3", MDBlob: "m", JSONBlob: "j"}))
+		reports, err := tx.BlobRefsReports(ctx, 0)
+		if err != nil || len(reports) != 1 || reports[0] != (store.ReportRow{ID: reports[0].ID, Path: "r/a.md", HeadSeq: 3, HeadHash: "h3", MDBlob: "m", JSONBlob: "j"}) {
+			t.Errorf("reports %+v err %v", reports, err)
+		}
+		if files, err := tx.VerifySignalFilesAfter(ctx, 0); err != nil || len(files) != 0 {
+			t.Errorf("signal files %+v err %v", files, err)
 		}
 	})
 }
