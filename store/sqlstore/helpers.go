@@ -96,3 +96,29 @@ func nullID(id int64) any {
 	}
 	return id
 }
+
+// scanner is a row to scan: *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// collect runs a query and scans every row it returns with scan: the loop
+// every listing would otherwise write out again. An empty result is an
+// empty, non-nil slice.
+func collect[T any](ctx context.Context, tx *Tx, op string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := tx.query(ctx, op, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, tx.fail(op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.fail(op, err)
+	}
+	return out, nil
+}

@@ -14,7 +14,7 @@ import (
 
 const itemColumns = `id, title, kind, domain, priority, status, owner, objective, in_scope, out_of_scope, invariants, files, commands, created_at, updated_at`
 
-func scanItem(sc interface{ Scan(...any) error }) (store.Item, error) {
+func scanItem(sc scanner) (store.Item, error) {
 	var it store.Item
 	var created, updated int64
 	err := sc.Scan(&it.ID, &it.Title, &it.Kind, &it.Domain, &it.Priority, &it.Status, &it.Owner, &it.Objective,
@@ -25,44 +25,12 @@ func scanItem(sc interface{ Scan(...any) error }) (store.Item, error) {
 
 // items runs a query selecting itemColumns.
 func (tx *Tx) items(ctx context.Context, op, query string, args ...any) ([]store.Item, error) {
-	rows, err := tx.query(ctx, op, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []store.Item{}
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, it)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+	return collect(ctx, tx, op, scanItem, query, args...)
 }
 
 // texts runs a query selecting one text column.
 func (tx *Tx) texts(ctx context.Context, op, query string, args ...any) ([]string, error) {
-	rows, err := tx.query(ctx, op, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+	return collect(ctx, tx, op, func(r scanner) (v string, err error) { return v, r.Scan(&v) }, query, args...)
 }
 
 func (tx *Tx) ItemGet(ctx context.Context, id string) (store.Item, error) {
@@ -227,24 +195,9 @@ func (tx *Tx) ItemCountsByDomainStatus(ctx context.Context) ([]store.ItemCount, 
 }
 
 func (tx *Tx) itemCounts(ctx context.Context, query string) ([]store.ItemCount, error) {
-	const op = "count items"
-	rows, err := tx.query(ctx, op, query)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.ItemCount
-	for rows.Next() {
-		var c store.ItemCount
-		if err := rows.Scan(&c.Domain, &c.Status, &c.Count); err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+	return collect(ctx, tx, "count items", func(r scanner) (c store.ItemCount, err error) {
+		return c, r.Scan(&c.Domain, &c.Status, &c.Count)
+	}, query)
 }
 
 func (tx *Tx) ItemsBoardCell(ctx context.Context, domain string, status store.ItemStatus, limit int) ([]store.Item, error) {
@@ -276,24 +229,9 @@ func (tx *Tx) ItemDepsWithStatus(ctx context.Context, ids []string) ([]store.Ite
 }
 
 func (tx *Tx) itemDeps(ctx context.Context, query string, args ...any) ([]store.ItemDep, error) {
-	const op = "read dependencies"
-	rows, err := tx.query(ctx, op, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []store.ItemDep{}
-	for rows.Next() {
-		var d store.ItemDep
-		if err := rows.Scan(&d.Item, &d.DependsOn, &d.Status); err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+	return collect(ctx, tx, "read dependencies", func(r scanner) (d store.ItemDep, err error) {
+		return d, r.Scan(&d.Item, &d.DependsOn, &d.Status)
+	}, query, args...)
 }
 
 func (tx *Tx) ItemDepsReplace(ctx context.Context, id string, deps []string) error {
@@ -342,7 +280,7 @@ func (tx *Tx) ItemTransitionInsert(ctx context.Context, t store.ItemTransition) 
 
 const transitionColumns = `item_id, from_status, to_status, actor, reason, COALESCE(council_id, 0), at, COALESCE(verification, '')`
 
-func scanTransition(sc interface{ Scan(...any) error }) (store.ItemTransition, error) {
+func scanTransition(sc scanner) (store.ItemTransition, error) {
 	var t store.ItemTransition
 	var at int64
 	err := sc.Scan(&t.Item, &t.From, &t.To, &t.Actor, &t.Reason, &t.Council, &at, &t.Verification)
@@ -351,24 +289,7 @@ func scanTransition(sc interface{ Scan(...any) error }) (store.ItemTransition, e
 }
 
 func (tx *Tx) ItemTransitions(ctx context.Context, id string) ([]store.ItemTransition, error) {
-	const op = "read history"
-	rows, err := tx.query(ctx, op, `SELECT `+transitionColumns+` FROM item_transitions WHERE item_id = ? ORDER BY id`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []store.ItemTransition{}
-	for rows.Next() {
-		t, err := scanTransition(rows)
-		if err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+	return collect(ctx, tx, "read history", scanTransition, `SELECT `+transitionColumns+` FROM item_transitions WHERE item_id = ? ORDER BY id`, id)
 }
 
 func (tx *Tx) ItemTransitionLatest(ctx context.Context, id string) (store.ItemTransition, bool, error) {
@@ -396,26 +317,12 @@ func (tx *Tx) CapsuleFileInsert(ctx context.Context, capsuleID int64, pos int, f
 const capsuleColumns = `id, item_id, generation, blob, content_key, path, template, generated_at`
 
 func (tx *Tx) capsules(ctx context.Context, query string, args ...any) ([]store.Capsule, error) {
-	const op = "read capsules"
-	rows, err := tx.query(ctx, op, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []store.Capsule{}
-	for rows.Next() {
-		var c store.Capsule
+	return collect(ctx, tx, "read capsules", func(r scanner) (c store.Capsule, err error) {
 		var at int64
-		if err := rows.Scan(&c.ID, &c.Item, &c.Generation, &c.Blob, &c.ContentKey, &c.Path, &c.Template, &at); err != nil {
-			return nil, tx.fail(op, err)
-		}
+		err = r.Scan(&c.ID, &c.Item, &c.Generation, &c.Blob, &c.ContentKey, &c.Path, &c.Template, &at)
 		c.GeneratedAt = fromMS(at)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+		return c, err
+	}, query, args...)
 }
 
 // oneCapsule runs a query that selects at most one capsule.
@@ -450,24 +357,9 @@ func (tx *Tx) CapsulesInUse(ctx context.Context) ([]store.Capsule, error) {
 }
 
 func (tx *Tx) CapsuleFiles(ctx context.Context, capsuleID int64) ([]store.CapsuleFile, error) {
-	const op = "read capsule files"
-	rows, err := tx.query(ctx, op, `SELECT path, status, size, sha256, note FROM capsule_files WHERE capsule_id = ? ORDER BY pos`, capsuleID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []store.CapsuleFile{}
-	for rows.Next() {
-		var f store.CapsuleFile
-		if err := rows.Scan(&f.Path, &f.Status, &f.Size, &f.SHA256, &f.Note); err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+	return collect(ctx, tx, "read capsule files", func(r scanner) (f store.CapsuleFile, err error) {
+		return f, r.Scan(&f.Path, &f.Status, &f.Size, &f.SHA256, &f.Note)
+	}, `SELECT path, status, size, sha256, note FROM capsule_files WHERE capsule_id = ? ORDER BY pos`, capsuleID)
 }
 
 func (tx *Tx) CapsuleWatchInsert(ctx context.Context, resource, item string, capsuleID int64) error {
@@ -481,25 +373,10 @@ func (tx *Tx) CapsuleWatchesDeleteForItem(ctx context.Context, item string) erro
 }
 
 func (tx *Tx) CapsuleWatchesStale(ctx context.Context, resource, leaseItem, leaseOwner string) ([]store.CapsuleWatch, error) {
-	const op = "read capsule watches"
-	rows, err := tx.query(ctx, op, `SELECT w.item_id, w.capsule_id FROM capsule_watches w JOIN items i ON i.id = w.item_id
+	return collect(ctx, tx, "read capsule watches", func(r scanner) (w store.CapsuleWatch, err error) {
+		return w, r.Scan(&w.Item, &w.Capsule)
+	}, `SELECT w.item_id, w.capsule_id FROM capsule_watches w JOIN items i ON i.id = w.item_id
 		WHERE w.resource = ? AND i.status = 'in_progress' AND NOT (w.item_id = ? AND i.owner = ?) ORDER BY w.item_id`, resource, leaseItem, leaseOwner)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.CapsuleWatch
-	for rows.Next() {
-		var w store.CapsuleWatch
-		if err := rows.Scan(&w.Item, &w.Capsule); err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, w)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
 }
 
 func (tx *Tx) FingerprintClaimManifest(ctx context.Context, leaseID int64, worktree string) (string, error) {
@@ -552,28 +429,14 @@ func (tx *Tx) CapsuleSignalsCount(ctx context.Context, item, domain string) (int
 }
 
 func (tx *Tx) CapsuleSignals(ctx context.Context, item, domain string, limit int) ([]store.CapsuleSignal, error) {
-	const op = "read signals"
 	const columns = `id, kind, question, from_owner, from_domain, to_target, body, created_at`
-	rows, err := tx.query(ctx, op, `SELECT `+columns+` `+fmt.Sprintf(capsuleSignals, columns)+` ORDER BY id DESC LIMIT ?3`, item, domain, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []store.CapsuleSignal{}
-	for rows.Next() {
-		var s store.CapsuleSignal
+	return collect(ctx, tx, "read signals", func(r scanner) (s store.CapsuleSignal, err error) {
 		var question int
 		var at int64
-		if err := rows.Scan(&s.ID, &s.Kind, &question, &s.From, &s.FromDomain, &s.To, &s.Body, &at); err != nil {
-			return nil, tx.fail(op, err)
-		}
+		err = r.Scan(&s.ID, &s.Kind, &question, &s.From, &s.FromDomain, &s.To, &s.Body, &at)
 		s.Question, s.CreatedAt = question == 1, fromMS(at)
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+		return s, err
+	}, `SELECT `+columns+` `+fmt.Sprintf(capsuleSignals, columns)+` ORDER BY id DESC LIMIT ?3`, item, domain, limit)
 }
 
 func (tx *Tx) SignalIDsWithPrefix(ctx context.Context, prefix string, limit int) ([]int64, error) {

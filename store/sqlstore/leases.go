@@ -11,7 +11,7 @@ import (
 
 const leaseColumns = `id, resource, owner, domain, token, COALESCE(item_id, ''), reason, created_at, expires_at, COALESCE(ended_at, 0), COALESCE(end_reason, ''), COALESCE(ended_by, ''), state, COALESCE(hold_since, created_at)`
 
-func scanLease(sc interface{ Scan(...any) error }) (store.Lease, error) {
+func scanLease(sc scanner) (store.Lease, error) {
 	var l store.Lease
 	var created, expires, ended, holdSince int64
 	if err := sc.Scan(&l.ID, &l.Resource, &l.Owner, &l.Domain, &l.Token, &l.Item, &l.Reason, &created, &expires, &ended, &l.EndReason, &l.EndedBy, &l.State, &holdSince); err != nil {
@@ -25,23 +25,7 @@ func scanLease(sc interface{ Scan(...any) error }) (store.Lease, error) {
 // leases" selects; every operation that lists leases passes its own
 // constant tail, so no condition is ever built from input.
 func (tx *Tx) leases(ctx context.Context, op, tail string, args ...any) ([]store.Lease, error) {
-	rows, err := tx.query(ctx, op, `SELECT `+leaseColumns+` FROM leases `+tail, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []store.Lease{}
-	for rows.Next() {
-		l, err := scanLease(rows)
-		if err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+	return collect(ctx, tx, op, scanLease, `SELECT `+leaseColumns+` FROM leases `+tail, args...)
 }
 
 func (tx *Tx) lease(ctx context.Context, op, tail string, args ...any) (store.Lease, bool, error) {
@@ -205,26 +189,13 @@ func (tx *Tx) WaitersAll(ctx context.Context) ([]store.Waiter, error) {
 }
 
 func (tx *Tx) waiters(ctx context.Context, tail string, args ...any) ([]store.Waiter, error) {
-	const op = "read waiters"
-	rows, err := tx.query(ctx, op, `SELECT id, resource, owner, domain, pid, host, created_at, heartbeat_at FROM lease_waiters `+tail, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Waiter
-	for rows.Next() {
+	return collect(ctx, tx, "read waiters", func(r scanner) (store.Waiter, error) {
 		var w store.Waiter
 		var created, beat int64
-		if err := rows.Scan(&w.ID, &w.Resource, &w.Owner, &w.Domain, &w.PID, &w.Host, &created, &beat); err != nil {
-			return nil, tx.fail(op, err)
-		}
+		err := r.Scan(&w.ID, &w.Resource, &w.Owner, &w.Domain, &w.PID, &w.Host, &created, &beat)
 		w.CreatedAt, w.HeartbeatAt = fromMS(created), fromMS(beat)
-		out = append(out, w)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+		return w, err
+	}, `SELECT id, resource, owner, domain, pid, host, created_at, heartbeat_at FROM lease_waiters `+tail, args...)
 }
 
 func (tx *Tx) FingerprintLatest(ctx context.Context, resource, worktree string) (store.Fingerprint, bool, error) {

@@ -12,7 +12,7 @@ import (
 
 const signalColumns = `id, kind, topic, from_owner, from_domain, to_target, COALESCE(item_id, ''), COALESCE(resource, ''), body, refs, created_at, file, question`
 
-func scanSignal(sc interface{ Scan(...any) error }) (store.Signal, error) {
+func scanSignal(sc scanner) (store.Signal, error) {
 	var s store.Signal
 	var created int64
 	err := sc.Scan(&s.ID, &s.Kind, &s.Topic, &s.FromOwner, &s.FromDomain, &s.ToTarget, &s.ItemID, &s.Resource, &s.Body, &s.Refs, &created, &s.File, &s.Question)
@@ -22,23 +22,7 @@ func scanSignal(sc interface{ Scan(...any) error }) (store.Signal, error) {
 
 // signals runs a query selecting signalColumns and reads every row.
 func (tx *Tx) signals(ctx context.Context, op, query string, args ...any) ([]store.Signal, error) {
-	rows, err := tx.query(ctx, op, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []store.Signal{}
-	for rows.Next() {
-		s, err := scanSignal(rows)
-		if err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+	return collect(ctx, tx, op, scanSignal, query, args...)
 }
 
 func (tx *Tx) SignalInsert(ctx context.Context, s store.Signal) (int64, error) {
@@ -208,7 +192,7 @@ func (tx *Tx) CouncilOutcomeGet(ctx context.Context, signalID int64) (store.Coun
 
 const shadowColumns = `id, resource, worktree, paths, old_blob, new_blob, detected_at, status, COALESCE(resolved_at, 0), COALESCE(resolved_by, ''), COALESCE(reason, ''), COALESCE(signal_id, 0), found_at, since_at`
 
-func scanShadow(sc interface{ Scan(...any) error }) (store.ShadowEdit, error) {
+func scanShadow(sc scanner) (store.ShadowEdit, error) {
 	var e store.ShadowEdit
 	var status string
 	var detected, resolved, since int64
@@ -220,24 +204,7 @@ func scanShadow(sc interface{ Scan(...any) error }) (store.ShadowEdit, error) {
 
 // shadowEdits runs a query selecting shadowColumns and reads every row.
 func (tx *Tx) shadowEdits(ctx context.Context, query string, args ...any) ([]store.ShadowEdit, error) {
-	const op = "read shadow edits"
-	rows, err := tx.query(ctx, op, `SELECT `+shadowColumns+` FROM shadow_edits `+query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []store.ShadowEdit{}
-	for rows.Next() {
-		e, err := scanShadow(rows)
-		if err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+	return collect(ctx, tx, "read shadow edits", scanShadow, `SELECT `+shadowColumns+` FROM shadow_edits `+query, args...)
 }
 
 func (tx *Tx) ShadowEditInsert(ctx context.Context, e store.ShadowEdit) (int64, error) {
