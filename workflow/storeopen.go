@@ -72,6 +72,10 @@ func OpenStore(ctx context.Context, l *Layout, cfg *Config) (store.Store, error)
 		if err != nil {
 			return nil, storeErr("open store", err)
 		}
+		if err := localState(l); err != nil {
+			st.Close()
+			return nil, err
+		}
 		return st, nil
 	}
 	if err := l.CheckStore(cfg.Signals.Dir); err != nil {
@@ -125,6 +129,10 @@ func createStore(ctx context.Context, l *Layout, cfg *Config) (store.Store, func
 		if err != nil {
 			return nil, nil, storeErr("create store", err)
 		}
+		if err := localState(l); err != nil {
+			st.Close()
+			return nil, nil, err
+		}
 		return st, func() error { return nil }, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(l.DBPath()), 0o755); err != nil {
@@ -146,4 +154,15 @@ func createStore(ctx context.Context, l *Layout, cfg *Config) (store.Store, func
 		return nil, nil, storeErr("create store", err)
 	}
 	return lite, release, nil
+}
+
+// localState makes the machine-local directory that capsules and reports
+// are written to where the command runs. With a SQLite store it holds the
+// database and exists from init on; with a server store a fresh clone (or
+// another machine) has none until its first command.
+func localState(l *Layout) error {
+	if err := os.MkdirAll(l.Home, 0o755); err != nil {
+		return Errorf(EINTERNAL, "create %s: %v", l.Home, err)
+	}
+	return nil
 }
