@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -139,12 +138,7 @@ func dmnWaitRunning(t *testing.T, r *repo, p *dmnProc) {
 // dmnExec runs a statement against the repository's store.
 func dmnExec(t *testing.T, r *repo, q string, args ...any) {
 	t.Helper()
-	db, err := sql.Open("sqlite", r.dbPath()+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(q, args...); err != nil {
+	if err := storeExec(r.dir, q, args...); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 }

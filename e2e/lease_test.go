@@ -411,7 +411,7 @@ func TestLeaseQueueTicketLiveness(t *testing.T) {
 // sqlExec runs a statement against the repository's store.
 func (r *repo) sqlExec(q string) {
 	r.t.Helper()
-	if _, err := queryRows(r.dbPath(), q); err != nil {
+	if err := storeExec(r.dir, q); err != nil {
 		r.t.Fatalf("%s: %v", q, err)
 	}
 }
@@ -456,7 +456,7 @@ func TestLeaseDeadWaiterDoesNotBlock(t *testing.T) {
 func TestLeaseWaitGivesUp(t *testing.T) {
 	r := newRepo(t)
 	r.mustRun("oxygen", "claim", "storage", "--owner", "holder", "--domain", "builder")
-	before, err := DumpDB(r.dbPath())
+	before, err := dumpStore(r.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,7 +470,7 @@ func TestLeaseWaitGivesUp(t *testing.T) {
 	if got := r.query(`SELECT count(*) FROM lease_waiters`); got != "0\n" {
 		t.Fatalf("lease_waiters rows after giving up: %s", got)
 	}
-	after, err := DumpDB(r.dbPath())
+	after, err := dumpStore(r.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
