@@ -114,6 +114,7 @@ func TestScripts(t *testing.T) {
 			"wanterr":   cmdWantErr,
 			"listfiles": cmdListFiles,
 			"tokens":    cmdTokens,
+			"useconfig": cmdUseConfig,
 		},
 	})
 }
@@ -132,6 +133,21 @@ func cmdDBDump(ts *testscript.TestScript, neg bool, args []string) {
 	dump, err := dumpStore(storeDir(ts))
 	ts.Check(err)
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(dump), 0o644))
+}
+
+// cmdUseConfig replaces the repository's .substrate/oxygen.yaml with FILE,
+// keeping the store.repository_id init wrote, as a team editing its
+// committed policy would: without the id a server store cannot tell whose
+// rows are whose, and the PostgreSQL pass could not find the store init made.
+func cmdUseConfig(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: useconfig FILE")
+	}
+	data := ts.ReadFile(args[0])
+	if id := repositoryID(storeDir(ts)); id != "" && !strings.Contains(data, "repository_id:") {
+		data = strings.TrimRight(data, "\n") + "\n\nstore:\n  repository_id: " + id + "\n"
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(".substrate/oxygen.yaml"), []byte(data), 0o644))
 }
 
 // cmdTokens sets $T1 ... $T20 to the fencing tokens the store in the
