@@ -151,12 +151,18 @@ func dmnSetJobs(t *testing.T, r *repo, expire, audit string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// jobs: is the last section of the config init writes.
-	i := bytes.LastIndex(data, []byte("\njobs:\n"))
-	if i < 0 || bytes.Contains(data[i+1:], []byte("\n\n")) {
-		t.Fatalf("the config does not end with its jobs: section:\n%s", data)
+	// The jobs: section init writes runs to the next blank line (the
+	// store: block with the repository id follows it).
+	i := bytes.Index(data, []byte("\njobs:\n"))
+	if i < 0 {
+		t.Fatalf("the config has no jobs: section:\n%s", data)
 	}
-	data = append(data[:i+1], fmt.Sprintf("jobs:\n  expire-leases: %q\n  audit: %q\n", expire, audit)...)
+	end := len(data)
+	if n := bytes.Index(data[i+1:], []byte("\n\n")); n >= 0 {
+		end = i + 1 + n + 1
+	}
+	jobs := fmt.Sprintf("jobs:\n  expire-leases: %q\n  audit: %q\n", expire, audit)
+	data = append(append(append([]byte{}, data[:i+1]...), jobs...), data[end:]...)
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -116,9 +116,9 @@ func TestServerDeadWaiterOnOtherMachine(t *testing.T) {
 	a, b := newServerClones(t)
 	b.mustRun("oxygen", "claim", "storage", "--owner", "holder", "--domain", "builder")
 	waitA := a.oxStart("oxygen", "claim", "storage", "--owner", "wait-a", "--domain", "builder", "--wait", "60s")
-	pollUntil(t, "the waiter on A is queued", func() bool { return b.waiters("storage") == "wait-a\n" })
+	pollUntil(t, "the waiter on A is queued", func() bool { return queued(t, waitA) && b.waiters("storage") == "wait-a\n" })
 	waitB := b.oxStart("oxygen", "claim", "storage", "--owner", "wait-b", "--domain", "builder", "--wait", "60s", "--json")
-	pollUntil(t, "the waiter on B is queued behind A's", func() bool { return a.waiters("storage") == "wait-a\nwait-b\n" })
+	pollUntil(t, "the waiter on B is queued behind A's", func() bool { return queued(t, waitB) && a.waiters("storage") == "wait-a\nwait-b\n" })
 	if err := waitA.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -136,6 +136,15 @@ func TestServerDeadWaiterOnOtherMachine(t *testing.T) {
 	if got := a.activeOwner("storage"); got != "wait-b" {
 		t.Fatalf("active owner seen from A = %q, want wait-b", got)
 	}
+}
+
+// queued fails the test if a waiter ended instead of queueing.
+func queued(t *testing.T, p *oxProc) bool {
+	t.Helper()
+	if p.exited() {
+		t.Fatalf("%s ended with %d instead of queueing: %s", p.name, p.res.code, p.res.stderr)
+	}
+	return true
 }
 
 // TestServerClockSkewDoesNotMoveExpiry: a machine whose clock runs 15
