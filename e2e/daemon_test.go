@@ -208,7 +208,7 @@ func TestDaemonRunsJobs(t *testing.T) {
 	})
 
 	// The sweep was done by the daemon's job, recorded as a scheduled run.
-	runs := r.query(`SELECT name, trigger, outcome, summary, finished_at >= started_at FROM job_runs WHERE outcome <> 'running' ORDER BY id`)
+	runs := r.query(`SELECT name, trigger, outcome, summary, CASE WHEN finished_at >= started_at THEN 1 ELSE 0 END FROM job_runs WHERE outcome <> 'running' ORDER BY id`)
 	if !strings.Contains(runs, "expire-leases\tschedule\tok\texpired 1 lease(s)\t1\n") {
 		t.Fatalf("no scheduled expire-leases run swept the lease:\n%s", runs)
 	}

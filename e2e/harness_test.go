@@ -91,8 +91,12 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
 			env.Setenv("HOME", env.WorkDir)
+			// $BLOB matches how findings name a blob, up to its last 62
+			// hex digits: a file path on SQLite, a row name on a server.
+			env.Setenv("BLOB", `\.substrate/store/blobs/sha256/[0-9a-f]{2}/`)
 			if onServer() {
 				env.Setenv("OXYGEN_STORE_URL", serverURL)
+				env.Setenv("BLOB", `blobs/[0-9a-f]{2}`)
 			}
 			return nil
 		},

@@ -127,7 +127,7 @@ func newTamperRepo(t *testing.T) *tamperRepo {
 	store := strings.TrimSpace(r.query(`SELECT hash FROM audit_log WHERE seq = 1`))
 	head := strings.TrimSpace(r.query(`SELECT hash FROM audit_log WHERE seq = ` + strconv.FormatInt(r.anchoredSeq, 10)))
 	want := "Oxygen-Audit-Head: " + store + " " + strconv.FormatInt(r.anchoredSeq, 10) + " " + head
-	if !strings.HasSuffix(msg, "\n\n"+want) || r.int(`SELECT action = 'guard.bypass' FROM audit_log WHERE seq = `+strconv.FormatInt(r.anchoredSeq, 10)) != 1 {
+	if !strings.HasSuffix(msg, "\n\n"+want) || r.int(`SELECT CASE WHEN action = 'guard.bypass' THEN 1 ELSE 0 END FROM audit_log WHERE seq = `+strconv.FormatInt(r.anchoredSeq, 10)) != 1 {
 		t.Fatalf("the commit does not end with the anchor of the bypass:\n%s\nwant trailer %s", msg, want)
 	}
 	if r.bypassSeq <= r.verifiedSeq {
