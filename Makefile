@@ -16,6 +16,8 @@ test:
 	$(GO) vet ./...
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 		echo "SKIP: TestDashboardInABrowser: Chromium is not installed (apt-get install chromium); the dashboard's HTTP tests still run"
+	@[ -n "$$OXYGEN_TEST_POSTGRES_URL" ] || \
+		echo "SKIP: PostgreSQL store tests and the e2e PostgreSQL pass: OXYGEN_TEST_POSTGRES_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)"
 	$(GO) test -count=1 -timeout 12m ./...
 
 # cover runs the same tests as test, with coverage: the unit tests write

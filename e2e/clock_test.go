@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"database/sql"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,15 +20,11 @@ import (
 func TestClaimQueuedBehindAWriterGetsItsWholeTTL(t *testing.T) {
 	t.Parallel() // it mostly sleeps
 	r := newRepo(t)
-	db, err := sql.Open("sqlite", r.dbPath()+"?_pragma=busy_timeout(5000)&_txlock=immediate")
+	db, lock, err := beginWriter(r.dir) // the write lock is held from here
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	lock, err := db.Begin() // BEGIN IMMEDIATE: the write lock is held from here
-	if err != nil {
-		t.Fatal(err)
-	}
 	claim := r.command("oxygen", "claim", "storage", "--owner", "builder", "--ttl", "2s", "--json")
 	var out, errb bytes.Buffer
 	claim.Stdout, claim.Stderr = &out, &errb

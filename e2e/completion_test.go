@@ -36,7 +36,7 @@ func TestShellCompletion(t *testing.T) {
 	r.mustRun("orchestrate", "add", "OPS-1", "--title", "t", "--kind", "chore", "--domain", "scribe", "--priority", "low", "--objective", "o")
 	r.mustRun("orchestrate", "signal", "send", "--kind", "missive", "--from", "builder", "--body", "b")
 	r.mustRun("orchestrate", "council", "call", "--item", "WORK-002", "--from", "builder", "--reason", "r")
-	before, err := DumpDB(filepath.Join(r.dir, ".substrate/state/oxygen.db"))
+	before, err := dumpStore(r.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestShellCompletion(t *testing.T) {
 	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
 		t.Errorf("completion wrote %v", entries)
 	}
-	after, err := DumpDB(filepath.Join(r.dir, ".substrate/state/oxygen.db"))
+	after, err := dumpStore(r.dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -139,12 +138,7 @@ func dmnWaitRunning(t *testing.T, r *repo, p *dmnProc) {
 // dmnExec runs a statement against the repository's store.
 func dmnExec(t *testing.T, r *repo, q string, args ...any) {
 	t.Helper()
-	db, err := sql.Open("sqlite", r.dbPath()+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(q, args...); err != nil {
+	if err := storeExec(r.dir, q, args...); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 }
@@ -157,12 +151,18 @@ func dmnSetJobs(t *testing.T, r *repo, expire, audit string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// jobs: is the last section of the config init writes.
-	i := bytes.LastIndex(data, []byte("\njobs:\n"))
-	if i < 0 || bytes.Contains(data[i+1:], []byte("\n\n")) {
-		t.Fatalf("the config does not end with its jobs: section:\n%s", data)
+	// The jobs: section init writes runs to the next blank line (the
+	// store: block with the repository id follows it).
+	i := bytes.Index(data, []byte("\njobs:\n"))
+	if i < 0 {
+		t.Fatalf("the config has no jobs: section:\n%s", data)
 	}
-	data = append(data[:i+1], fmt.Sprintf("jobs:\n  expire-leases: %q\n  audit: %q\n", expire, audit)...)
+	end := len(data)
+	if n := bytes.Index(data[i+1:], []byte("\n\n")); n >= 0 {
+		end = i + 1 + n + 1
+	}
+	jobs := fmt.Sprintf("jobs:\n  expire-leases: %q\n  audit: %q\n", expire, audit)
+	data = append(append(append([]byte{}, data[:i+1]...), jobs...), data[end:]...)
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestDaemonRunsJobs(t *testing.T) {
 	})
 
 	// The sweep was done by the daemon's job, recorded as a scheduled run.
-	runs := r.query(`SELECT name, trigger, outcome, summary, finished_at >= started_at FROM job_runs WHERE outcome <> 'running' ORDER BY id`)
+	runs := r.query(`SELECT name, trigger, outcome, summary, CASE WHEN finished_at >= started_at THEN 1 ELSE 0 END FROM job_runs WHERE outcome <> 'running' ORDER BY id`)
 	if !strings.Contains(runs, "expire-leases\tschedule\tok\texpired 1 lease(s)\t1\n") {
 		t.Fatalf("no scheduled expire-leases run swept the lease:\n%s", runs)
 	}

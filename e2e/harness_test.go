@@ -56,8 +56,30 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	code := m.Run()
+	if base := os.Getenv(postgresEnv); base != "" {
+		code = max(code, runOnServer(m, base))
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// runOnServer runs every test and script again with the tools on a server
+// store: a database created for this run, dropped afterwards.
+func runOnServer(m *testing.M, base string) int {
+	run, err := createRunDatabase(base)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("=== PostgreSQL pass: OXYGEN_STORE_URL=%s\n", run)
+	serverURL = run
+	code := m.Run()
+	serverURL = ""
+	if err := dropRunDatabase(base, run); err != nil {
+		fmt.Fprintf(os.Stderr, "drop the run's database: %v\n", err)
+		return max(code, 1)
+	}
+	return code
 }
 
 // TestScripts runs every testdata/script/*.txtar. Set UPDATE_GOLDEN=1 to
@@ -69,7 +91,22 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
 			env.Setenv("HOME", env.WorkDir)
+			// $BLOB matches how findings name a blob, up to its last 62
+			// hex digits: a file path on SQLite, a row name on a server.
+			env.Setenv("BLOB", `\.substrate/store/blobs/sha256/[0-9a-f]{2}/`)
+			if onServer() {
+				env.Setenv("OXYGEN_STORE_URL", serverURL)
+				env.Setenv("BLOB", `blobs/[0-9a-f]{2}`)
+			}
 			return nil
+		},
+		// [pgstore] holds in the PostgreSQL pass; scripts that read the
+		// SQLite file itself skip with [pgstore] skip.
+		Condition: func(cond string) (bool, error) {
+			if cond == "pgstore" {
+				return onServer(), nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"dbdump":  cmdDBDump,
@@ -81,19 +118,14 @@ func TestScripts(t *testing.T) {
 			"wanterr":   cmdWantErr,
 			"listfiles": cmdListFiles,
 			"tokens":    cmdTokens,
+			"useconfig": cmdUseConfig,
 		},
 	})
 }
 
-// dbPath finds the store of the repository in the script's working
-// directory, as the tools do: under .git/ in a git repository.
-func dbPath(ts *testscript.TestScript) string {
-	l, err := workflow.Discover(ts.MkAbs("."))
-	if err != nil {
-		return ts.MkAbs(".substrate/state/oxygen.db")
-	}
-	return l.DBPath()
-}
+// storeDir is the directory the tools run in, from which the store of the
+// script's repository is found.
+func storeDir(ts *testscript.TestScript) string { return ts.MkAbs(".") }
 
 // cmdDBDump writes every row of every table to a file, so that a script can
 // prove a refused command changed nothing: dbdump before; ...; dbdump after;
@@ -102,9 +134,24 @@ func cmdDBDump(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: dbdump FILE")
 	}
-	dump, err := DumpDB(dbPath(ts))
+	dump, err := dumpStore(storeDir(ts))
 	ts.Check(err)
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(dump), 0o644))
+}
+
+// cmdUseConfig replaces the repository's .substrate/oxygen.yaml with FILE,
+// keeping the store.repository_id init wrote, as a team editing its
+// committed policy would: without the id a server store cannot tell whose
+// rows are whose, and the PostgreSQL pass could not find the store init made.
+func cmdUseConfig(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: useconfig FILE")
+	}
+	data := ts.ReadFile(args[0])
+	if id := repositoryID(storeDir(ts)); id != "" && !strings.Contains(data, "repository_id:") {
+		data = strings.TrimRight(data, "\n") + "\n\nstore:\n  repository_id: " + id + "\n"
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(".substrate/oxygen.yaml"), []byte(data), 0o644))
 }
 
 // cmdTokens sets $T1 ... $T20 to the fencing tokens the store in the
@@ -114,7 +161,7 @@ func cmdTokens(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 0 {
 		ts.Fatalf("usage: tokens")
 	}
-	out, err := queryRows(dbPath(ts), `SELECT json_extract(payload, '$.first_token') FROM audit_log WHERE action = 'store.init'`)
+	out, err := queryRows(storeDir(ts), `SELECT json_extract(payload, '$.first_token') FROM audit_log WHERE action = 'store.init'`)
 	ts.Check(err)
 	first, err := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
 	ts.Check(err)
@@ -128,10 +175,7 @@ func cmdSQLExec(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: sqlexec 'SQL'")
 	}
-	db, err := sql.Open("sqlite", dbPath(ts)+"?_pragma=busy_timeout(5000)")
-	ts.Check(err)
-	defer db.Close()
-	_, err = db.Exec(args[0])
+	err := storeExec(storeDir(ts), args[0])
 	if neg {
 		if err == nil {
 			ts.Fatalf("sqlexec succeeded unexpectedly")
@@ -147,7 +191,7 @@ func cmdSQLRows(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: sqlrows 'SELECT ...'")
 	}
-	out, err := queryRows(dbPath(ts), args[0])
+	out, err := queryRows(storeDir(ts), args[0])
 	ts.Check(err)
 	fmt.Fprint(ts.Stdout(), out)
 }
@@ -161,13 +205,8 @@ func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
 	time.Sleep(d)
 }
 
-// DumpDB renders the whole database deterministically.
-func DumpDB(path string) (string, error) {
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		return "", err
-	}
-	defer db.Close()
+// dumpSQLite renders a whole SQLite database deterministically.
+func dumpSQLite(db *sql.DB) (string, error) {
 	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
 	if err != nil {
 		return "", err
@@ -194,15 +233,6 @@ func DumpDB(path string) (string, error) {
 		fmt.Fprintf(&b, "== %s\n%s", t, out)
 	}
 	return b.String(), nil
-}
-
-func queryRows(path, q string) (string, error) {
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		return "", err
-	}
-	defer db.Close()
-	return queryRowsDB(db, q)
 }
 
 func queryRowsDB(db *sql.DB, q string) (string, error) {
@@ -260,7 +290,7 @@ func newRepo(t testing.TB) *repo {
 	return r
 }
 
-// dbPath is the store the tools find from r.dir.
+// dbPath is the SQLite file the tools find from r.dir.
 func (r *repo) dbPath() string {
 	r.t.Helper()
 	l, err := workflow.Discover(r.dir)
@@ -284,7 +314,11 @@ func (r *repo) tok(n int64) string {
 // toolEnv is the whole environment the tools run with in a scratch
 // repository whose home is dir.
 func toolEnv(dir string) []string {
-	return []string{"PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + dir, "GOCOVERDIR=" + os.Getenv("GOCOVERDIR")}
+	env := []string{"PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + dir, "GOCOVERDIR=" + os.Getenv("GOCOVERDIR")}
+	if onServer() {
+		env = append(env, "OXYGEN_STORE_URL="+serverURL)
+	}
+	return env
 }
 
 // result is one finished process.
@@ -332,7 +366,7 @@ func (r *repo) mustRun(name string, args ...string) result {
 
 func (r *repo) query(q string) string {
 	r.t.Helper()
-	out, err := queryRows(r.dbPath(), q)
+	out, err := queryRows(r.dir, q)
 	if err != nil {
 		r.t.Fatal(err)
 	}

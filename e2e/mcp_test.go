@@ -184,7 +184,7 @@ func TestMCPTools(t *testing.T) {
 
 	// A refusal by policy: scribe's resource without a handshake is denied,
 	// the message carries the exact command, and nothing changes.
-	before, err := DumpDB(filepath.Join(r.dir, ".substrate/state/oxygen.db"))
+	before, err := dumpStore(r.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestMCPTools(t *testing.T) {
 	}
 	toolError(t, call(t, ada, "claim", map[string]any{"resource": "storage", "ttl": "soon"}), "invalid", 2)
 	toolError(t, call(t, ada, "show_item", map[string]any{"id": "NOPE-1"}), "notfound", 5)
-	after, _ := DumpDB(filepath.Join(r.dir, ".substrate/state/oxygen.db"))
+	after, _ := dumpStore(r.dir)
 	if before != after {
 		t.Fatal("a refused tool call changed the store")
 	}

@@ -11,6 +11,12 @@ import (
 // allows: all are created first, then started from goroutines released at
 // once.
 func startTogether(r *repo, n int, argv func(i int) (string, []string)) []result {
+	return startTogetherOn([]*repo{r}, n, argv)
+}
+
+// startTogetherOn is startTogether with the i-th process run in
+// repos[i%len(repos)]: several clones racing on one store.
+func startTogetherOn(repos []*repo, n int, argv func(i int) (string, []string)) []result {
 	results := make([]result, n)
 	var ready, wg sync.WaitGroup
 	gate := make(chan struct{})
@@ -22,7 +28,7 @@ func startTogether(r *repo, n int, argv func(i int) (string, []string)) []result
 			name, args := argv(i)
 			ready.Done()
 			<-gate
-			results[i] = r.run(name, args...)
+			results[i] = repos[i%len(repos)].run(name, args...)
 		}(i)
 	}
 	ready.Wait()

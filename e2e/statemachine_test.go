@@ -107,7 +107,7 @@ func (r *repo) itemStatus(id string) string {
 // the store and the exported signal files.
 func (r *repo) snapshot() string {
 	r.t.Helper()
-	dump, err := DumpDB(r.dbPath())
+	dump, err := dumpStore(r.dir)
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ func TestStoreMigrateRoundTrip(t *testing.T) {
 	if base == "" {
 		t.Skip("OXYGEN_TEST_POSTGRES_URL not set: skipping the store migration round trip")
 	}
+	sqliteOnly(t, "copies a SQLite store to the server, so it starts on SQLite")
 	r := newRepo(t)
 	add := func(id string, extra ...string) {
 		r.mustRun("orchestrate", append([]string{"add", id, "--title", "t " + id, "--kind", "chore", "--domain", "builder", "--priority", "high", "--objective", "o"}, extra...)...)
@@ -240,6 +241,7 @@ func TestStoreMigrateRefusesAStoreThatFailsVerification(t *testing.T) {
 	if base == "" {
 		t.Skip("OXYGEN_TEST_POSTGRES_URL not set: skipping the store migration refusal")
 	}
+	sqliteOnly(t, "copies a SQLite store to the server, so it starts on SQLite")
 	r := newRepo(t)
 	r.mustRun("orchestrate", "add", "W1", "--title", "t", "--kind", "chore", "--domain", "builder", "--priority", "high", "--objective", "o")
 	r.sqlExec(`UPDATE items SET objective = 'something else' WHERE id = 'W1'`)

@@ -73,8 +73,16 @@ func newGitRepo(t *testing.T) *gitRepo {
 func TestWorktreesShareOneStore(t *testing.T) {
 	g := newGitRepo(t)
 	sub := g.main.at(filepath.Join(g.main.dir, "src"))
-	want := g.main.dbPath()
-	if filepath.Dir(filepath.Dir(want)) != filepath.Join(g.main.dir, ".git", "oxygen") {
+	var want string
+	if onServer() {
+		// A server store is found by the committed id, the same from every
+		// checkout: the main worktree names it.
+		var w struct{ Store string }
+		if err := json.Unmarshal([]byte(g.main.mustRun("orchestrate", "where", "--json").stdout), &w); err != nil {
+			t.Fatal(err)
+		}
+		want = w.Store
+	} else if want = g.main.dbPath(); filepath.Dir(filepath.Dir(want)) != filepath.Join(g.main.dir, ".git", "oxygen") {
 		t.Fatalf("store at %s, want it under the git common directory", want)
 	}
 	for _, r := range []*repo{g.wt1, g.wt2, sub} {
@@ -157,6 +165,7 @@ func TestWorktreeClaimRace(t *testing.T) {
 // TestStoreLossKeepsFencing: after the store is deleted every command but
 // init refuses and creates nothing; a new store never verifies an old token.
 func TestStoreLossKeepsFencing(t *testing.T) {
+	sqliteOnly(t, "deletes the store's directory under .git")
 	g := newGitRepo(t)
 	r := g.wt1
 	r.mustRun("orchestrate", "add", "--title", "t", "--kind", "chore", "--domain", "builder", "--priority", "low", "--objective", "o")
@@ -200,6 +209,7 @@ func TestStoreLossKeepsFencing(t *testing.T) {
 // TestClonesShareAStorePath: two clones on one machine sharing OXYGEN_STORE
 // see each other's leases.
 func TestClonesShareAStorePath(t *testing.T) {
+	sqliteOnly(t, "OXYGEN_STORE shares a SQLite file; on a server the committed id does (server_test.go)")
 	g := newGitRepo(t)
 	store := filepath.Join(t.TempDir(), "team-store")
 	clone := filepath.Join(t.TempDir(), "clone")
@@ -226,6 +236,7 @@ func TestClonesShareAStorePath(t *testing.T) {
 // in the working tree) is moved under the git common directory by the next
 // command, keeping every row and a verifying chain.
 func TestLegacyStoreMigrates(t *testing.T) {
+	sqliteOnly(t, "moves the SQLite file of the previous layout")
 	r := newRepo(t) // outside git: the previous layout
 	r.mustRun("oxygen", "claim", "storage", "--owner", "builder")
 	r.mustRun("orchestrate", "add", "--title", "t", "--kind", "chore", "--domain", "builder", "--priority", "low", "--objective", "o")
