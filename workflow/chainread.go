@@ -64,6 +64,9 @@ const (
 	maxRanges    = 1024
 )
 
+// rangeQueue is how many batches a reader may read ahead of the checker.
+const rangeQueue = 8
+
 // rangeBatch is part of a range's events; last marks the range's end.
 type rangeBatch struct {
 	events []checkedEvent
@@ -116,6 +119,17 @@ func (tx *Tx) readRanges(ctx context.Context, more *chainReaders, check func(*ch
 
 	stop := make(chan struct{})
 	queues := make([]chan rangeBatch, readers)
+	// Checked batches go back to the readers: a pass allocates a few of
+	// them rather than one per chainBatchSize events.
+	spare := make(chan []checkedEvent, readers*(rangeQueue+2))
+	newBatch := func() []checkedEvent {
+		select {
+		case b := <-spare:
+			return b[:0]
+		default:
+			return make([]checkedEvent, 0, chainBatchSize)
+		}
+	}
 	errs := make([]error, readers)
 	var wg sync.WaitGroup
 	read := func(r int, stx store.Tx) error {
@@ -130,7 +144,7 @@ func (tx *Tx) readRanges(ctx context.Context, more *chainReaders, check func(*ch
 		}
 		for i := uint64(r); i < ranges; i += uint64(readers) {
 			lo, hi := bounds(i)
-			batch := make([]checkedEvent, 0, chainBatchSize)
+			batch := newBatch()
 			stopped := false
 			err := stx.AuditEachRange(ctx, lo, hi, func(row *store.AuditEvent) bool {
 				batch = append(batch, checkedEvent{AuditEvent: *row, verdict: hasher.rehash(row)})
@@ -139,7 +153,7 @@ func (tx *Tx) readRanges(ctx context.Context, more *chainReaders, check func(*ch
 						stopped = true
 						return false
 					}
-					batch = make([]checkedEvent, 0, chainBatchSize)
+					batch = newBatch()
 				}
 				return true
 			})
@@ -150,7 +164,7 @@ func (tx *Tx) readRanges(ctx context.Context, more *chainReaders, check func(*ch
 		return nil
 	}
 	for r := range readers {
-		queues[r] = make(chan rangeBatch, 8)
+		queues[r] = make(chan rangeBatch, rangeQueue)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -176,6 +190,10 @@ walk:
 					broken = true
 					break walk
 				}
+			}
+			select {
+			case spare <- b.events:
+			default:
 			}
 			if b.last {
 				break
