@@ -87,10 +87,6 @@ type rangeBatch struct {
 // anywhere else. The first reader is this transaction; a store that keeps
 // fewer connections than readers is raised to that many for the duration.
 func (tx *Tx) readRanges(ctx context.Context, more *chainReaders, check func(*checkedEvent) bool) error {
-	readers := min(runtime.GOMAXPROCS(0), maxChainReaders)
-	if readers < 2 {
-		return tx.readInOrder(ctx, check)
-	}
 	first, ok, err := tx.st.AuditFirst(ctx)
 	if err != nil || !ok {
 		return err
@@ -99,16 +95,22 @@ func (tx *Tx) readRanges(ctx context.Context, more *chainReaders, check func(*ch
 	if err != nil {
 		return err
 	}
+	// Unsigned arithmetic: seqs written by hand may span all of int64.
+	span := uint64(head.Seq) - uint64(first.Seq)
+	size := max(minRangeSize, span/maxRanges+1)
+	ranges := span/size + 1
+	// A log of one range, or one core, gains nothing from another
+	// transaction.
+	readers := int(min(uint64(runtime.GOMAXPROCS(0)), maxChainReaders, ranges))
+	if readers < 2 {
+		return tx.readInOrder(ctx, check)
+	}
 	if p, ok := more.st.(store.Pooled); ok {
 		if was := p.MaxConns(); was > 0 && was < readers {
 			p.SetMaxConns(readers)
 			defer p.SetMaxConns(was)
 		}
 	}
-	// Unsigned arithmetic: seqs written by hand may span all of int64.
-	span := uint64(head.Seq) - uint64(first.Seq)
-	size := max(minRangeSize, span/maxRanges+1)
-	ranges := span/size + 1
 	bounds := func(i uint64) (lo, hi int64) {
 		lo = int64(uint64(first.Seq) + i*size)
 		if uint64(head.Seq)-uint64(lo) < size {
@@ -177,6 +179,17 @@ func (tx *Tx) readRanges(ctx context.Context, more *chainReaders, check func(*ch
 		}()
 	}
 
+	// Stopping waits for the readers, the first of which reads on this
+	// transaction; deferred too, so a panic in check leaves none behind.
+	halted := false
+	halt := func() {
+		if !halted {
+			halted = true
+			close(stop)
+			wg.Wait()
+		}
+	}
+	defer halt()
 	broken := false
 walk:
 	for i := uint64(0); i < ranges; i++ {
@@ -200,8 +213,7 @@ walk:
 			}
 		}
 	}
-	close(stop)
-	wg.Wait()
+	halt()
 	if broken {
 		return nil
 	}
