@@ -2,27 +2,49 @@ package workflow
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"os"
 	"testing"
 
 	"github.com/oxygen-tools/oxygen/store"
+	"github.com/oxygen-tools/oxygen/store/postgres"
 	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
-// rangedLog is a store whose log spans three of readRanges' ranges (the
-// first starts at seq 1), with the append-only triggers dropped so a test
-// can break it.
+// rangedLogSize spans three of readRanges' ranges, the first starting at
+// seq 1.
+const rangedLogSize = 2*minRangeSize + 100
+
+// rangedLog is a SQLite store whose log is rangedLogSize events long, with
+// the append-only triggers dropped so a test can break it.
 func rangedLog(t *testing.T) *Service {
 	t.Helper()
-	ctx := context.Background()
 	svc := MustOpen(t)
-	const size = 2*minRangeSize + 100
+	appendJobRuns(t, svc, rangedLogSize)
+	for _, trigger := range []string{"audit_log_no_update", "audit_log_no_delete"} {
+		if _, err := sqlstore.DBOf(svc.Store).ExecContext(context.Background(), `DROP TRIGGER `+trigger); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return svc
+}
+
+// appendJobRuns appends job.run events, as the daemon writes them, until
+// the log's head is at seq size.
+func appendJobRuns(t *testing.T, svc *Service, size int64) {
+	t.Helper()
+	ctx := context.Background()
 	err := svc.write(ctx, func(tx *Tx) error {
-		head, _, err := tx.st.AuditHead(ctx)
+		head, ok, err := tx.st.AuditHead(ctx)
 		if err != nil {
 			return err
 		}
 		prev, at := head.Hash, head.At
+		if !ok {
+			prev, at = genesisHash, tx.now
+		}
 		payload, _ := json.Marshal(map[string]any{"outcome": "ok", "run": 1})
 		for seq := head.Seq + 1; seq <= size; seq++ {
 			hash, err := chainHash(prev, seq, ms(at), "daemon", "job.run", "job:expire-leases", string(payload))
@@ -40,12 +62,6 @@ func rangedLog(t *testing.T) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, trigger := range []string{"audit_log_no_update", "audit_log_no_delete"} {
-		if _, err := sqlstore.DBOf(svc.Store).ExecContext(ctx, `DROP TRIGGER `+trigger); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return svc
 }
 
 // chainBothWays checks the chain read in order on one transaction and read
@@ -75,8 +91,8 @@ func chainBothWays(t *testing.T, svc *Service) ChainCheck {
 func TestFullCheckAsRangesMatchesInOrder(t *testing.T) {
 	svc := rangedLog(t)
 	res := chainBothWays(t, svc)
-	if !res.OK || res.Events != 2*minRangeSize+100 || res.Rehashed != res.Events {
-		t.Fatalf("%+v; want an intact chain of %d events, all re-hashed", res, 2*minRangeSize+100)
+	if !res.OK || res.Events != rangedLogSize || res.Rehashed != res.Events {
+		t.Fatalf("%+v; want an intact chain of %d events, all re-hashed", res, rangedLogSize)
 	}
 }
 
@@ -113,5 +129,47 @@ func TestFullCheckCatchesBreakAtRangeBoundary(t *testing.T) {
 				t.Fatalf("audit verify --full: %+v, %v; want broken at seq %d: %s", full, err, tc.seq, tc.problem)
 			}
 		})
+	}
+}
+
+// The ranges' statement and the extra transaction run on PostgreSQL too: a
+// log of rangedLogSize events in a fresh repository (nothing but the
+// events), intact, then with a range's first prev_hash edited.
+func TestFullCheckAsRangesOnPostgres(t *testing.T) {
+	url := os.Getenv("OXYGEN_TEST_POSTGRES_URL")
+	if url == "" {
+		t.Skip("OXYGEN_TEST_POSTGRES_URL not set: skipping the full check as ranges on PostgreSQL")
+	}
+	ctx := context.Background()
+	var suffix [8]byte
+	if _, err := rand.Read(suffix[:]); err != nil {
+		t.Fatal(err)
+	}
+	id := "chainread" + hex.EncodeToString(suffix[:])
+	pg, err := postgres.Create(ctx, postgres.Config{URL: url, Repository: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := pg.DB().Exec("DROP SCHEMA " + postgres.Schema(id) + " CASCADE"); err != nil {
+			t.Error(err)
+		}
+		pg.Close()
+	})
+	base := MustOpen(t)
+	svc := NewService(base.Layout, base.Config, pg, base.Clock)
+	appendJobRuns(t, svc, rangedLogSize)
+	if res := chainBothWays(t, svc); !res.OK || res.Events != rangedLogSize {
+		t.Fatalf("%+v; want an intact chain of %d events", res, rangedLogSize)
+	}
+	const second = minRangeSize + 1
+	if _, err := pg.DB().ExecContext(ctx, `DROP TRIGGER audit_log_no_update ON audit_log`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pg.DB().ExecContext(ctx, `UPDATE audit_log SET prev_hash = hash WHERE seq = $1`, second); err != nil {
+		t.Fatal(err)
+	}
+	if res := chainBothWays(t, svc); res.OK || res.BrokenSeq != second || res.Problem != "prev_hash does not match the previous event's hash" {
+		t.Fatalf("%+v; want broken at seq %d", res, second)
 	}
 }
