@@ -30,6 +30,10 @@ type AuditOps interface {
 	// AuditEach hands every event to visit in seq order, without holding
 	// the log in memory, until visit returns false.
 	AuditEach(ctx context.Context, visit func(*AuditEvent) bool) error
+	// AuditEachRange hands every event with a seq from from to to (both
+	// included) to visit in seq order, until visit returns false: a full
+	// check reads the log as contiguous ranges on several transactions.
+	AuditEachRange(ctx context.Context, from, to int64, visit func(*AuditEvent) bool) error
 	// AuditHashAt is the hash of the event at seq; ok is false when there
 	// is none.
 	AuditHashAt(ctx context.Context, seq int64) (hash string, ok bool, err error)

@@ -86,6 +86,9 @@ var ErrNotFound = errors.New("not found")
 // process keeps one connection.
 type Pooled interface {
 	SetMaxConns(n int)
+	// MaxConns is the current limit, so that a caller raising it for a
+	// while can put it back.
+	MaxConns() int
 }
 
 // Waker is a store that can wake the processes waiting for a resource

@@ -186,7 +186,10 @@ func (c *ChainCheck) chainFailures() []string {
 // it, with the row's stored hash left as it was, is what --full and the
 // daily audit-full job are for. It relies on nothing but the rows
 // themselves, so it holds even if the append-only triggers were dropped.
-func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, visit func(*chainEvent)) (ChainCheck, error) {
+// A full check given more (nil: none) reads the log as ranges on more read
+// transactions at once (readRanges); the checks and what they report are
+// the same either way.
+func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, more *chainReaders, visit func(*chainEvent)) (ChainCheck, error) {
 	res := ChainCheck{OK: true, Full: from == nil, Checkpoint: from}
 	var trusted int64
 	if from != nil {
@@ -195,7 +198,7 @@ func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, visit func(*chai
 	prev := genesisHash
 	var expect, prevAt int64 = 1, 0
 	hasher := newChainHasher()
-	check := func(row *store.AuditEvent) bool {
+	check := func(row *checkedEvent) bool {
 		e := chainEvent{seq: row.Seq, at: storedMS(row.At), actor: row.Actor, action: row.Action, subject: row.Subject,
 			payload: row.Payload, prevHash: row.PrevHash, hash: row.Hash}
 		res.Events++
@@ -213,10 +216,14 @@ func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, visit func(*chai
 			problem = fmt.Sprintf("the event's time %s is earlier than the previous event's %s", fromMS(e.at), fromMS(prevAt))
 		case e.seq > trusted:
 			res.Rehashed++
-			intact, err := hasher.matches(e.prevHash, e.seq, e.at, e.actor, e.action, e.subject, e.payload, e.hash)
-			if err != nil {
+			verdict := row.verdict
+			if verdict == notRehashed {
+				verdict = hasher.rehash(&row.AuditEvent)
+			}
+			switch verdict {
+			case rehashInvalid:
 				problem = "the payload is not valid JSON"
-			} else if !intact {
+			case rehashAltered:
 				problem = "the event's content does not match its hash"
 			}
 		}
@@ -233,10 +240,24 @@ func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, visit func(*chai
 		expect++
 		return true
 	}
-	// Reading a row through the driver costs more than checking it: this
-	// goroutine reads while another checks, in order, a batch at a time.
-	const batchSize = 256
-	batches := make(chan []store.AuditEvent, 4)
+	var err error
+	if from == nil && more != nil {
+		err = tx.readRanges(ctx, more, check)
+	} else {
+		err = tx.readInOrder(ctx, check)
+	}
+	if err != nil {
+		return ChainCheck{}, storeErr("read audit log", err)
+	}
+	return res, nil
+}
+
+// readInOrder hands every event to check in order, on another goroutine:
+// reading a row through the driver costs more than checking it, so this
+// one reads while the other checks, a batch at a time, until check
+// returns false.
+func (tx *Tx) readInOrder(ctx context.Context, check func(*checkedEvent) bool) error {
+	batches := make(chan []checkedEvent, 4)
 	var broken atomic.Bool
 	checked := make(chan struct{})
 	go func() {
@@ -249,14 +270,14 @@ func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, visit func(*chai
 			}
 		}
 	}()
-	batch := make([]store.AuditEvent, 0, batchSize)
+	batch := make([]checkedEvent, 0, chainBatchSize)
 	err := tx.st.AuditEach(ctx, func(row *store.AuditEvent) bool {
 		if broken.Load() {
 			return false
 		}
-		if batch = append(batch, *row); len(batch) == batchSize {
+		if batch = append(batch, checkedEvent{AuditEvent: *row}); len(batch) == chainBatchSize {
 			batches <- batch
-			batch = make([]store.AuditEvent, 0, batchSize)
+			batch = make([]checkedEvent, 0, chainBatchSize)
 		}
 		return true
 	})
@@ -265,10 +286,7 @@ func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, visit func(*chai
 	}
 	close(batches)
 	<-checked
-	if err != nil {
-		return ChainCheck{}, storeErr("read audit log", err)
-	}
-	return res, nil
+	return err
 }
 
 // storedMS is the integer Unix milliseconds a store keeps for t, 0 for the
@@ -361,7 +379,7 @@ func (s *Service) verifyAuditLog(ctx context.Context, full bool) (ChainCheck, er
 			}
 		}
 		var err error
-		res, err = tx.verifyChain(ctx, from, func(e *chainEvent) {
+		res, err = tx.verifyChain(ctx, from, s.chainReaders(), func(e *chainEvent) {
 			rp.apply(e)
 			anchors.observe(e)
 		})

@@ -125,7 +125,7 @@ func BenchmarkVerifyAudit(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
 		err := svc.read(ctx, func(tx *Tx) error {
-			_, err := tx.verifyChain(ctx, nil, func(*chainEvent) {})
+			_, err := tx.verifyChain(ctx, nil, svc.chainReaders(), func(*chainEvent) {})
 			return err
 		})
 		if err != nil {

@@ -54,7 +54,7 @@ func BenchmarkVerifyFull(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
 		err := svc.read(ctx, func(tx *Tx) error {
-			res, err := tx.verifyChain(ctx, nil, func(*chainEvent) {})
+			res, err := tx.verifyChain(ctx, nil, svc.chainReaders(), func(*chainEvent) {})
 			if err == nil && (!res.OK || res.Rehashed != size) {
 				b.Fatalf("chain pass: %+v", res)
 			}

@@ -138,7 +138,7 @@ func BenchmarkVerifyIncremental(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				start := time.Now()
 				err := svc.read(ctx, func(tx *Tx) error {
-					res, err := tx.verifyChain(ctx, nil, func(*chainEvent) {})
+					res, err := tx.verifyChain(ctx, nil, svc.chainReaders(), func(*chainEvent) {})
 					events = res.Events
 					return err
 				})

@@ -97,6 +97,10 @@ func (tx *Tx) AuditEach(ctx context.Context, visit func(*store.AuditEvent) bool)
 	return tx.eachAudit(ctx, auditColumns+` ORDER BY seq`, nil, visit)
 }
 
+func (tx *Tx) AuditEachRange(ctx context.Context, from, to int64, visit func(*store.AuditEvent) bool) error {
+	return tx.eachAudit(ctx, auditColumns+` WHERE seq BETWEEN ? AND ? ORDER BY seq`, []any{from, to}, visit)
+}
+
 func (tx *Tx) eachAudit(ctx context.Context, query string, args []any, visit func(*store.AuditEvent) bool) error {
 	const op = "read the audit log"
 	rows, err := tx.query(ctx, op, query, args...)

@@ -106,6 +106,33 @@ func TestAuditChainOps(t *testing.T) {
 		if !reflect.DeepEqual(seen, events[:2]) {
 			t.Errorf("each stopped after %+v, want the first two events", seen)
 		}
+		for _, c := range []struct {
+			from, to int64
+			want     []store.AuditEvent
+		}{
+			{2, 3, events[1:]},
+			{1, 1, events[:1]},
+			{0, 2, events[:2]},
+			{3, 9, events[2:]},
+			{4, 9, nil},
+		} {
+			var ranged []store.AuditEvent
+			mustAudit(t, tx.AuditEachRange(ctx, c.from, c.to, func(e *store.AuditEvent) bool {
+				ranged = append(ranged, *e)
+				return true
+			}))
+			if !reflect.DeepEqual(ranged, c.want) {
+				t.Errorf("range %d to %d: %+v, want %+v", c.from, c.to, ranged, c.want)
+			}
+		}
+		seen = nil
+		mustAudit(t, tx.AuditEachRange(ctx, 1, 3, func(e *store.AuditEvent) bool {
+			seen = append(seen, *e)
+			return false
+		}))
+		if !reflect.DeepEqual(seen, events[:1]) {
+			t.Errorf("range stopped after %+v, want the first event", seen)
+		}
 	})
 }
 

@@ -184,6 +184,9 @@ func Rebind(query string) string {
 // SetMaxConns implements store.Pooled.
 func (s *Store) SetMaxConns(n int) { s.db.SetMaxOpenConns(n) }
 
+// MaxConns implements store.Pooled.
+func (s *Store) MaxConns() int { return s.db.Stats().MaxOpenConnections }
+
 // DBOf is the database/sql handle under a store, for tests that tamper
 // with rows behind the rules' back; nil for a store of another kind.
 func DBOf(s store.Store) *sql.DB {
