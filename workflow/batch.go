@@ -54,6 +54,10 @@ func (b *Batch) AddItem(spec ItemSpec, actor string) (string, error) {
 			return "", err
 		}
 		spec.ID = id
+	} else if exists, err := tx.itemExists(ctx, spec.ID); err != nil {
+		return "", err
+	} else if exists {
+		return "", Errorf(ECONFLICT, "item %s already exists", spec.ID)
 	}
 	for _, d := range spec.DependsOn {
 		if exists, err := tx.itemExists(ctx, d); err != nil {

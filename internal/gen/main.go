@@ -179,7 +179,10 @@ func (g *generator) nextItem(b *workflow.Batch, tick func(time.Duration)) error 
 	g.k++
 	k := g.k
 	domain := g.domains[k%len(g.domains)]
-	spec := workflow.ItemSpec{Title: fmt.Sprintf("generated item %d", k), Kind: "chore", Domain: domain,
+	// The id is given, as `orchestrate add ID` may: taking the next number
+	// reads every item's id (ItemNextNumber), which made generation
+	// quadratic in the number of items.
+	spec := workflow.ItemSpec{ID: fmt.Sprintf("%s-%03d", g.cfg.Items.IDPrefix, k), Title: fmt.Sprintf("generated item %d", k), Kind: "chore", Domain: domain,
 		Priority: workflow.Priorities[k%len(workflow.Priorities)], Objective: fmt.Sprintf("Objective of generated item %d.", k)}
 	if k%4 == 0 {
 		spec.DependsOn = []string{g.ids[k-1]}
