@@ -93,8 +93,11 @@ func (b *Batch) Assign(id, owner string) error {
 	return tx.move(ctx, it, StatusInProgress, owner, owner, "", 0, moveOptions{})
 }
 
-// Move makes one of the moves in Commands (done, dead-end, unassign...) on
-// an item, by its owner, without verification commands.
+// Move makes one of the moves in Commands out of in_progress or open
+// (done, dead-end, unassign...) on an item, recorded as by's, without
+// verification commands and without the actor checks the command makes.
+// Unlike the command it ends no leases taken for the item: a batch's
+// leases name no item. Moves into in_progress go through Assign.
 func (b *Batch) Move(command, id, by string) error {
 	ctx, tx := b.ctx, b.tx
 	it, err := tx.getItem(ctx, id)
@@ -105,6 +108,9 @@ func (b *Batch) Move(command, id, by string) error {
 	if err != nil {
 		return err
 	}
+	if to == StatusInProgress {
+		return Errorf(EINVALID, "%s: a batch moves items into in_progress with Assign, under the attention budget", command)
+	}
 	owner := it.Owner
 	if to == StatusOpen {
 		owner = ""
@@ -112,8 +118,12 @@ func (b *Batch) Move(command, id, by string) error {
 	return tx.move(ctx, it, to, owner, by, "", 0, moveOptions{})
 }
 
-// Claim grants a lease as Claim does, with every refusal it makes.
+// Claim grants a lease as Claim does, with every refusal it makes. A
+// lease for an item (req.Item) is refused: Move would not end it.
 func (b *Batch) Claim(req ClaimRequest) (*Lease, error) {
+	if req.Item != "" {
+		return nil, Errorf(EINVALID, "a batch's leases name no item")
+	}
 	if err := b.s.prepareClaim(&req); err != nil {
 		return nil, err
 	}
