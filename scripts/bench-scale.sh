@@ -10,7 +10,7 @@
 # claimed and released, one in ten renewed), N/10 signals and N/10 audit
 # reports: about 23 audit events per item. It is cached under
 # $BENCH_SCALE_CACHE (default ~/.cache/oxygen/bench-scale), keyed by size and
-# shape, so reruns skip the generation (100k items took about 10 minutes on
+# shape, so reruns skip the generation (100k items took 12 minutes on
 # 2 shared cores); each run works on a copy. The "empty" store is a fresh
 # `orchestrate init`.
 #
