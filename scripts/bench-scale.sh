@@ -85,7 +85,7 @@ health_rounds=3
 # only the time is wanted.
 health() { "$O" health >/dev/null 2>&1 || true; }
 
-# bench DIR LABEL: appends "size command ms" lines for ROUNDS rounds, then
+# bench DIR SIZE: appends "size command ms" lines for ROUNDS rounds, then
 # "size command rss kib" lines.
 bench() {
   local dir=$1 size=$2 show done_item
