@@ -5,7 +5,7 @@ PREFIX  ?= $(HOME)/.local
 COVER   ?= coverage
 export CGO_ENABLED = 0
 
-.PHONY: all build test cover demo bench install vet fmt clean
+.PHONY: all build test cover demo bench bench-scale install vet fmt clean
 
 all: build
 
@@ -43,6 +43,14 @@ bench: build
 	./scripts/bench-processes.sh
 	./scripts/bench-hook.sh
 	./scripts/bench-claim-files.sh
+
+# bench-scale times commands on generated stores of growing size (see
+# scripts/bench-scale.sh); the stores are cached, so only the first run
+# generates them.
+SCALE_ROUNDS ?= 11
+SCALE_SIZES  ?= 1000 10000 100000
+bench-scale: build
+	./scripts/bench-scale.sh $(SCALE_ROUNDS) $(SCALE_SIZES)
 
 install: build
 	mkdir -p $(PREFIX)/bin

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Times whole processes on stores of growing size: does a command's latency
+# depend on how much history the store holds?
+#
+# Usage: scripts/bench-scale.sh [ROUNDS] [SIZES...]
+#   ROUNDS  runs per command and store, medians reported (default 11)
+#   SIZES   item counts (default: 1000 10000 100000)
+#
+# Each store of N items is built by internal/gen with N*10 leases (each
+# claimed and released, one in ten renewed), N/10 signals and N/10 audit
+# reports: about 23 audit events per item. It is cached under
+# $BENCH_SCALE_CACHE (default ~/.cache/oxygen/bench-scale), keyed by size and
+# shape, so reruns skip the generation (100k items took 12 minutes on
+# 2 shared cores); each run works on a copy. The "empty" store is a fresh
+# `orchestrate init`.
+#
+# In every store the script adds its own items (domain builder, owner
+# bench) and times, per round: oxygen claim + release, oxygen renew,
+# oxygen status, orchestrate show, assign + unassign, done (on an item
+# with no verification commands), list --status in_progress, ready --limit
+# 50 (plain ready when this build has no --limit), health (in the first
+# 3 rounds only) and the expire-leases job. Peak RSS is one more run of
+# each, through internal/gen/maxrss.
+#
+# Output: the table on stdout; results.tsv (size, command, median_ms,
+# ratio to the empty store, peak RSS in KiB) and growth.svg
+# (internal/gen/chart) in $OUT (default bench-scale-out/).
+set -euo pipefail
+rounds=${1:-11}
+shift || true
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000 100000)
+here=$(cd "$(dirname "$0")/.." && pwd)
+bin=${BIN:-$here/bin}
+cache=${BENCH_SCALE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/oxygen/bench-scale}
+out=${OUT:-$here/bench-scale-out}
+[ -x "$bin/orchestrate" ] || { echo "bench-scale: build first (make build)" >&2; exit 2; }
+mkdir -p "$cache" "$out"
+out=$(cd "$out" && pwd)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+(cd "$here" && go build -o "$work/tools/" ./internal/gen ./internal/gen/maxrss ./internal/gen/chart)
+O="$bin/orchestrate" X="$bin/oxygen"
+export OXYGEN_OWNER=bench OXYGEN_DOMAIN=builder
+unset OXYGEN_ROOT OXYGEN_STORE OXYGEN_STORE_URL
+
+# store SIZE: the cached store of SIZE items, generated on first use. The
+# shape is part of the key: change it here and old stores are not reused.
+store() {
+  local n=$1 dir="$cache/v1-items$1"
+  if [ ! -d "$dir" ]; then
+    echo "generating $n items (cached in $dir)..." >&2
+    rm -rf "$dir.tmp"
+    "$work/tools/gen" -dir "$dir.tmp" -items "$n" -leases $((n * 10)) -signals $((n / 10)) -reports $((n / 10)) >&2
+    mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir"
+}
+
+# ready_args: --limit 50 if this build pages ready.
+ready_args=()
+if "$O" ready --help 2>&1 | grep -q -- '--limit'; then ready_args=(--limit 50); fi
+ready_name="ready${ready_args[*]:+ --limit 50}"
+
+# add_item: a new builder item with no commands; prints its id.
+add_item() {
+  "$O" add --json --title "bench item" --kind chore --domain builder --priority low --objective "Benchmark." |
+    sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' | head -n 1
+}
+
+# t CMD...: runs CMD (output discarded, failure fatal), prints milliseconds.
+t() {
+  local t0=$EPOCHREALTIME
+  "$@" >/dev/null 2>&1 || { echo "bench-scale: failed: $*" >&2; "$@" >&2 || true; exit 1; }
+  local t1=$EPOCHREALTIME
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) * 1000 }'
+}
+
+# health replays the whole audit log on every run (about 0.8 s per 23,000
+# events here), so it runs in the first 3 rounds only.
+health_rounds=3
+
+# health exits 1 on yellow (jobs that never ran in a generated store);
+# only the time is wanted.
+health() { "$O" health >/dev/null 2>&1 || true; }
+
+# bench DIR SIZE: appends "size command ms" lines for ROUNDS rounds, then
+# "size command rss kib" lines.
+bench() {
+  local dir=$1 size=$2 show done_item
+  cd "$dir"
+  show=$(add_item)
+  # Warm the page cache and the binaries.
+  "$O" list >/dev/null; "$X" status >/dev/null; "$O" show "$show" >/dev/null
+  for round in $(seq "$rounds"); do
+    a=$(t "$X" claim storage); r=$(t "$X" renew storage); b=$(t "$X" release storage)
+    echo "$size	oxygen claim + release	$(awk -v a="$a" -v b="$b" 'BEGIN { print a + b }')"
+    echo "$size	oxygen renew	$r"
+    echo "$size	oxygen status	$(t "$X" status)"
+    echo "$size	orchestrate show	$(t "$O" show "$show")"
+    a=$(t "$O" assign --owner bench --domain builder "$show"); b=$(t "$O" unassign "$show")
+    echo "$size	orchestrate assign + unassign	$(awk -v a="$a" -v b="$b" 'BEGIN { print a + b }')"
+    done_item=$(add_item)
+    "$O" assign --owner bench --domain builder "$done_item" >/dev/null
+    echo "$size	orchestrate done	$(t "$O" done "$done_item")"
+    echo "$size	orchestrate list --status in_progress	$(t "$O" list --status in_progress)"
+    echo "$size	orchestrate $ready_name	$(t "$O" ready "${ready_args[@]}")"
+    [ "$round" -gt "$health_rounds" ] || echo "$size	orchestrate health	$(t health)"
+    echo "$size	orchestrate jobs run expire-leases	$(t "$O" jobs run expire-leases)"
+  done
+  m() { "$work/tools/maxrss" "$@" 2>/dev/null || true; }
+  echo "$size	oxygen claim + release	rss	$(m "$X" claim storage)"; "$X" release storage >/dev/null
+  echo "$size	oxygen renew	rss	$("$X" claim storage >/dev/null; m "$X" renew storage)"; "$X" release storage >/dev/null
+  echo "$size	oxygen status	rss	$(m "$X" status)"
+  echo "$size	orchestrate show	rss	$(m "$O" show "$show")"
+  echo "$size	orchestrate assign + unassign	rss	$(m "$O" assign --owner bench --domain builder "$show")"; "$O" unassign "$show" >/dev/null
+  done_item=$(add_item); "$O" assign --owner bench --domain builder "$done_item" >/dev/null
+  echo "$size	orchestrate done	rss	$(m "$O" done "$done_item")"
+  echo "$size	orchestrate list --status in_progress	rss	$(m "$O" list --status in_progress)"
+  echo "$size	orchestrate $ready_name	rss	$(m "$O" ready "${ready_args[@]}")"
+  echo "$size	orchestrate health	rss	$(m "$O" health)"
+  echo "$size	orchestrate jobs run expire-leases	rss	$(m "$O" jobs run expire-leases)"
+  cd "$work"
+}
+
+raw="$work/raw.tsv"
+: >"$raw"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+mkdir "$work/empty" && git -C "$work/empty" init -q && (cd "$work/empty" && "$O" init >/dev/null)
+bench "$work/empty" 0 >>"$raw"
+for n in "${sizes[@]}"; do
+  src=$(store "$n")
+  rm -rf "$work/s" && cp -a "$src" "$work/s"
+  echo "load average before $n items: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  bench "$work/s" "$n" >>"$raw"
+  rm -rf "$work/s"
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+# Medians per size and command, in first-seen order, with the ratio to the
+# empty store and the peak RSS.
+awk -F'\t' -f "$here/scripts/median.awk" -f <(echo '
+$3 == "rss" { rss[$1 SUBSEP $2] = $4; next }
+{
+  k = $1 SUBSEP $2
+  if (!(k in n)) { keys[++nk] = k }
+  if (!($2 in seen)) { seen[$2] = 1; cmds[++nc] = $2 }
+  if (!($1 in sz)) { sz[$1] = 1; sizes[++ns] = $1 }
+  v[k, ++n[k]] = $3
+}
+END {
+  print "size\tcommand\tmedian_ms\tratio\tpeak_rss_kib"
+  for (i = 1; i <= nk; i++) {
+    split(keys[i], p, SUBSEP)
+    delete a; for (j = 1; j <= n[keys[i]]; j++) a[j] = v[keys[i], j]
+    med[keys[i]] = median(a, n[keys[i]])
+  }
+  for (c = 1; c <= nc; c++) for (s = 1; s <= ns; s++) {
+    k = sizes[s] SUBSEP cmds[c]
+    if (!(k in med)) continue
+    base = med[0 SUBSEP cmds[c]]
+    printf "%s\t%s\t%.2f\t%.2f\t%s\n", sizes[s], cmds[c], med[k], (base > 0 ? med[k] / base : 0), rss[k]
+  }
+}') "$raw" >"$out/results.tsv"
+"$work/tools/chart" <"$out/results.tsv" >"$out/growth.svg"
+
+# The table: one row per command, ms (ratio) per size, then peak RSS.
+awk -F'\t' -v rounds="$rounds" '
+NR == 1 { next }
+{
+  if (!($2 in seen)) { seen[$2] = 1; cmds[++nc] = $2 }
+  if (!($1 in sz)) { sz[$1] = 1; sizes[++ns] = $1 }
+  ms[$1, $2] = $3; ratio[$1, $2] = $4; rss[$1, $2] = $5
+}
+END {
+  printf "medians of %d runs (health: 3), ms per process (ratio to the empty store); peak RSS in MiB\n\n", rounds
+  printf "| command |"; for (s = 1; s <= ns; s++) printf " %s |", sizes[s] == 0 ? "empty" : sizes[s] " items"
+  for (s = 1; s <= ns; s++) printf " RSS %s |", sizes[s] == 0 ? "empty" : sizes[s]
+  printf "\n|---|"; for (s = 1; s <= 2 * ns; s++) printf "---|"; printf "\n"
+  for (c = 1; c <= nc; c++) {
+    printf "| `%s` |", cmds[c]
+    for (s = 1; s <= ns; s++) {
+      k = sizes[s] SUBSEP cmds[c]
+      if (sizes[s] == 0) printf " %.1f |", ms[k]; else printf " %.1f (%.2fx) |", ms[k], ratio[k]
+    }
+    for (s = 1; s <= ns; s++) printf " %.0f |", rss[sizes[s], cmds[c]] / 1024
+    printf "\n"
+  }
+}' "$out/results.tsv"
+echo
+echo "results: $out/results.tsv, chart: $out/growth.svg"
