@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -239,5 +240,12 @@ func TestServerTamperDeletedBlob(t *testing.T) {
 	if !strings.Contains(s.stdout, "missing blob ") || !strings.Contains(s.stdout, hash[2:]) || !strings.Contains(s.stdout, "capsule W1 generation 1 refers to it") {
 		t.Fatalf("store verify does not name the missing capsule blob:\n%s%s", s.stdout, s.stderr)
 	}
-	r.wantCaught(`the store disagrees with the audit log: blob \S+` + hash[2:] + ` is missing`)
+	h := r.oxWant(2, "orchestrate", "health")
+	if !strings.Contains(h.stdout, "red: missing blob ") || !strings.Contains(h.stdout, hash[2:]) {
+		t.Fatalf("health does not name the missing capsule blob:\n%s", h.stdout)
+	}
+	v := r.oxWant(4, "orchestrate", "audit", "verify")
+	if !regexp.MustCompile(`the store disagrees with the audit log: blob \S+` + hash[2:] + ` is missing`).MatchString(v.stdout + v.stderr) {
+		t.Fatalf("audit verify does not name the missing capsule blob:\n%s%s", v.stdout, v.stderr)
+	}
 }

@@ -159,6 +159,26 @@ func (r *tamperRepo) wantCaught(want string) {
 	}
 }
 
+// wantReplayCaught checks a tampered row, which only the replay of the log
+// finds: health checks what came after the last intact check and does not
+// replay (its cost must not grow with history), so it stays green until
+// audit verify (or the daily full job) replays, finds it and records the
+// failure; from then on health checks in full and is red with it too.
+func (r *tamperRepo) wantReplayCaught(want string) {
+	r.t.Helper()
+	if h := r.run("orchestrate", "health"); h.code == 2 {
+		r.t.Fatalf("health replayed the whole log:\n%s", h.stdout)
+	}
+	v := r.run("orchestrate", "audit", "verify")
+	if v.code != 4 || !regexp.MustCompile(want).MatchString(v.stdout+v.stderr) {
+		r.t.Fatalf("audit verify: exit %d, want 4 and %q\nstdout: %s\nstderr: %s", v.code, want, v.stdout, v.stderr)
+	}
+	h := r.run("orchestrate", "health")
+	if h.code != 2 || !regexp.MustCompile(`(?m)^  red: .*`+want).MatchString(h.stdout) {
+		r.t.Fatalf("health after the failed verify: exit %d, want 2 and a red line with %q\n%s", h.code, want, h.stdout)
+	}
+}
+
 // Deleting the events after the last recorded head (here the guard bypass)
 // leaves a chain that re-hashes and holds every head the store and the
 // reports recorded. The head git anchored is gone.
@@ -201,7 +221,7 @@ func TestTamperDeletedHandshakeSignal(t *testing.T) {
 	seq := r.int(`SELECT seq FROM audit_log WHERE action = 'signal.send' AND subject = 'signal:` + strconv.FormatInt(id, 10) + `'`)
 	r.sqlExec(`DROP TRIGGER signals_no_delete`)
 	r.sqlExec(`DELETE FROM signals WHERE kind = 'handshake'`)
-	r.wantCaught(regexp.QuoteMeta("the store disagrees with the audit log: signal " + strconv.FormatInt(id, 10) +
+	r.wantReplayCaught(regexp.QuoteMeta("the store disagrees with the audit log: signal " + strconv.FormatInt(id, 10) +
 		" is in the audit log (seq " + strconv.FormatInt(seq, 10) + ") but missing from signals"))
 }
 
@@ -397,7 +417,7 @@ func TestTamperEditedRows(t *testing.T) {
 			// Tokens are seeded from the store's creation time: T1 and T2
 			// stand for the first two it issued.
 			found := strings.NewReplacer("T1", r.tok(1), "T2", r.tok(2)).Replace(c.found)
-			r.wantCaught(`the store disagrees with the audit log: ` + found)
+			r.wantReplayCaught(`the store disagrees with the audit log: ` + found)
 		})
 	}
 }
@@ -434,7 +454,14 @@ func TestTamperDeletedBlobs(t *testing.T) {
 		if !strings.Contains(s.stdout, "missing blob "+rel+": capsule W1 generation 1 refers to it\n") {
 			t.Fatalf("store verify does not name the missing capsule blob:\n%s%s", s.stdout, s.stderr)
 		}
-		r.wantCaught(regexp.QuoteMeta("the store disagrees with the audit log: blob "+rel+" is missing from the blob store: capsule W1 generation 1 (audit seq ") + `\d+\) refers to it`)
+		h := r.oxWant(2, "orchestrate", "health")
+		if !strings.Contains(h.stdout, "  red: missing blob "+rel+": capsule W1 generation 1 refers to it\n") {
+			t.Fatalf("health does not name the missing capsule blob:\n%s", h.stdout)
+		}
+		v := r.oxWant(4, "orchestrate", "audit", "verify")
+		if !regexp.MustCompile(regexp.QuoteMeta("the store disagrees with the audit log: blob "+rel+" is missing from the blob store: capsule W1 generation 1 (audit seq ") + `\d+\) refers to it`).MatchString(v.stdout + v.stderr) {
+			t.Fatalf("audit verify does not name the missing capsule blob:\n%s%s", v.stdout, v.stderr)
+		}
 	})
 	t.Run("shadow-edit baseline", func(t *testing.T) {
 		r := newTamperRepo(t)

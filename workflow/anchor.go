@@ -139,6 +139,24 @@ func (g *gitAnchors) observe(e *chainEvent) {
 	}
 }
 
+// lookUpBefore reads the hash of every event at or before seq that some
+// head names, for a check that did not stream those events.
+func (g *gitAnchors) lookUpBefore(ctx context.Context, tx *Tx, seq int64) error {
+	for s := range g.want {
+		if s > seq {
+			continue
+		}
+		hash, ok, err := tx.st.AuditHashAt(ctx, s)
+		if err != nil {
+			return storeErr("read audit log", err)
+		}
+		if ok {
+			g.chain[s] = hash
+		}
+	}
+	return nil
+}
+
 // AnchorCheck is what the heads kept outside the store said: those in git
 // history, and those of report files written for another store.
 type AnchorCheck struct {

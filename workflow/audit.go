@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -189,7 +190,7 @@ func (c *ChainCheck) chainFailures() []string {
 // A full check given more (nil: none) reads the log as ranges on more read
 // transactions at once (readRanges); the checks and what they report are
 // the same either way.
-func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, more *chainReaders, visit func(*chainEvent)) (ChainCheck, error) {
+func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, more *chainReaders, onlyNew bool, visit func(*chainEvent)) (ChainCheck, error) {
 	res := ChainCheck{OK: true, Full: from == nil, Checkpoint: from}
 	var trusted int64
 	if from != nil {
@@ -197,6 +198,26 @@ func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, more *chainReade
 	}
 	prev := genesisHash
 	var expect, prevAt int64 = 1, 0
+	if onlyNew && from != nil {
+		// Start at the checkpoint: its row must still be there with the
+		// hash an intact check recorded; what lies before it was verified
+		// then, and is re-read only by a full check.
+		var at *store.AuditEvent
+		err := tx.st.AuditEachRange(ctx, from.Seq, from.Seq, func(e *store.AuditEvent) bool { c := *e; at = &c; return false })
+		if err != nil {
+			return ChainCheck{}, storeErr("read audit log", err)
+		}
+		if at == nil || at.Hash != from.Hash {
+			res.OK, res.BrokenSeq = false, from.Seq
+			res.Problem = fmt.Sprintf("the head verified before (seq %d) is gone or has another hash: the log was cut or rewritten", from.Seq)
+			return res, nil
+		}
+		if res.Store, err = tx.storeIdentity(ctx); err != nil {
+			return ChainCheck{}, err
+		}
+		res.Head = *from
+		prev, prevAt, expect = at.Hash, storedMS(at.At), from.Seq+1
+	}
 	hasher := newChainHasher()
 	check := func(row *checkedEvent) bool {
 		e := chainEvent{seq: row.Seq, at: storedMS(row.At), actor: row.Actor, action: row.Action, subject: row.Subject,
@@ -244,7 +265,7 @@ func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, more *chainReade
 	if from == nil && more != nil {
 		err = tx.readRanges(ctx, more, check)
 	} else {
-		err = tx.readInOrder(ctx, check)
+		err = tx.readInOrder(ctx, expect, check)
 	}
 	if err != nil {
 		return ChainCheck{}, storeErr("read audit log", err)
@@ -256,7 +277,7 @@ func (tx *Tx) verifyChain(ctx context.Context, from *ChainHead, more *chainReade
 // reading a row through the driver costs more than checking it, so this
 // one reads while the other checks, a batch at a time, until check
 // returns false.
-func (tx *Tx) readInOrder(ctx context.Context, check func(*checkedEvent) bool) error {
+func (tx *Tx) readInOrder(ctx context.Context, start int64, check func(*checkedEvent) bool) error {
 	batches := make(chan []checkedEvent, 4)
 	var broken atomic.Bool
 	checked := make(chan struct{})
@@ -271,7 +292,7 @@ func (tx *Tx) readInOrder(ctx context.Context, check func(*checkedEvent) bool) e
 		}
 	}()
 	batch := make([]checkedEvent, 0, chainBatchSize)
-	err := tx.st.AuditEach(ctx, func(row *store.AuditEvent) bool {
+	err := tx.st.AuditEachRange(ctx, start, math.MaxInt64, func(row *store.AuditEvent) bool {
 		if broken.Load() {
 			return false
 		}
@@ -344,10 +365,19 @@ func (tx *Tx) checkHeads(ctx context.Context, res *ChainCheck) error {
 // verifyAuditLog checks the log in one pass over the events: the re-hash
 // (of every event when full, else of those after the checkpoint), the heads
 // recorded in the store, in report files and in git history, the replay of
-// every event compared with the tables and the blob store, and the signal
-// and report files (all of them when full, else those of rows after the
-// marks). The first check, and any after a recorded failure, is full.
-func (s *Service) verifyAuditLog(ctx context.Context, full bool) (ChainCheck, error) {
+// every event compared with the tables and the blob store (when replay),
+// and the signal and report files (all of them when full, else those of
+// rows after the marks). The first check, and any after a recorded
+// failure, is full.
+//
+// Without replay and full, the check reads nothing written before the
+// checkpoint: the checkpoint's own row (still there, same hash), the events
+// after it, the git anchors, and the files and blobs after the marks. That
+// is what health and the hourly report run, at a cost that follows what
+// happened since the last check, not the store's size. The replay, which
+// must walk the whole log to rebuild the tables, runs in audit verify, the
+// daily full check and store migrate.
+func (s *Service) verifyAuditLog(ctx context.Context, full, replay bool) (ChainCheck, error) {
 	anchors, err := s.readGitAnchors(ctx)
 	if err != nil {
 		return ChainCheck{}, err
@@ -378,9 +408,13 @@ func (s *Service) verifyAuditLog(ctx context.Context, full bool) (ChainCheck, er
 				return storeErr("read verify marks", err)
 			}
 		}
+		replay = replay || full
+		onlyNew := !replay && from != nil
 		var err error
-		res, err = tx.verifyChain(ctx, from, s.chainReaders(), func(e *chainEvent) {
-			rp.apply(e)
+		res, err = tx.verifyChain(ctx, from, s.chainReaders(), onlyNew, func(e *chainEvent) {
+			if replay {
+				rp.apply(e)
+			}
 			anchors.observe(e)
 		})
 		if err != nil {
@@ -388,7 +422,13 @@ func (s *Service) verifyAuditLog(ctx context.Context, full bool) (ChainCheck, er
 		}
 		// A broken chain leaves the replay half done: nothing to compare.
 		intact := res.OK
-		if err := tx.checkHeads(ctx, &res); err != nil {
+		if onlyNew {
+			// The heads anchored in git before the checkpoint were not in
+			// the stream: look each up.
+			if err := anchors.lookUpBefore(ctx, tx, from.Seq); err != nil {
+				return err
+			}
+		} else if err := tx.checkHeads(ctx, &res); err != nil {
 			return err
 		}
 		if full {
@@ -402,7 +442,7 @@ func (s *Service) verifyAuditLog(ctx context.Context, full bool) (ChainCheck, er
 		if err := s.checkFiles(ctx, tx, &res, full, marks); err != nil {
 			return err
 		}
-		if !intact {
+		if !intact || !replay {
 			return nil
 		}
 		replayed = true
@@ -431,7 +471,7 @@ func (s *Service) verifyAuditLog(ctx context.Context, full bool) (ChainCheck, er
 // is what a later check uses to notice truncation, and with the marks of
 // the files and blobs read, where the next incremental check starts.
 func (s *Service) VerifyAudit(ctx context.Context, actor, source string, full bool) (ChainCheck, error) {
-	res, err := s.verifyAuditLog(ctx, full)
+	res, err := s.verifyAuditLog(ctx, full, true)
 	if err != nil {
 		return res, err
 	}

@@ -103,7 +103,7 @@ func (tx *Tx) readRanges(ctx context.Context, more *chainReaders, check func(*ch
 	// transaction.
 	readers := int(min(uint64(runtime.GOMAXPROCS(0)), maxChainReaders, ranges))
 	if readers < 2 {
-		return tx.readInOrder(ctx, check)
+		return tx.readInOrder(ctx, 1, check)
 	}
 	if p, ok := more.st.(store.Pooled); ok {
 		if was := p.MaxConns(); was > 0 && was < readers {

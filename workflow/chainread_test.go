@@ -72,10 +72,10 @@ func chainBothWays(t *testing.T, svc *Service) ChainCheck {
 	var inOrder, ranged ChainCheck
 	err := svc.read(ctx, func(tx *Tx) error {
 		var err error
-		if inOrder, err = tx.verifyChain(ctx, nil, nil, func(*chainEvent) {}); err != nil {
+		if inOrder, err = tx.verifyChain(ctx, nil, nil, false, func(*chainEvent) {}); err != nil {
 			return err
 		}
-		ranged, err = tx.verifyChain(ctx, nil, svc.chainReaders(), func(*chainEvent) {})
+		ranged, err = tx.verifyChain(ctx, nil, svc.chainReaders(), false, func(*chainEvent) {})
 		return err
 	})
 	if err != nil {

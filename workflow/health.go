@@ -61,7 +61,7 @@ func (h *Health) yellow(code, subject, format string, args ...any) {
 // changed since the last record, and gives the verdict healthVerdict makes
 // from the records: the one a capsule shows when it is generated.
 func (s *Service) Health(ctx context.Context, actor string) (*Health, error) {
-	chain, err := s.verifyAuditLog(ctx, false)
+	chain, err := s.verifyAuditLog(ctx, false, false)
 	if err != nil {
 		return nil, err
 	}

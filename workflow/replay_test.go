@@ -62,7 +62,7 @@ func TestReplayAgreesAfterOrdinaryUse(t *testing.T) {
 	ctx := context.Background()
 	svc := MustOpen(t)
 	replayWorkload(t, svc, 3)
-	res, err := svc.verifyAuditLog(ctx, true)
+	res, err := svc.verifyAuditLog(ctx, true, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func BenchmarkVerifyAudit(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
 		err := svc.read(ctx, func(tx *Tx) error {
-			_, err := tx.verifyChain(ctx, nil, svc.chainReaders(), func(*chainEvent) {})
+			_, err := tx.verifyChain(ctx, nil, svc.chainReaders(), false, func(*chainEvent) {})
 			return err
 		})
 		if err != nil {
@@ -133,7 +133,7 @@ func BenchmarkVerifyAudit(b *testing.B) {
 		}
 		rehash += time.Since(start)
 		start = time.Now()
-		res, err := svc.verifyAuditLog(ctx, true)
+		res, err := svc.verifyAuditLog(ctx, true, true)
 		if err != nil || !res.OK {
 			b.Fatalf("%v %q", err, res.Failures())
 		}

@@ -123,7 +123,7 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 		return nil, err
 	}
 	// 2. Checks that read files: the chain, the blobs, capsules, fingerprints.
-	chain, err := s.verifyAuditLog(ctx, false)
+	chain, err := s.verifyAuditLog(ctx, false, false)
 	if err != nil {
 		return nil, err
 	}

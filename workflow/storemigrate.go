@@ -88,7 +88,7 @@ func MigrateStore(ctx context.Context, l *Layout, target string, clock Clock) (*
 		return nil, Errorf(EINTERNAL, "the SQLite store's blobs are not files")
 	}
 	verify := func(ctx context.Context, copied store.Store) error {
-		check, err := NewService(l, cfg, copied, clock).verifyAuditLog(ctx, true)
+		check, err := NewService(l, cfg, copied, clock).verifyAuditLog(ctx, true, true)
 		if err != nil {
 			return err
 		}

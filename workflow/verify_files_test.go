@@ -167,11 +167,11 @@ func TestHealthReadsNoOldReportFiles(t *testing.T) {
 	if _, err := svc.Health(ctx, "tester"); err != nil {
 		t.Fatal(err)
 	}
-	chain, err := svc.verifyAuditLog(ctx, true)
+	chain, err := svc.verifyAuditLog(ctx, true, true)
 	if err != nil || !chain.OK || chain.Files.Reports != 600 {
 		t.Fatalf("full check: %+v, %v; want 600 report files read", chain.Files, err)
 	}
-	chain, err = svc.verifyAuditLog(ctx, false)
+	chain, err = svc.verifyAuditLog(ctx, false, true)
 	if err != nil || !chain.OK || chain.Files.Reports != 0 || chain.Files.Signals != 0 {
 		t.Fatalf("health's check after a health: %+v, %v; want no file read", chain.Files, err)
 	}

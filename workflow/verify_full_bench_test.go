@@ -54,7 +54,7 @@ func BenchmarkVerifyFull(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
 		err := svc.read(ctx, func(tx *Tx) error {
-			res, err := tx.verifyChain(ctx, nil, svc.chainReaders(), func(*chainEvent) {})
+			res, err := tx.verifyChain(ctx, nil, svc.chainReaders(), false, func(*chainEvent) {})
 			if err == nil && (!res.OK || res.Rehashed != size) {
 				b.Fatalf("chain pass: %+v", res)
 			}
@@ -65,7 +65,7 @@ func BenchmarkVerifyFull(b *testing.B) {
 		}
 		rehash += time.Since(start)
 		start = time.Now()
-		res, err := svc.verifyAuditLog(ctx, true)
+		res, err := svc.verifyAuditLog(ctx, true, true)
 		if err != nil || !res.OK || !res.Full {
 			b.Fatalf("%v %q", err, res.Failures())
 		}

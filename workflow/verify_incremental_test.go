@@ -138,7 +138,7 @@ func BenchmarkVerifyIncremental(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				start := time.Now()
 				err := svc.read(ctx, func(tx *Tx) error {
-					res, err := tx.verifyChain(ctx, nil, svc.chainReaders(), func(*chainEvent) {})
+					res, err := tx.verifyChain(ctx, nil, svc.chainReaders(), false, func(*chainEvent) {})
 					events = res.Events
 					return err
 				})
@@ -148,7 +148,7 @@ func BenchmarkVerifyIncremental(b *testing.B) {
 				rehash += time.Since(start)
 				for _, f := range []bool{true, false} {
 					start = time.Now()
-					res, err := svc.verifyAuditLog(ctx, f)
+					res, err := svc.verifyAuditLog(ctx, f, true)
 					if err != nil || !res.OK || res.Full != f {
 						b.Fatalf("%v %q", err, res.Failures())
 					}
