@@ -43,7 +43,8 @@ type ItemsOps interface {
 	// counts.
 	ItemsInProgressForDomain(ctx context.Context, domain string) ([]string, error)
 	// ItemCountsByStatus is how many items each status holds (statuses
-	// with none are absent).
+	// with none are absent), from the counts triggers keep (item_counts):
+	// a few rows, however many items there are.
 	ItemCountsByStatus(ctx context.Context) (map[ItemStatus]int, error)
 	// ItemCountsByDomainStatus is how many items each (domain, status)
 	// pair holds, for pairs that hold any, in no particular order.

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
 func TestOnCycle(t *testing.T) {
@@ -102,5 +104,62 @@ func TestNextItemIDIsOnePastTheHighest(t *testing.T) {
 		if err != nil || it.ID != c.want {
 			t.Fatalf("add %q: got %v, %v; want %s", c.given, it, err, c.want)
 		}
+	}
+}
+
+// TestItemCountsFollowEveryMove: the per-(domain, status) counts the
+// triggers keep equal a count of the items after adds, moves and a change
+// of domain by re-import.
+func TestItemCountsFollowEveryMove(t *testing.T) {
+	ctx := context.Background()
+	svc := MustOpen(t)
+	for _, d := range []string{"builder", "builder", "scribe"} {
+		if _, err := svc.AddItem(ctx, ItemSpec{Title: "t", Kind: "chore", Domain: d, Priority: "low", Objective: "o"}, "tester"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.Assign(ctx, AssignRequest{ID: "WORK-001", Owner: "ann", Domain: "builder"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Block(ctx, MoveRequest{ID: "WORK-001", By: "ann", Reason: "waits"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Assign(ctx, AssignRequest{ID: "WORK-002", Owner: "ann", Domain: "builder"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Unassign(ctx, MoveRequest{ID: "WORK-002", By: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	db := sqlstore.DBOf(svc.Store)
+	count := func(query string) map[string]int {
+		rows, err := db.QueryContext(ctx, query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]int{}
+		for rows.Next() {
+			var d, s string
+			var n int
+			if err := rows.Scan(&d, &s, &n); err != nil {
+				t.Fatal(err)
+			}
+			out[d+"/"+s] = n
+		}
+		return out
+	}
+	want := count(`SELECT domain, status, count(*) FROM items GROUP BY domain, status`)
+	got := count(`SELECT domain, status, n FROM item_counts WHERE n > 0`)
+	if !reflect.DeepEqual(got, want) || want["builder/blocked"] != 1 || want["builder/open"] != 1 {
+		t.Fatalf("item_counts = %v, items say %v", got, want)
+	}
+	byStatus := map[Status]int{}
+	err := svc.read(ctx, func(tx *Tx) error {
+		var err error
+		byStatus, err = tx.st.ItemCountsByStatus(ctx)
+		return err
+	})
+	if err != nil || byStatus[StatusOpen] != 2 || byStatus[StatusBlocked] != 1 || byStatus[StatusInProgress] != 0 {
+		t.Fatalf("ItemCountsByStatus = %v, %v", byStatus, err)
 	}
 }

@@ -58,6 +58,9 @@ type ImportResult struct {
 // copy overwrites their values instead of inserting.
 var seededTables = map[string]string{"counters": "name"}
 
+// item_counts is not copied: the target's triggers count the items as they
+// are copied in (the source may also hold pairs counted down to zero).
+
 // Import copies a whole store into this one in one write transaction,
 // holding the repository's write lock: every table's rows with their ids,
 // parents before children, then every blob; it then moves each identity
@@ -180,7 +183,7 @@ func (s *Store) importIn(ctx context.Context, tx store.Tx, rows store.SQL, src I
 func (s *Store) tablesInOrder(ctx context.Context, q store.SQL) ([]string, error) {
 	names, err := tableNames(ctx, q, `SELECT c.relname FROM pg_class c
 		WHERE c.relkind = 'r' AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
-		AND c.relname NOT IN ('goose_db_version', 'blobs') ORDER BY c.relname`)
+		AND c.relname NOT IN ('goose_db_version', 'blobs', 'item_counts') ORDER BY c.relname`)
 	if err != nil {
 		return nil, s.drv.Classify("list tables", err)
 	}

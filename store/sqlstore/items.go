@@ -179,7 +179,7 @@ func (tx *Tx) ItemsInProgressForDomain(ctx context.Context, domain string) ([]st
 }
 
 func (tx *Tx) ItemCountsByStatus(ctx context.Context) (map[store.ItemStatus]int, error) {
-	counts, err := tx.itemCounts(ctx, `SELECT '', status, count(*) FROM items GROUP BY status`)
+	counts, err := tx.itemCounts(ctx, `SELECT '', status, CAST(SUM(n) AS BIGINT) FROM item_counts WHERE n > 0 GROUP BY status`)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func (tx *Tx) ItemCountsByStatus(ctx context.Context) (map[store.ItemStatus]int,
 }
 
 func (tx *Tx) ItemCountsByDomainStatus(ctx context.Context) ([]store.ItemCount, error) {
-	return tx.itemCounts(ctx, `SELECT domain, status, count(*) FROM items GROUP BY domain, status`)
+	return tx.itemCounts(ctx, `SELECT domain, status, n FROM item_counts WHERE n > 0`)
 }
 
 func (tx *Tx) itemCounts(ctx context.Context, query string) ([]store.ItemCount, error) {
