@@ -165,26 +165,12 @@ func (tx *Tx) VerifiedChainHeadLatest(ctx context.Context) (store.VerifiedHead, 
 }
 
 func (tx *Tx) VerifiedChainHeads(ctx context.Context) ([]store.VerifiedHead, error) {
-	const op = "read verifications"
-	rows, err := tx.query(ctx, op, verifiedChainHeads)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.VerifiedHead
-	for rows.Next() {
-		var h store.VerifiedHead
+	return collect(ctx, tx, "read verifications", func(r scanner) (h store.VerifiedHead, err error) {
 		var at int64
-		if err := rows.Scan(&h.Seq, &h.Hash, &h.Source, &at); err != nil {
-			return nil, tx.fail(op, err)
-		}
+		err = r.Scan(&h.Seq, &h.Hash, &h.Source, &at)
 		h.At = fromMS(at)
-		out = append(out, h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+		return h, err
+	}, verifiedChainHeads)
 }
 
 func (tx *Tx) ReportInsert(ctx context.Context, r store.Report) error {
@@ -210,48 +196,20 @@ func (tx *Tx) ReportPathTaken(ctx context.Context, path string) (bool, error) {
 }
 
 func (tx *Tx) ReportRepeatExpiries(ctx context.Context, now, windowStart time.Time, atLeast int) ([]store.OwnerCount, error) {
-	const op = "read leases"
-	rows, err := tx.query(ctx, op, `SELECT owner, count(*) FROM leases WHERE ((state = 'expired') OR (state = 'active' AND expires_at <= ?)) AND expires_at > ?
+	return collect(ctx, tx, "read leases", func(r scanner) (o store.OwnerCount, err error) {
+		err = r.Scan(&o.Owner, &o.Count)
+		return o, err
+	}, `SELECT owner, count(*) FROM leases WHERE ((state = 'expired') OR (state = 'active' AND expires_at <= ?)) AND expires_at > ?
 		GROUP BY owner HAVING count(*) >= ? ORDER BY count(*) DESC, owner`, ms(now), ms(windowStart), atLeast)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.OwnerCount
-	for rows.Next() {
-		var o store.OwnerCount
-		if err := rows.Scan(&o.Owner, &o.Count); err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
 }
 
 func (tx *Tx) ReportSkippedVerifications(ctx context.Context, since time.Time) ([]store.SkippedVerification, error) {
-	const op = "read transitions"
-	rows, err := tx.query(ctx, op, `SELECT item_id, actor, reason, at FROM item_transitions WHERE verification = 'skipped' AND at > ? ORDER BY id`, ms(since))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.SkippedVerification
-	for rows.Next() {
-		var s store.SkippedVerification
+	return collect(ctx, tx, "read transitions", func(r scanner) (s store.SkippedVerification, err error) {
 		var at int64
-		if err := rows.Scan(&s.ItemID, &s.Actor, &s.Reason, &at); err != nil {
-			return nil, tx.fail(op, err)
-		}
+		err = r.Scan(&s.ItemID, &s.Actor, &s.Reason, &at)
 		s.At = fromMS(at)
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+		return s, err
+	}, `SELECT item_id, actor, reason, at FROM item_transitions WHERE verification = 'skipped' AND at > ? ORDER BY id`, ms(since))
 }
 
 func (tx *Tx) ReportLastProclamationBody(ctx context.Context, topic string) (string, bool, error) {
@@ -309,27 +267,13 @@ func (tx *Tx) HealthDriftedInProgress(ctx context.Context) ([]string, error) {
 }
 
 func (tx *Tx) HealthItemsInProgress(ctx context.Context) ([]store.InProgressItem, error) {
-	const op = "read items"
-	rows, err := tx.query(ctx, op, `SELECT i.id, i.title, i.domain, i.owner, MAX(t.at) AS since FROM items i JOIN item_transitions t ON t.item_id = i.id AND t.to_status = 'in_progress'
-		WHERE i.status = 'in_progress' GROUP BY i.id, i.title, i.domain, i.owner ORDER BY since, i.id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.InProgressItem
-	for rows.Next() {
-		var it store.InProgressItem
+	return collect(ctx, tx, "read items", func(r scanner) (it store.InProgressItem, err error) {
 		var since int64
-		if err := rows.Scan(&it.ID, &it.Title, &it.Domain, &it.Owner, &since); err != nil {
-			return nil, tx.fail(op, err)
-		}
+		err = r.Scan(&it.ID, &it.Title, &it.Domain, &it.Owner, &since)
 		it.Since = fromMS(since)
-		out = append(out, it)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+		return it, err
+	}, `SELECT i.id, i.title, i.domain, i.owner, MAX(t.at) AS since FROM items i JOIN item_transitions t ON t.item_id = i.id AND t.to_status = 'in_progress'
+		WHERE i.status = 'in_progress' GROUP BY i.id, i.title, i.domain, i.owner ORDER BY since, i.id`)
 }
 
 func (tx *Tx) JobRunStart(ctx context.Context, name string, trigger store.JobTrigger, at time.Time) (int64, error) {
@@ -407,87 +351,31 @@ func (tx *Tx) DaemonReleaseIf(ctx context.Context, pid int64, host string) (bool
 }
 
 func (tx *Tx) BlobRefsCapsules(ctx context.Context, after int64) ([]store.CapsuleBlob, error) {
-	const op = "read capsules"
-	rows, err := tx.query(ctx, op, `SELECT id, item_id, generation, blob FROM capsules WHERE id > ? ORDER BY id`, after)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.CapsuleBlob
-	for rows.Next() {
-		var c store.CapsuleBlob
-		if err := rows.Scan(&c.ID, &c.ItemID, &c.Generation, &c.Blob); err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+	return collect(ctx, tx, "read capsules", func(r scanner) (c store.CapsuleBlob, err error) {
+		err = r.Scan(&c.ID, &c.ItemID, &c.Generation, &c.Blob)
+		return c, err
+	}, `SELECT id, item_id, generation, blob FROM capsules WHERE id > ? ORDER BY id`, after)
 }
 
 func (tx *Tx) BlobRefsShadowEdits(ctx context.Context, after int64) ([]store.ShadowEditBlobs, error) {
-	const op = "read shadow edits"
-	rows, err := tx.query(ctx, op, `SELECT id, old_blob, new_blob FROM shadow_edits WHERE id > ? ORDER BY id`, after)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.ShadowEditBlobs
-	for rows.Next() {
-		var s store.ShadowEditBlobs
-		if err := rows.Scan(&s.ID, &s.OldBlob, &s.NewBlob); err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+	return collect(ctx, tx, "read shadow edits", func(r scanner) (s store.ShadowEditBlobs, err error) {
+		err = r.Scan(&s.ID, &s.OldBlob, &s.NewBlob)
+		return s, err
+	}, `SELECT id, old_blob, new_blob FROM shadow_edits WHERE id > ? ORDER BY id`, after)
 }
 
 func (tx *Tx) BlobRefsFingerprints(ctx context.Context, after int64) ([]store.FingerprintManifest, error) {
-	const op = "read fingerprints"
-	rows, err := tx.query(ctx, op, `SELECT MAX(id), manifest, resource FROM fingerprints WHERE id > ? GROUP BY manifest, resource ORDER BY MIN(id)`, after)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.FingerprintManifest
-	for rows.Next() {
-		var f store.FingerprintManifest
-		if err := rows.Scan(&f.ID, &f.Manifest, &f.Resource); err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+	return collect(ctx, tx, "read fingerprints", func(r scanner) (f store.FingerprintManifest, err error) {
+		err = r.Scan(&f.ID, &f.Manifest, &f.Resource)
+		return f, err
+	}, `SELECT MAX(id), manifest, resource FROM fingerprints WHERE id > ? GROUP BY manifest, resource ORDER BY MIN(id)`, after)
 }
 
 func (tx *Tx) BlobRefsReports(ctx context.Context, after int64) ([]store.ReportRow, error) {
-	const op = "read reports"
-	rows, err := tx.query(ctx, op, `SELECT id, path, head_seq, head_hash, md_blob, json_blob FROM reports WHERE id > ? ORDER BY id`, after)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.ReportRow
-	for rows.Next() {
-		var r store.ReportRow
-		if err := rows.Scan(&r.ID, &r.Path, &r.HeadSeq, &r.HeadHash, &r.MDBlob, &r.JSONBlob); err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+	return collect(ctx, tx, "read reports", func(row scanner) (r store.ReportRow, err error) {
+		err = row.Scan(&r.ID, &r.Path, &r.HeadSeq, &r.HeadHash, &r.MDBlob, &r.JSONBlob)
+		return r, err
+	}, `SELECT id, path, head_seq, head_hash, md_blob, json_blob FROM reports WHERE id > ? ORDER BY id`, after)
 }
 
 func (tx *Tx) VerifyMarks(ctx context.Context) (map[store.VerifyMark]int64, error) {
@@ -533,24 +421,10 @@ func (tx *Tx) VerifiedBlobAdd(ctx context.Context, blob string, at time.Time) er
 }
 
 func (tx *Tx) VerifySignalFilesAfter(ctx context.Context, after int64) ([]store.SignalFile, error) {
-	const op = "read signals"
-	rows, err := tx.query(ctx, op, `SELECT id, file FROM signals WHERE id > ? ORDER BY id`, after)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.SignalFile
-	for rows.Next() {
-		var f store.SignalFile
-		if err := rows.Scan(&f.ID, &f.File); err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+	return collect(ctx, tx, "read signals", func(r scanner) (f store.SignalFile, err error) {
+		err = r.Scan(&f.ID, &f.File)
+		return f, err
+	}, `SELECT id, file FROM signals WHERE id > ? ORDER BY id`, after)
 }
 
 func (tx *Tx) TokenSeedAtLeast(ctx context.Context, seed int64) error {

@@ -264,24 +264,10 @@ func (tx *Tx) PendingExportUpsert(ctx context.Context, p store.PendingExport) er
 }
 
 func (tx *Tx) PendingExportsList(ctx context.Context) ([]store.PendingExport, error) {
-	const op = "read pending exports"
-	rows, err := tx.query(ctx, op, `SELECT path, source, pid, host FROM pending_exports`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.PendingExport
-	for rows.Next() {
-		var p store.PendingExport
-		if err := rows.Scan(&p.Path, &p.Source, &p.PID, &p.Host); err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+	return collect(ctx, tx, "read pending exports", func(r scanner) (p store.PendingExport, err error) {
+		err = r.Scan(&p.Path, &p.Source, &p.PID, &p.Host)
+		return p, err
+	}, `SELECT path, source, pid, host FROM pending_exports`)
 }
 
 func (tx *Tx) PendingExportDelete(ctx context.Context, path string) error {
@@ -295,22 +281,8 @@ func (tx *Tx) PendingExportSetWriter(ctx context.Context, path string, pid int, 
 }
 
 func (tx *Tx) ExportReportFiles(ctx context.Context) ([]store.ReportFiles, error) {
-	const op = "read reports"
-	rows, err := tx.query(ctx, op, `SELECT path, md_blob, json_blob FROM reports WHERE md_blob <> '' ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.ReportFiles
-	for rows.Next() {
-		var r store.ReportFiles
-		if err := rows.Scan(&r.MDPath, &r.MDBlob, &r.JSONBlob); err != nil {
-			return nil, tx.fail(op, err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.fail(op, err)
-	}
-	return out, nil
+	return collect(ctx, tx, "read reports", func(row scanner) (r store.ReportFiles, err error) {
+		err = row.Scan(&r.MDPath, &r.MDBlob, &r.JSONBlob)
+		return r, err
+	}, `SELECT path, md_blob, json_blob FROM reports WHERE md_blob <> '' ORDER BY id`)
 }
