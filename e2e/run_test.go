@@ -434,8 +434,10 @@ read after; echo "after $after" > after.txt`
 		cmd.Process.Kill()
 		<-done
 	})
+	// Written: the shell creates the file before echo fills it, so an
+	// empty file is not written yet.
 	exists := func(name string) func() bool {
-		return func() bool { _, err := os.Stat(filepath.Join(r.dir, name)); return err == nil }
+		return func() bool { fi, err := os.Stat(filepath.Join(r.dir, name)); return err == nil && fi.Size() > 0 }
 	}
 	pollUntil(t, "the command is ready", exists("ready.txt"))
 	master.Write([]byte("\x1a")) // ^Z
