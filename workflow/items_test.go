@@ -163,3 +163,46 @@ func TestItemCountsFollowEveryMove(t *testing.T) {
 		t.Fatalf("ItemCountsByStatus = %v, %v", byStatus, err)
 	}
 }
+
+// TestUnmetDependenciesFollowEveryMove: the count of unmet dependencies
+// the triggers keep on each item (what ready reads) equals a count over
+// the dependencies after adds with dependencies, a dependency done, and
+// reopened again.
+func TestUnmetDependenciesFollowEveryMove(t *testing.T) {
+	ctx := context.Background()
+	svc := MustOpen(t)
+	add := func(deps ...string) {
+		t.Helper()
+		if _, err := svc.AddItem(ctx, ItemSpec{Title: "t", Kind: "chore", Domain: "builder", Priority: "low", Objective: "o", DependsOn: deps}, "tester"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add()                       // WORK-001
+	add()                       // WORK-002
+	add("WORK-001", "WORK-002") // WORK-003
+	db := sqlstore.DBOf(svc.Store)
+	check := func(when string) {
+		t.Helper()
+		var bad int
+		err := db.QueryRowContext(ctx, `SELECT count(*) FROM items WHERE unmet <> (SELECT count(*) FROM item_deps d JOIN items dep ON dep.id = d.depends_on WHERE d.item_id = items.id AND dep.status <> 'done')`).Scan(&bad)
+		if err != nil || bad != 0 {
+			t.Fatalf("%s: %d items with a wrong unmet count (%v)", when, bad, err)
+		}
+	}
+	check("after adding")
+	if _, err := svc.Assign(ctx, AssignRequest{ID: "WORK-001", Owner: "ann", Domain: "builder"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Done(ctx, DoneRequest{MoveRequest: MoveRequest{ID: "WORK-001", By: "ann"}}); err != nil {
+		t.Fatal(err)
+	}
+	check("after a dependency is done")
+	var unmet int
+	if err := db.QueryRowContext(ctx, `SELECT unmet FROM items WHERE id = 'WORK-003'`).Scan(&unmet); err != nil || unmet != 1 {
+		t.Fatalf("WORK-003 unmet = %d, %v; want 1", unmet, err)
+	}
+	if _, err := svc.Reopen(ctx, MoveRequest{ID: "WORK-001", By: "ann", Reason: "not quite"}); err != nil {
+		t.Fatal(err)
+	}
+	check("after the dependency is reopened")
+}

@@ -154,6 +154,13 @@ func (s *Store) importIn(ctx context.Context, tx store.Tx, rows store.SQL, src I
 	if err := s.advanceIdentities(ctx, dst); err != nil {
 		return nil, err
 	}
+	// Each item's count of unmet dependencies came over with it, and the
+	// target's triggers counted its dependencies again as they were
+	// copied in: count once more, from the copied rows.
+	if _, err := dst.ExecContext(ctx, `UPDATE items SET unmet = (SELECT count(*) FROM item_deps d JOIN items dep ON dep.id = d.depends_on
+		WHERE d.item_id = items.id AND dep.status <> 'done')`); err != nil {
+		return nil, s.drv.Classify("count unmet dependencies", err)
+	}
 	if res.Blobs, err = s.copyBlobs(dst, src); err != nil {
 		return nil, err
 	}

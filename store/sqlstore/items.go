@@ -73,7 +73,9 @@ func (tx *Tx) ItemsEach(ctx context.Context, f store.ItemFilter, after store.Ite
 		}
 	}
 	if f.DepsDone {
-		conds = append(conds, `NOT EXISTS (SELECT 1 FROM item_deps d JOIN items dep ON dep.id = d.depends_on WHERE d.item_id = items.id AND dep.status <> 'done')`)
+		// unmet is kept by triggers (migration 00027): ready work is one
+		// range of items_ready, however much blocked work sorts ahead.
+		conds = append(conds, `unmet = 0`)
 	}
 	for {
 		where, pageArgs := conds, args
