@@ -88,8 +88,14 @@ func TestStoreMigrateRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	t.Cleanup(func() { db.Exec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE`) })
+	// Cleanups run after the test's defers: the handle must still be open
+	// to drop the schema, so it is closed here too.
+	t.Cleanup(func() {
+		if _, err := db.Exec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+		db.Close()
+	})
 	pgQuery := func(q string) string {
 		out, err := queryRowsDB(db, strings.ReplaceAll(q, "$S", schema))
 		if err != nil {
@@ -254,8 +260,14 @@ func TestStoreMigrateRefusesAStoreThatFailsVerification(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	t.Cleanup(func() { db.Exec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE`) })
+	// Cleanups run after the test's defers: the handle must still be open
+	// to drop the schema, so it is closed here too.
+	t.Cleanup(func() {
+		if _, err := db.Exec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+		db.Close()
+	})
 
 	res := r.run("orchestrate", "store", "migrate", "--to", base)
 	u, _ := url.Parse(base)
