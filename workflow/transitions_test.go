@@ -9,11 +9,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
+	"github.com/oxygen-tools/oxygen/store/postgres"
 
-	"github.com/oxygen-tools/oxygen/migrations"
 	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
@@ -124,48 +121,27 @@ func probeStateMachine(t *testing.T, db *sql.DB, rebind func(string) string) {
 	}
 }
 
-// openPostgresSchema returns a handle on a fresh PostgreSQL schema with the
-// PostgreSQL migrations applied, dropped when the test ends; it skips the
-// test when OXYGEN_TEST_POSTGRES_URL is not set.
+// openPostgresSchema returns a handle on a fresh repository's schema on
+// the test server, opened by the real driver (so migrated), dropped when
+// the test ends; it skips the test when OXYGEN_TEST_POSTGRES_URL is not set.
 func openPostgresSchema(t *testing.T) *sql.DB {
 	t.Helper()
 	url := os.Getenv("OXYGEN_TEST_POSTGRES_URL")
 	if url == "" {
 		t.Skip("OXYGEN_TEST_POSTGRES_URL not set: skipping the PostgreSQL schema probe")
 	}
-	ctx := context.Background()
 	var suffix [8]byte
-	if _, err := rand.Read(suffix[:]); err != nil {
-		t.Fatal(err)
-	}
-	schema := "oxygen_workflow_" + hex.EncodeToString(suffix[:])
-	admin, err := sql.Open("pgx", url)
+	rand.Read(suffix[:])
+	id := "workflow" + hex.EncodeToString(suffix[:])
+	st, err := postgres.Create(context.Background(), postgres.Config{URL: url, Repository: id})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
 	}
 	t.Cleanup(func() {
-		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
+		if _, err := st.DB().Exec(`DROP SCHEMA ` + postgres.Schema(id) + ` CASCADE`); err != nil {
+			t.Errorf("drop schema: %v", err)
 		}
-		admin.Close()
+		st.Close()
 	})
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["search_path"] = schema
-	db := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { db.Close() }) // runs before the drop above
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.Postgres, goose.WithAllowOutofOrder(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := provider.Up(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return db
+	return st.DB()
 }

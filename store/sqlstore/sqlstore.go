@@ -115,11 +115,9 @@ type Tx struct {
 
 func (tx *Tx) Now() time.Time { return tx.now }
 
-// SQL is the transaction's raw handle, for the store layer's own
-// maintenance (copying a store) and for tests; the rules never see it.
-func (tx *Tx) SQL() store.SQL { return tx }
-
-// SQLOf is the raw handle of a transaction of this package's stores.
+// SQLOf is the raw handle of a transaction of this package's stores, for
+// the store layer's own maintenance (copying a store) and for tests; the
+// rules never see it.
 func SQLOf(tx store.Tx) store.SQL { return tx.(*Tx) }
 
 // WakeWaiters implements store.Tx.
