@@ -55,21 +55,11 @@ func (tx *Tx) AuditAppend(ctx context.Context, e store.AuditEvent) error {
 const auditColumns = `SELECT seq, at, actor, action, subject, payload, prev_hash, hash FROM audit_log`
 
 func (tx *Tx) AuditEvents(ctx context.Context, q store.AuditQuery) ([]store.AuditEvent, error) {
-	var conds []string
-	var args []any
-	if q.Subject != "" {
-		conds, args = append(conds, `subject = ?`), append(args, q.Subject)
-	}
-	if q.Action != "" {
-		conds, args = append(conds, `action = ?`), append(args, q.Action)
-	}
-	if !q.Since.IsZero() {
-		conds, args = append(conds, `at >= ?`), append(args, ms(q.Since))
-	}
-	query := auditColumns
-	if len(conds) > 0 {
-		query += ` WHERE ` + strings.Join(conds, ` AND `)
-	}
+	var c conditions
+	c.when(q.Subject != "", `subject = ?`, q.Subject)
+	c.when(q.Action != "", `action = ?`, q.Action)
+	c.when(!q.Since.IsZero(), `at >= ?`, ms(q.Since))
+	query, args := auditColumns+c.where(), c.args
 	if q.Limit > 0 {
 		// The newest Limit events, reversed into order below.
 		query += ` ORDER BY seq DESC LIMIT ?`

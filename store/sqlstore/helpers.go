@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 )
 
@@ -121,4 +122,30 @@ func collect[T any](ctx context.Context, tx *Tx, op string, scan func(scanner) (
 		return nil, tx.fail(op, err)
 	}
 	return out, nil
+}
+
+// conditions builds the WHERE clause of a listing from the conditions it
+// was asked for, each written with its own ? placeholders: only those
+// asked for are in the statement, so the planner sees the plain shape an
+// index serves. Conditions and values come from the operation's code,
+// never from input.
+type conditions struct {
+	conds []string
+	args  []any
+}
+
+// when adds cond and its arguments if on.
+func (c *conditions) when(on bool, cond string, args ...any) {
+	if on {
+		c.conds = append(c.conds, cond)
+		c.args = append(c.args, args...)
+	}
+}
+
+// where is " WHERE a AND b …", or "" without conditions.
+func (c *conditions) where() string {
+	if len(c.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(c.conds, " AND ")
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/oxygen-tools/oxygen/store"
@@ -50,22 +49,12 @@ func (tx *Tx) SignalFileTaken(ctx context.Context, file string) (bool, error) {
 }
 
 func (tx *Tx) SignalsList(ctx context.Context, f store.SignalFilter) ([]store.Signal, error) {
-	var conds []string
-	var args []any
-	when := func(on bool, cond string, a ...any) {
-		if on {
-			conds = append(conds, cond)
-			args = append(args, a...)
-		}
-	}
-	when(f.Kind != "", `kind = ?`, f.Kind)
-	when(f.Item != "", `item_id = ?`, f.Item)
-	when(f.Domain != "", `(from_domain = ? OR to_target = ? OR to_target = 'all')`, f.Domain, f.Domain)
-	when(!f.Since.IsZero(), `created_at >= ?`, ms(f.Since))
-	q := `SELECT ` + signalColumns + ` FROM signals`
-	if len(conds) > 0 {
-		q += ` WHERE ` + strings.Join(conds, " AND ")
-	}
+	var c conditions
+	c.when(f.Kind != "", `kind = ?`, f.Kind)
+	c.when(f.Item != "", `item_id = ?`, f.Item)
+	c.when(f.Domain != "", `(from_domain = ? OR to_target = ? OR to_target = 'all')`, f.Domain, f.Domain)
+	c.when(!f.Since.IsZero(), `created_at >= ?`, ms(f.Since))
+	q, args := `SELECT `+signalColumns+` FROM signals`+c.where(), c.args
 	if f.Limit <= 0 {
 		return tx.signals(ctx, "read signals", q+` ORDER BY id`, args...)
 	}
@@ -77,36 +66,29 @@ func (tx *Tx) SignalsList(ctx context.Context, f store.SignalFilter) ([]store.Si
 }
 
 func (tx *Tx) SignalsInbox(ctx context.Context, q store.InboxQuery) ([]store.Signal, error) {
-	var conds []string
-	var args []any
-	when := func(on bool, cond string, a ...any) {
-		if on {
-			conds = append(conds, cond)
-			args = append(args, a...)
-		}
-	}
-	when(q.SinceID > 0, `id >= ?`, q.SinceID)
-	when(q.Owner != "", `from_owner <> ?`, q.Owner)
-	when(q.Owner != "" && !q.WithAcked, `NOT EXISTS (SELECT 1 FROM signal_acks a WHERE a.signal_id = signals.id AND a.owner = ?)`, q.Owner)
-	when(q.Owner == "" && !q.WithAcked, `NOT EXISTS (SELECT 1 FROM signal_acks a WHERE a.signal_id = signals.id AND a.domain = ?)`, q.Domain)
+	var c conditions
+	c.when(q.SinceID > 0, `id >= ?`, q.SinceID)
+	c.when(q.Owner != "", `from_owner <> ?`, q.Owner)
+	c.when(q.Owner != "" && !q.WithAcked, `NOT EXISTS (SELECT 1 FROM signal_acks a WHERE a.signal_id = signals.id AND a.owner = ?)`, q.Owner)
+	c.when(q.Owner == "" && !q.WithAcked, `NOT EXISTS (SELECT 1 FROM signal_acks a WHERE a.signal_id = signals.id AND a.domain = ?)`, q.Domain)
 	// A council call is addressed to everyone but is only someone's business
 	// while it is pending and they may approve it. A question (a council
 	// call that asks) is read like any other signal to its addressee.
 	council := `kind = 'council_call' AND question = 0 AND NOT EXISTS (SELECT 1 FROM council_approvals c WHERE c.signal_id = signals.id)
 			AND NOT EXISTS (SELECT 1 FROM council_outcomes o WHERE o.signal_id = signals.id) AND created_at > ?`
-	args = append(args, ms(q.CouncilAfter))
+	addressed := []any{ms(q.CouncilAfter)}
 	if !q.SelfApprove {
 		council += ` AND (SELECT domain FROM items WHERE items.id = signals.item_id) <> ?`
-		args = append(args, q.Domain)
+		addressed = append(addressed, q.Domain)
 	}
 	toAll := `(kind <> 'council_call' OR question = 1) AND to_target = 'all'`
-	args = append(args, q.Domain)
+	addressed = append(addressed, q.Domain)
 	if !q.ShowHidden {
 		toAll += ` AND NOT (kind = 'proclamation' AND from_owner = ? AND topic = ?)`
-		args = append(args, q.HideOwner, q.HideTopic)
+		addressed = append(addressed, q.HideOwner, q.HideTopic)
 	}
-	conds = append(conds, `((`+council+`) OR ((kind <> 'council_call' OR question = 1) AND to_target = ?) OR (`+toAll+`))`)
-	return tx.signals(ctx, "read inbox", `SELECT `+signalColumns+` FROM signals WHERE `+strings.Join(conds, " AND ")+` ORDER BY id`, args...)
+	c.when(true, `((`+council+`) OR ((kind <> 'council_call' OR question = 1) AND to_target = ?) OR (`+toAll+`))`, addressed...)
+	return tx.signals(ctx, "read inbox", `SELECT `+signalColumns+` FROM signals`+c.where()+` ORDER BY id`, c.args...)
 }
 
 func (tx *Tx) SignalFiles(ctx context.Context) ([]store.SignalFile, error) {
