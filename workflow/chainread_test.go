@@ -33,8 +33,8 @@ func rangedLog(t *testing.T) *Service {
 
 // appendJobRuns appends job.run events, as the daemon writes them, until
 // the log's head is at seq size.
-func appendJobRuns(t *testing.T, svc *Service, size int64) {
-	t.Helper()
+func appendJobRuns(tb testing.TB, svc *Service, size int64) {
+	tb.Helper()
 	ctx := context.Background()
 	err := svc.write(ctx, func(tx *Tx) error {
 		head, ok, err := tx.st.AuditHead(ctx)
@@ -60,7 +60,7 @@ func appendJobRuns(t *testing.T, svc *Service, size int64) {
 		return nil
 	})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 }
 

@@ -2,11 +2,9 @@ package workflow
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
-	"github.com/oxygen-tools/oxygen/store"
 	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
@@ -25,29 +23,7 @@ func BenchmarkVerifyFull(b *testing.B) {
 		b.Fatal(err)
 	}
 	replayWorkload(b, svc, 10)
-	err := svc.write(ctx, func(tx *Tx) error {
-		head, _, err := tx.st.AuditHead(ctx)
-		if err != nil {
-			return err
-		}
-		prev, at := head.Hash, head.At
-		payload, _ := json.Marshal(map[string]any{"outcome": "ok", "summary": "expired 0 lease(s)", "run": 1})
-		for seq := head.Seq + 1; seq <= size; seq++ {
-			hash, err := chainHash(prev, seq, ms(at), "daemon", "job.run", "job:expire-leases", string(payload))
-			if err != nil {
-				return err
-			}
-			if err := tx.st.AuditAppend(ctx, store.AuditEvent{Seq: seq, At: at, Actor: "daemon", Action: "job.run", Subject: "job:expire-leases",
-				Payload: string(payload), PrevHash: prev, Hash: hash}); err != nil {
-				return err
-			}
-			prev = hash
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	appendJobRuns(b, svc, size)
 	b.ResetTimer()
 	var full, rehash time.Duration
 	var events int64
