@@ -42,31 +42,7 @@ func TestClaimRace32Processes(t *testing.T) {
 	results := startTogether(r, 32, func(i int) (string, []string) {
 		return "oxygen", []string{"claim", "schema", "--owner", fmt.Sprintf("agent-%02d", i), "--domain", "scribe", "--json"}
 	})
-	winners := 0
-	for i, res := range results {
-		if strings.Contains(res.stderr, "locked") || strings.Contains(res.stderr, "busy") {
-			t.Errorf("process %d saw a lock error: %s", i, res.stderr)
-		}
-		switch res.code {
-		case 0:
-			winners++
-		case 3:
-			if !strings.Contains(res.stderr, "schema is held by agent-") {
-				t.Errorf("process %d: conflict without naming the holder: %s", i, res.stderr)
-			}
-		default:
-			t.Errorf("process %d: exit %d: %s", i, res.code, res.stderr)
-		}
-	}
-	if winners != 1 {
-		t.Fatalf("%d winners, want exactly 1", winners)
-	}
-	if got := r.query(`SELECT count(*) FROM leases`); got != "1\n" {
-		t.Fatalf("leases rows = %q, want 1", got)
-	}
-	if got := r.query(`SELECT count(*) FROM audit_log WHERE action = 'lease.grant'`); got != "1\n" {
-		t.Fatalf("grant events = %q, want 1", got)
-	}
+	wantOneClaimWinner(t, r, results)
 }
 
 func TestAssignRace10Processes(t *testing.T) {
@@ -124,4 +100,36 @@ func TestInitRace(t *testing.T) {
 		t.Fatalf("no migrations recorded")
 	}
 	r.mustRun("oxygen", "claim", "storage", "--owner", "builder")
+}
+
+// wantOneClaimWinner checks a race of claims on schema: exactly one
+// granted, every other refused as held (exit 3, naming the holder), none
+// seeing a lock error, and one lease row and one grant event in r's store.
+func wantOneClaimWinner(t *testing.T, r *repo, results []result) {
+	t.Helper()
+	winners := 0
+	for i, res := range results {
+		if strings.Contains(res.stderr, "locked") || strings.Contains(res.stderr, "busy") {
+			t.Errorf("process %d saw a lock error: %s", i, res.stderr)
+		}
+		switch res.code {
+		case 0:
+			winners++
+		case 3:
+			if !strings.Contains(res.stderr, "schema is held by agent-") {
+				t.Errorf("process %d: conflict without naming the holder: %s", i, res.stderr)
+			}
+		default:
+			t.Errorf("process %d: exit %d: %s", i, res.code, res.stderr)
+		}
+	}
+	if winners != 1 {
+		t.Fatalf("%d winners, want exactly 1", winners)
+	}
+	if got := r.query(`SELECT count(*) FROM leases`); got != "1\n" {
+		t.Fatalf("leases rows = %q, want 1", got)
+	}
+	if got := r.query(`SELECT count(*) FROM audit_log WHERE action = 'lease.grant'`); got != "1\n" {
+		t.Fatalf("grant events = %q, want 1", got)
+	}
 }
