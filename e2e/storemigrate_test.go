@@ -79,23 +79,7 @@ func TestStoreMigrateRoundTrip(t *testing.T) {
 	want := sqliteCounts()
 	wantHead := r.query(`SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`)
 
-	cfg, err := workflow.LoadConfig(r.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := "oxygen_" + cfg.Store.RepositoryID
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Cleanups run after the test's defers: the handle must still be open
-	// to drop the schema, so it is closed here too.
-	t.Cleanup(func() {
-		if _, err := db.Exec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		db.Close()
-	})
+	db, schema := migrationTarget(t, r, base)
 	pgQuery := func(q string) string {
 		out, err := queryRowsDB(db, strings.ReplaceAll(q, "$S", schema))
 		if err != nil {
@@ -251,23 +235,7 @@ func TestStoreMigrateRefusesAStoreThatFailsVerification(t *testing.T) {
 	r := newRepo(t)
 	r.mustRun("orchestrate", "add", "W1", "--title", "t", "--kind", "chore", "--domain", "builder", "--priority", "high", "--objective", "o")
 	r.sqlExec(`UPDATE items SET objective = 'something else' WHERE id = 'W1'`)
-	cfg, err := workflow.LoadConfig(r.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := "oxygen_" + cfg.Store.RepositoryID
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Cleanups run after the test's defers: the handle must still be open
-	// to drop the schema, so it is closed here too.
-	t.Cleanup(func() {
-		if _, err := db.Exec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		db.Close()
-	})
+	db, schema := migrationTarget(t, r, base)
 
 	res := r.run("orchestrate", "store", "migrate", "--to", base)
 	u, _ := url.Parse(base)
@@ -280,4 +248,27 @@ func TestStoreMigrateRefusesAStoreThatFailsVerification(t *testing.T) {
 	if err := db.QueryRow(`SELECT count(*) FROM pg_namespace WHERE nspname = $1`, schema).Scan(&left); err != nil || left != 0 {
 		t.Fatalf("schema %s after a refused copy: %d (%v), want none", schema, left, err)
 	}
+}
+
+// migrationTarget is a handle on the server at base and the schema r's
+// store migrates to (named by its repository id), dropped when the test
+// ends.
+func migrationTarget(t *testing.T, r *repo, base string) (*sql.DB, string) {
+	t.Helper()
+	cfg, err := workflow.LoadConfig(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := "oxygen_" + cfg.Store.RepositoryID
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := db.Exec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+		db.Close()
+	})
+	return db, schema
 }
