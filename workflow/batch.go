@@ -3,8 +3,6 @@ package workflow
 import (
 	"context"
 	"time"
-
-	"github.com/oxygen-tools/oxygen/store"
 )
 
 // Batch runs many rule-level operations in one write transaction. It exists
@@ -48,28 +46,8 @@ func (b *Batch) AddItem(spec ItemSpec, actor string) (string, error) {
 	if ferr := spec.normalize(b.s.Config, b.s.Worktree, false); ferr != nil {
 		return "", Errorf(EINVALID, "%s: %s", ferr.field, ferr.msg)
 	}
-	if spec.ID == "" {
-		id, err := tx.nextItemID(ctx, b.s.Config.Items.IDPrefix)
-		if err != nil {
-			return "", err
-		}
-		spec.ID = id
-	} else if exists, err := tx.itemExists(ctx, spec.ID); err != nil {
-		return "", err
-	} else if exists {
-		return "", Errorf(ECONFLICT, "item %s already exists", spec.ID)
-	}
-	for _, d := range spec.DependsOn {
-		if exists, err := tx.itemExists(ctx, d); err != nil {
-			return "", err
-		} else if !exists {
-			return "", Errorf(ENOTFOUND, "--depends-on %s: no such item", d)
-		}
-	}
-	if err := tx.insertItem(ctx, spec); err != nil {
-		return "", err
-	}
-	return spec.ID, tx.audit(ctx, actor, "item.create", "item:"+spec.ID, spec)
+	err := tx.createItem(ctx, &spec, b.s.Config.Items.IDPrefix, actor)
+	return spec.ID, err
 }
 
 // Assign moves an open item to in_progress under the attention budget, as
@@ -186,16 +164,7 @@ func (b *Batch) Report(actor string) error {
 	if r.Path, err = b.s.reportName(ctx, tx); err != nil {
 		return err
 	}
-	md, js, err := b.s.exportReport(tx, r)
-	if err != nil {
-		return err
-	}
-	if err := tx.st.ReportInsert(ctx, store.Report{Path: r.Path, GeneratedAt: tx.now, HeadSeq: r.ChainHead.Seq, HeadHash: r.ChainHead.Hash,
-		Findings: len(r.Findings), MDBlob: md, JSONBlob: js}); err != nil {
-		return storeErr("record report", err)
-	}
-	return tx.audit(ctx, actor, "audit.report", "report:"+r.Path, map[string]any{
-		"findings": len(r.Findings), "head": r.ChainHead, "shadow_edits_found": 0, "signal": r.Signal})
+	return b.s.recordReport(ctx, tx, r, actor, 0)
 }
 
 // ItemsInProgress lists a domain's items in progress, so that a generator

@@ -591,28 +591,7 @@ func (s *Service) AddItem(ctx context.Context, spec ItemSpec, actor string) (*It
 	}
 	var it *Item
 	err := s.write(ctx, func(tx *Tx) error {
-		if spec.ID == "" {
-			id, err := tx.nextItemID(ctx, s.Config.Items.IDPrefix)
-			if err != nil {
-				return err
-			}
-			spec.ID = id
-		} else if exists, err := tx.itemExists(ctx, spec.ID); err != nil {
-			return err
-		} else if exists {
-			return Errorf(ECONFLICT, "item %s already exists", spec.ID)
-		}
-		for _, d := range spec.DependsOn {
-			if exists, err := tx.itemExists(ctx, d); err != nil {
-				return err
-			} else if !exists {
-				return Errorf(ENOTFOUND, "--depends-on %s: no such item", d)
-			}
-		}
-		if err := tx.insertItem(ctx, spec); err != nil {
-			return err
-		}
-		if err := tx.audit(ctx, actor, "item.create", "item:"+spec.ID, spec); err != nil {
+		if err := tx.createItem(ctx, &spec, s.Config.Items.IDPrefix, actor); err != nil {
 			return err
 		}
 		var err error
@@ -620,6 +599,34 @@ func (s *Service) AddItem(ctx context.Context, spec ItemSpec, actor string) (*It
 		return err
 	})
 	return it, err
+}
+
+// createItem creates a normalised item, giving it the next id of prefix
+// when it has none, once its id is free and its dependencies exist, and
+// records it in the audit log.
+func (tx *Tx) createItem(ctx context.Context, spec *ItemSpec, prefix, actor string) error {
+	if spec.ID == "" {
+		id, err := tx.nextItemID(ctx, prefix)
+		if err != nil {
+			return err
+		}
+		spec.ID = id
+	} else if exists, err := tx.itemExists(ctx, spec.ID); err != nil {
+		return err
+	} else if exists {
+		return Errorf(ECONFLICT, "item %s already exists", spec.ID)
+	}
+	for _, d := range spec.DependsOn {
+		if exists, err := tx.itemExists(ctx, d); err != nil {
+			return err
+		} else if !exists {
+			return Errorf(ENOTFOUND, "--depends-on %s: no such item", d)
+		}
+	}
+	if err := tx.insertItem(ctx, *spec); err != nil {
+		return err
+	}
+	return tx.audit(ctx, actor, "item.create", "item:"+spec.ID, spec)
 }
 
 func (tx *Tx) itemExists(ctx context.Context, id string) (bool, error) {

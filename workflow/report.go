@@ -203,16 +203,7 @@ func (s *Service) AuditReport(ctx context.Context, actor string) (*Report, error
 			}
 			r.Signal = sig.ID
 		}
-		md, js, err := s.exportReport(tx, r)
-		if err != nil {
-			return err
-		}
-		if err := tx.st.ReportInsert(ctx, store.Report{Path: r.Path, GeneratedAt: tx.now, HeadSeq: r.ChainHead.Seq, HeadHash: r.ChainHead.Hash,
-			Findings: len(r.Findings), MDBlob: md, JSONBlob: js}); err != nil {
-			return storeErr("record report", err)
-		}
-		return tx.audit(ctx, actor, "audit.report", "report:"+r.Path, map[string]any{
-			"findings": len(r.Findings), "head": r.ChainHead, "shadow_edits_found": found, "signal": r.Signal})
+		return s.recordReport(ctx, tx, r, actor, found)
 	})
 	if err != nil {
 		return nil, err
@@ -603,3 +594,18 @@ func (tx *Tx) findingsChanged(ctx context.Context, body string) (bool, error) {
 
 // maxReportBytes bounds what verification reads of one report file.
 const maxReportBytes = 64 << 20
+
+// recordReport exports a gathered report's files (written after the
+// commit), records its row and its audit event.
+func (s *Service) recordReport(ctx context.Context, tx *Tx, r *Report, actor string, shadowEditsFound int) error {
+	md, js, err := s.exportReport(tx, r)
+	if err != nil {
+		return err
+	}
+	if err := tx.st.ReportInsert(ctx, store.Report{Path: r.Path, GeneratedAt: tx.now, HeadSeq: r.ChainHead.Seq, HeadHash: r.ChainHead.Hash,
+		Findings: len(r.Findings), MDBlob: md, JSONBlob: js}); err != nil {
+		return storeErr("record report", err)
+	}
+	return tx.audit(ctx, actor, "audit.report", "report:"+r.Path, map[string]any{
+		"findings": len(r.Findings), "head": r.ChainHead, "shadow_edits_found": shadowEditsFound, "signal": r.Signal})
+}
