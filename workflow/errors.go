@@ -2,33 +2,28 @@ package workflow
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/oxygen-tools/oxygen/store"
 )
 
 // Error codes. Each maps to exactly one process exit code, the same in both
 // binaries, so scripts can branch on the exit status alone.
 const (
-	EINVALID  = "invalid"  // bad input or usage: exit 2
-	ECONFLICT = "conflict" // wrong state, already exists, held by another: exit 3
-	EDENIED   = "denied"   // refused by a budget or policy: exit 4
-	ENOTFOUND = "notfound" // no such item, resource, signal: exit 5
-	ETIMEOUT  = "timeout"  // a wait ran out: exit 6
-	EINTERNAL = "internal" // anything unexpected: exit 1
+	EINVALID  = store.CodeInvalid  // bad input or usage: exit 2
+	ECONFLICT = store.CodeConflict // wrong state, already exists, held by another: exit 3
+	EDENIED   = "denied"           // refused by a budget or policy: exit 4
+	ENOTFOUND = store.CodeNotFound // no such item, resource, signal: exit 5
+	ETIMEOUT  = store.CodeTimeout  // a wait ran out, a lock held too long, a server gone: exit 6
+	EINTERNAL = store.CodeInternal // anything unexpected: exit 1
 )
 
-// Error is the one error type that crosses the package boundary with a code.
-// Any other error is treated as internal.
-type Error struct {
-	Code    string
-	Message string
-}
-
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
+// Error is the one error type that crosses the package boundary with a
+// code: the store's, so a store failure keeps the code its driver gave it
+// with nothing to translate. Any other error is treated as internal.
+type Error = store.Error
 
 // Errorf builds an *Error with a formatted message.
-func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
-}
+func Errorf(code, format string, args ...any) *Error { return store.Errorf(code, format, args...) }
 
 // ErrorCode returns the code of err, or EINTERNAL when err carries none. A
 // database error that reached here unwrapped is classified as storeErr

@@ -92,9 +92,5 @@ func storeErr(op string, err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	var se *store.Error
-	if !errors.As(err, &se) {
-		errors.As(sqlite.Classify(op, err), &se)
-	}
-	return &Error{Code: se.Code, Message: se.Message}
+	return sqlite.Classify(op, err)
 }
