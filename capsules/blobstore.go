@@ -264,7 +264,30 @@ func (b *BlobStore) Verify() (VerifyResult, error) {
 		return res, err
 	}
 	defer r.Close()
-	err = fs.WalkDir(r.FS(), b.Dir, func(name string, d fs.DirEntry, err error) error {
+	err = b.walk(r, func(name, rel string) {
+		shown := BlobDir + "/" + rel
+		res.Blobs++
+		blob, ok := blobAt(rel)
+		if !ok {
+			res.Problems = append(res.Problems, Problem{Path: shown, Problem: "not a blob name"})
+			return
+		}
+		got, err := HashFile(r, name)
+		if err != nil {
+			res.Problems = append(res.Problems, Problem{Path: shown, Problem: err.Error()})
+		} else if got != blob {
+			res.Problems = append(res.Problems, Problem{Path: shown, Problem: "content hashes to " + got})
+		}
+	})
+	sort.Slice(res.Problems, func(i, j int) bool { return res.Problems[i].Path < res.Problems[j].Path })
+	return res, err
+}
+
+// walk calls fn with the path of every file in the blob directory and the
+// path below it, skipping the temporary files of writes in progress; a
+// store that has no blob directory yet has none.
+func (b *BlobStore) walk(r *safefs.Root, fn func(name, rel string)) error {
+	return fs.WalkDir(r.FS(), b.Dir, func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && name == b.Dir {
 				return fs.SkipDir
@@ -274,22 +297,14 @@ func (b *BlobStore) Verify() (VerifyResult, error) {
 		if d.IsDir() || strings.HasPrefix(d.Name(), ".tmp-") {
 			return nil
 		}
-		rel := strings.TrimPrefix(name, b.Dir+"/")
-		shown := BlobDir + "/" + rel
-		res.Blobs++
-		blob := strings.ReplaceAll(rel, "/", "")
-		if !ValidHash(blob) || len(strings.Split(rel, "/")[0]) != 2 {
-			res.Problems = append(res.Problems, Problem{Path: shown, Problem: "not a blob name"})
-			return nil
-		}
-		got, err := HashFile(r, name)
-		if err != nil {
-			res.Problems = append(res.Problems, Problem{Path: shown, Problem: err.Error()})
-		} else if got != blob {
-			res.Problems = append(res.Problems, Problem{Path: shown, Problem: "content hashes to " + got})
-		}
+		fn(name, strings.TrimPrefix(name, b.Dir+"/"))
 		return nil
 	})
-	sort.Slice(res.Problems, func(i, j int) bool { return res.Problems[i].Path < res.Problems[j].Path })
-	return res, err
+}
+
+// blobAt is the blob a path below the blob directory names (xx/yyyy…),
+// false when it is not a blob's path.
+func blobAt(rel string) (string, bool) {
+	h := strings.ReplaceAll(rel, "/", "")
+	return h, ValidHash(h) && len(strings.Split(rel, "/")[0]) == 2
 }

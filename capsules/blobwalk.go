@@ -1,10 +1,7 @@
 package capsules
 
 import (
-	"errors"
-	"io/fs"
 	"sort"
-	"strings"
 )
 
 // Hashes lists the name of every blob in the store, sorted, skipping the
@@ -18,21 +15,10 @@ func (b *BlobStore) Hashes() ([]string, error) {
 	}
 	defer r.Close()
 	out := []string{}
-	err = fs.WalkDir(r.FS(), b.Dir, func(name string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && name == b.Dir {
-				return fs.SkipDir
-			}
-			return err
-		}
-		if d.IsDir() || strings.HasPrefix(d.Name(), ".tmp-") {
-			return nil
-		}
-		rel := strings.TrimPrefix(name, b.Dir+"/")
-		if h := strings.ReplaceAll(rel, "/", ""); ValidHash(h) && len(strings.Split(rel, "/")[0]) == 2 {
+	err = b.walk(r, func(_, rel string) {
+		if h, ok := blobAt(rel); ok {
 			out = append(out, h)
 		}
-		return nil
 	})
 	sort.Strings(out)
 	return out, err
