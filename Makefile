@@ -9,8 +9,13 @@ export CGO_ENABLED = 0
 
 all: build
 
+# oxygen-pg and orchestrate-pg are the same tools with the PostgreSQL
+# driver (the serverstore tag): oxygen and orchestrate leave it out to
+# start faster, and hand a command to them when a store is on a server.
 build:
 	$(GO) build -trimpath -o $(BIN)/ ./cmd/orchestrate ./cmd/oxygen ./cmd/oxygen-mcp ./cmd/orchestrate-dashboard
+	$(GO) build -trimpath -tags serverstore -o $(BIN)/oxygen-pg ./cmd/oxygen
+	$(GO) build -trimpath -tags serverstore -o $(BIN)/orchestrate-pg ./cmd/orchestrate
 
 test:
 	$(GO) vet ./...
@@ -54,7 +59,7 @@ bench-scale: build
 
 install: build
 	mkdir -p $(PREFIX)/bin
-	install -m 0755 $(BIN)/orchestrate $(BIN)/oxygen $(BIN)/oxygen-mcp $(BIN)/orchestrate-dashboard $(PREFIX)/bin/
+	install -m 0755 $(BIN)/orchestrate $(BIN)/oxygen $(BIN)/orchestrate-pg $(BIN)/oxygen-pg $(BIN)/oxygen-mcp $(BIN)/orchestrate-dashboard $(PREFIX)/bin/
 
 vet:
 	$(GO) vet ./...

@@ -68,13 +68,10 @@ func TestClaimQueuedBehindAWriterGetsItsWholeTTL(t *testing.T) {
 func TestInstalledBuildIgnoresOXYGEN_NOW(t *testing.T) {
 	t.Parallel() // it mostly builds
 	dir := t.TempDir()
-	build := exec.Command("go", "build", "-trimpath", "-o", dir, "./cmd/orchestrate", "./cmd/oxygen")
-	build.Dir = ".."
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	if err := buildTools(dir, "", "-trimpath"); err != nil {
+		t.Fatal(err)
 	}
-	for _, tool := range []string{"orchestrate", "oxygen"} {
+	for _, tool := range []string{"orchestrate", "oxygen", "orchestrate-pg", "oxygen-pg", "oxygen-mcp", "orchestrate-dashboard"} {
 		bin, err := os.ReadFile(filepath.Join(dir, tool))
 		if err != nil {
 			t.Fatal(err)

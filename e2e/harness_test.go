@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,11 +48,8 @@ func TestMain(m *testing.M) {
 		}
 		os.Setenv("GOCOVERDIR", coverDir) // testscript passes it on to scripts
 	}
-	build := exec.Command("go", "build", "-tags", "oxygentest", "-cover", "-o", dir, "./cmd/orchestrate", "./cmd/oxygen", "./cmd/oxygen-mcp", "./cmd/orchestrate-dashboard")
-	build.Dir = ".."
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build binaries: %v\n%s", err, out)
+	if err := buildTools(dir, "oxygentest", "-cover"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	binDir = dir
@@ -61,6 +59,35 @@ func TestMain(m *testing.M) {
 	}
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// buildTools builds every binary make build does into dir, with the build
+// tags given and any further flags: the plain tools, their server builds
+// (the serverstore tag, named as make build names them) and the
+// companions. The three builds link side by side.
+func buildTools(dir, tags string, flags ...string) error {
+	server := strings.TrimPrefix(tags+",serverstore", ",")
+	builds := [][]string{
+		{"-tags", tags, "-o", dir, "./cmd/orchestrate", "./cmd/oxygen", "./cmd/oxygen-mcp", "./cmd/orchestrate-dashboard"},
+		{"-tags", server, "-o", filepath.Join(dir, "oxygen-pg"), "./cmd/oxygen"},
+		{"-tags", server, "-o", filepath.Join(dir, "orchestrate-pg"), "./cmd/orchestrate"},
+	}
+	errs := make([]error, len(builds))
+	var wg sync.WaitGroup
+	for i, args := range builds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			build := exec.Command("go", append(append([]string{"build"}, flags...), args...)...)
+			build.Dir = ".."
+			build.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := build.CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("go build %s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // runOnServer runs every test and script again with the tools on a server

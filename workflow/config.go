@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oxygen-tools/oxygen/store/postgres"
+	"github.com/oxygen-tools/oxygen/store"
 
 	"github.com/oxygen-tools/oxygen/capsules"
 	"github.com/oxygen-tools/oxygen/internal/pathspec"
@@ -452,7 +452,7 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 		return nil, err
 	}
 	c.Warnings = c.overlapWarnings()
-	if postgres.HasPassword(c.Store.URL) {
+	if store.URLHasPassword(c.Store.URL) {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%s:%d: store.url carries a password in a committed file: move it to PGPASSWORD or ~/.pgpass, or set OXYGEN_STORE_URL", file, lines["store.url"]))
 	}
 	return c, nil
@@ -558,11 +558,11 @@ func (c *Config) validate(file string, lines map[string]int) error {
 			return bad("resource-domain:"+r.ID, "resources: %q has domain %q, which is not a domain (domains: %s)", r.ID, r.Domain, strings.Join(c.DomainNames(), ", "))
 		}
 	}
-	if id := c.Store.RepositoryID; id != "" && !validRepositoryID(id) {
+	if id := c.Store.RepositoryID; id != "" && !store.ValidRepositoryID(id) {
 		return bad("store.repository_id", "store.repository_id: %q is not a repository id (8 to 40 lower-case letters and digits; orchestrate init writes one)", id)
 	}
-	if u := c.Store.URL; u != "" && !isServerURL(u) {
-		return bad("store.url", "store.url: %s is not a postgres:// URL", postgres.Redact(u))
+	if u := c.Store.URL; u != "" && !store.IsServerURL(u) {
+		return bad("store.url", "store.url: %s is not a postgres:// URL", store.RedactURL(u))
 	}
 	l := c.Leases
 	if l.DefaultTTL < time.Second {

@@ -50,6 +50,13 @@ func Init(ctx context.Context, dir string, explicit bool, clock Clock) (*InitRes
 			target = l.Root
 		}
 	}
+	// A binary without the server driver hands init over before writing
+	// anything, so the one that runs it reports every file it creates.
+	if os.Getenv(StoreURLEnv) != "" || configuredStoreURL(target) != "" {
+		if _, err := serverDriver(); err != nil {
+			return nil, err
+		}
+	}
 	res := &InitResult{Root: target, Created: []string{}}
 	root, err := safefs.Open(target)
 	if err != nil {

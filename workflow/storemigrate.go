@@ -8,7 +8,6 @@ import (
 	"github.com/oxygen-tools/oxygen/capsules"
 	"github.com/oxygen-tools/oxygen/internal/safefs"
 	"github.com/oxygen-tools/oxygen/store"
-	"github.com/oxygen-tools/oxygen/store/postgres"
 	"github.com/oxygen-tools/oxygen/store/sqlite"
 )
 
@@ -28,7 +27,7 @@ type StoreMigration struct {
 	// StoreURL is what to set as store.url (or OXYGEN_STORE_URL): the
 	// target without any password.
 	StoreURL string `json:"store_url"`
-	postgres.ImportResult
+	store.ImportResult
 }
 
 // MigrateStore copies the repository's SQLite store, whole, into the
@@ -40,8 +39,12 @@ type StoreMigration struct {
 // history is refused, and one that holds this very store is left alone.
 // The SQLite store is only read.
 func MigrateStore(ctx context.Context, l *Layout, target string, clock Clock) (*StoreMigration, error) {
-	if !isServerURL(target) {
-		return nil, Errorf(EINVALID, "--to %s is not a postgres:// URL", postgres.Redact(target))
+	if !store.IsServerURL(target) {
+		return nil, Errorf(EINVALID, "--to %s is not a postgres:// URL", store.RedactURL(target))
+	}
+	srv, err := serverDriver()
+	if err != nil {
+		return nil, err
 	}
 	if clock == nil {
 		clock = SystemClock
@@ -59,7 +62,7 @@ func MigrateStore(ctx context.Context, l *Layout, target string, clock Clock) (*
 	if err != nil {
 		return nil, err
 	}
-	if !validRepositoryID(cfg.Store.RepositoryID) {
+	if !store.ValidRepositoryID(cfg.Store.RepositoryID) {
 		return nil, Errorf(EINVALID, "store.repository_id %q in %s is not a repository id (8 to 40 lower-case letters and digits): remove the line and run orchestrate store migrate again to get one", cfg.Store.RepositoryID, ConfigFile)
 	}
 	l.UseStore(os.Getenv("OXYGEN_STORE"), cfg.Store.Path)
@@ -74,13 +77,13 @@ func MigrateStore(ctx context.Context, l *Layout, target string, clock Clock) (*
 		return nil, storeErr("open store", err)
 	}
 	defer src.Close()
-	dst, err := postgres.Create(ctx, postgres.Config{URL: target, Repository: cfg.Store.RepositoryID})
+	dst, err := srv.Create(ctx, target, cfg.Store.RepositoryID)
 	if err != nil {
 		return nil, storeErr("open the target store", err)
 	}
 	defer dst.Close()
 	res := &StoreMigration{
-		Source: l.DBPath(), Target: postgres.Redact(target), Host: dst.Host(), Schema: dst.SchemaName(),
+		Source: l.DBPath(), Target: store.RedactURL(target), Host: dst.Host(), Schema: dst.SchemaName(),
 		RepositoryID: cfg.Store.RepositoryID, AddedRepositoryID: added != "", StoreURL: withoutPassword(target),
 	}
 	blobs, ok := NewService(l, cfg, src, clock).blobs().(*capsules.BlobStore)
@@ -97,7 +100,7 @@ func MigrateStore(ctx context.Context, l *Layout, target string, clock Clock) (*
 		}
 		return nil
 	}
-	imported, err := dst.Import(ctx, postgres.ImportSource{Store: src, Blobs: blobs}, verify)
+	imported, err := dst.Import(ctx, store.ImportSource{Store: src, Blobs: blobs}, verify)
 	if err != nil {
 		return nil, storeErr("copy the store", err)
 	}
@@ -110,7 +113,7 @@ func MigrateStore(ctx context.Context, l *Layout, target string, clock Clock) (*
 func withoutPassword(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return postgres.Redact(raw)
+		return store.RedactURL(raw)
 	}
 	if u.User != nil {
 		u.User = url.User(u.User.Username())

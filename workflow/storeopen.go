@@ -7,12 +7,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
-	"strings"
 
 	"github.com/oxygen-tools/oxygen/internal/flock"
 
 	"github.com/oxygen-tools/oxygen/store"
-	"github.com/oxygen-tools/oxygen/store/postgres"
 	"github.com/oxygen-tools/oxygen/store/sqlite"
 )
 
@@ -29,12 +27,6 @@ func storeURL(cfg *Config) string {
 	return cfg.Store.URL
 }
 
-func isServerURL(u string) bool {
-	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
-}
-
-func validRepositoryID(id string) bool { return postgres.ValidRepositoryID(id) }
-
 // newRepositoryID is 64 random bits in hex: no one has to pick a name, and
 // two repositories on one server never collide.
 func newRepositoryID() string {
@@ -43,16 +35,49 @@ func newRepositoryID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// serverConfig checks that a repository on a server store can be told
-// apart: it needs the id init writes.
-func serverConfig(u string, cfg *Config) (postgres.Config, error) {
-	if !isServerURL(u) {
-		return postgres.Config{}, Errorf(EINVALID, "%s: %s is not a postgres:// URL", StoreURLEnv, postgres.Redact(u))
+// configuredStoreURL is the store.url of the config in root, if it has
+// one that loads.
+func configuredStoreURL(root string) string {
+	cfg, err := LoadConfig(root)
+	if err != nil {
+		return ""
+	}
+	return cfg.Store.URL
+}
+
+// ServerHandoff, when set, runs the command again in a binary that
+// carries a server driver, and returns only if it could not. oxygen and
+// orchestrate leave the PostgreSQL driver out, because every process
+// would pay its start-up; internal/cli sets this to replace the process
+// with their -pg sibling, so a repository on a server store works with
+// either binary.
+var ServerHandoff func() error
+
+// serverStore checks that a repository on a server store can be told
+// apart (it needs the id init writes), and finds the driver: this
+// binary's own, or, through ServerHandoff, a sibling's.
+func serverStore(u string, cfg *Config) (store.Server, error) {
+	if !store.IsServerURL(u) {
+		return nil, Errorf(EINVALID, "%s: %s is not a postgres:// URL", StoreURLEnv, store.RedactURL(u))
 	}
 	if cfg.Store.RepositoryID == "" {
-		return postgres.Config{}, Errorf(EINVALID, "oxygen.yaml has no store.repository_id, which a server store needs to tell this repository apart: run orchestrate init (it adds only the id), then commit oxygen.yaml")
+		return nil, Errorf(EINVALID, "oxygen.yaml has no store.repository_id, which a server store needs to tell this repository apart: run orchestrate init (it adds only the id), then commit oxygen.yaml")
 	}
-	return postgres.Config{URL: u, Repository: cfg.Store.RepositoryID}, nil
+	return serverDriver()
+}
+
+// serverDriver is the server driver this binary carries or, failing that,
+// hands the command to a binary that does.
+func serverDriver() (store.Server, error) {
+	if s := store.RegisteredServer(); s != nil {
+		return s, nil
+	}
+	if ServerHandoff != nil {
+		if err := ServerHandoff(); err != nil {
+			return nil, err
+		}
+	}
+	return nil, Errorf(EINVALID, "this binary carries no PostgreSQL driver, which a server store needs")
 }
 
 // OpenStore opens the store of a layout and brings its schema up to date.
@@ -64,11 +89,11 @@ func serverConfig(u string, cfg *Config) (postgres.Config, error) {
 // connection and one query (PostgreSQL).
 func OpenStore(ctx context.Context, l *Layout, cfg *Config) (store.Store, error) {
 	if u := storeURL(cfg); u != "" {
-		pc, err := serverConfig(u, cfg)
+		srv, err := serverStore(u, cfg)
 		if err != nil {
 			return nil, err
 		}
-		st, err := postgres.Open(ctx, pc)
+		st, err := srv.Open(ctx, u, cfg.Store.RepositoryID)
 		if err != nil {
 			return nil, storeErr("open store", err)
 		}
@@ -94,11 +119,11 @@ func OpenStore(ctx context.Context, l *Layout, cfg *Config) (store.Store, error)
 // rather than something to migrate.
 func OpenStoreReadOnly(ctx context.Context, l *Layout, cfg *Config) (store.Store, error) {
 	if u := storeURL(cfg); u != "" {
-		pc, err := serverConfig(u, cfg)
+		srv, err := serverStore(u, cfg)
 		if err != nil {
 			return nil, err
 		}
-		st, err := postgres.OpenReadOnly(ctx, pc)
+		st, err := srv.OpenReadOnly(ctx, u, cfg.Store.RepositoryID)
 		if err != nil {
 			return nil, storeErr("open store", err)
 		}
@@ -121,11 +146,11 @@ func OpenStoreReadOnly(ctx context.Context, l *Layout, cfg *Config) (store.Store
 // schema's creation and the write lock do that.
 func createStore(ctx context.Context, l *Layout, cfg *Config) (store.Store, func() error, error) {
 	if u := storeURL(cfg); u != "" {
-		pc, err := serverConfig(u, cfg)
+		srv, err := serverStore(u, cfg)
 		if err != nil {
 			return nil, nil, err
 		}
-		st, err := postgres.Create(ctx, pc)
+		st, err := srv.Create(ctx, u, cfg.Store.RepositoryID)
 		if err != nil {
 			return nil, nil, storeErr("create store", err)
 		}

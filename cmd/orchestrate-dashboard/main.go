@@ -15,6 +15,9 @@ import (
 
 	"github.com/oxygen-tools/oxygen/internal/cli"
 	"github.com/oxygen-tools/oxygen/internal/dashboard"
+	// A long-running server pays the driver's start-up once: it carries
+	// it, rather than handing over to a sibling.
+	_ "github.com/oxygen-tools/oxygen/store/postgres"
 	"github.com/oxygen-tools/oxygen/workflow"
 )
 

@@ -9,6 +9,9 @@ import (
 
 	"github.com/oxygen-tools/oxygen/internal/cli"
 	"github.com/oxygen-tools/oxygen/internal/mcpserver"
+	// A long-running server pays the driver's start-up once: it carries
+	// it, rather than handing over to a sibling.
+	_ "github.com/oxygen-tools/oxygen/store/postgres"
 )
 
 // CLI is oxygen-mcp's grammar: serving is the only thing it does.

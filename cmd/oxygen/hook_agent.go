@@ -58,7 +58,11 @@ func (c *HookPreEditCmd) Run(env *cli.Env) error {
 		return nil
 	}
 	var p preToolUse
-	if err := json.NewDecoder(os.Stdin).Decode(&p); err != nil {
+	input, err := env.ReadStdin()
+	if err == nil {
+		err = json.Unmarshal(input, &p)
+	}
+	if err != nil {
 		return allow("cannot read the hook's JSON on stdin (%v)", err)
 	}
 	path := p.ToolInput.FilePath

@@ -42,6 +42,8 @@ type Env struct {
 
 	svc   *workflow.Service
 	store store.Store
+	// stdin is what ReadStdin read, for a hand-off to replay.
+	stdin []byte
 }
 
 // Layout finds the repository: --root or OXYGEN_ROOT names it if given,
@@ -183,6 +185,7 @@ func Run(tool string, grammar any, globals *Globals, args []string, opts Options
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env := &Env{Tool: tool, Stdout: os.Stdout, Stderr: os.Stderr, Globals: globals, Ctx: ctx}
+	workflow.ServerHandoff = env.handOff
 	defer env.Close()
 	defer func() {
 		if r := recover(); r != nil {

@@ -21,38 +21,6 @@ import (
 // write lock this driver takes. The rules only vouch for the result (the
 // verify callback).
 
-// ImportSource is the store Import copies from.
-type ImportSource struct {
-	// Store is the source; Import reads it in one read transaction, so
-	// every table comes from the same snapshot. It must be at this
-	// binary's schema: the two migration sets are twins, so its tables
-	// are the target's.
-	Store store.Store
-	// Blobs is the source's blob store; Hashes names every blob in it.
-	Blobs interface {
-		capsules.Blobs
-		Hashes() ([]string, error)
-	}
-}
-
-// ChainHead is the newest audit event: its seq and hash. Two stores with
-// the same head hold the same history, the chain hashes guaranteeing it.
-type ChainHead struct {
-	Seq  int64  `json:"seq"`
-	Hash string `json:"hash"`
-}
-
-// ImportResult is what Import copied, or found already copied.
-type ImportResult struct {
-	// Unchanged reports that the target already held exactly this store
-	// (the same rows per table and the same chain head): nothing was
-	// written.
-	Unchanged bool             `json:"unchanged"`
-	Tables    map[string]int64 `json:"tables"`
-	Blobs     int              `json:"blobs"`
-	Head      ChainHead        `json:"head"`
-}
-
 // seededTables are the tables the migrations fill with rows of their own
 // (the lease token counter starts at 0): an empty store has them, and a
 // copy overwrites their values instead of inserting.
@@ -71,8 +39,8 @@ var seededTables = map[string]string{"counters": "name"}
 //
 // A target that already holds rows is never written: if it holds exactly
 // this store, Import reports Unchanged; otherwise it refuses (a conflict).
-func (s *Store) Import(ctx context.Context, src ImportSource, verify func(context.Context, store.Store) error) (*ImportResult, error) {
-	var res *ImportResult
+func (s *Store) Import(ctx context.Context, src store.ImportSource, verify func(context.Context, store.Store) error) (*store.ImportResult, error) {
+	var res *store.ImportResult
 	err := src.Store.Read(ctx, time.Now, func(from store.Tx) error {
 		return s.Write(ctx, time.Now, func(tx store.Tx) error {
 			var err error
@@ -112,13 +80,13 @@ func (s *Store) dropUnused(ctx context.Context) {
 	})
 }
 
-func (s *Store) importIn(ctx context.Context, tx store.Tx, rows store.SQL, src ImportSource, verify func(context.Context, store.Store) error) (*ImportResult, error) {
+func (s *Store) importIn(ctx context.Context, tx store.Tx, rows store.SQL, src store.ImportSource, verify func(context.Context, store.Store) error) (*store.ImportResult, error) {
 	dst := sqlstore.SQLOf(tx)
 	tables, err := s.tablesInOrder(ctx, dst)
 	if err != nil {
 		return nil, err
 	}
-	res := &ImportResult{Tables: map[string]int64{}}
+	res := &store.ImportResult{Tables: map[string]int64{}}
 	have := map[string]int64{}
 	holds := false
 	for _, t := range tables {
@@ -338,7 +306,7 @@ func (s *Store) advanceIdentities(ctx context.Context, q store.SQL) error {
 
 // copyBlobs writes every source blob into the blobs table, read through
 // the source's Get, which refuses one whose bytes no longer match its name.
-func (s *Store) copyBlobs(q store.SQL, src ImportSource) (int, error) {
+func (s *Store) copyBlobs(q store.SQL, src store.ImportSource) (int, error) {
 	hashes, err := src.Blobs.Hashes()
 	if err != nil {
 		return 0, store.Errorf(store.CodeInternal, "list the source blobs: %v", err)
@@ -362,11 +330,11 @@ func countRows(ctx context.Context, q store.SQL, t string) (int64, error) {
 	return n, err
 }
 
-func chainHead(ctx context.Context, q store.SQL) (ChainHead, error) {
-	var h ChainHead
+func chainHead(ctx context.Context, q store.SQL) (store.ChainHead, error) {
+	var h store.ChainHead
 	err := q.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&h.Seq, &h.Hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ChainHead{}, nil
+		return store.ChainHead{}, nil
 	}
 	return h, err
 }

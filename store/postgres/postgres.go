@@ -69,24 +69,39 @@ type Store struct {
 	created bool
 }
 
-// ValidRepositoryID reports whether id can name a repository: 8 to 40
-// lower-case letters and digits, so its schema name needs no quoting. (A
-// loop, not a regular expression: every command pays for package
-// initialisation.)
-func ValidRepositoryID(id string) bool {
-	if len(id) < 8 || len(id) > 40 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return true
-}
-
 // Schema is the schema that holds a repository's rows.
 func Schema(repository string) string { return "oxygen_" + repository }
+
+func init() { store.RegisterServer(server{}) }
+
+// server is this driver as the rules reach it: registered, so that only
+// the binaries that import this package carry it (see store.Server).
+type server struct{}
+
+func (server) Open(ctx context.Context, url, repository string) (store.Store, error) {
+	return asStore(Open(ctx, Config{URL: url, Repository: repository}))
+}
+
+func (server) OpenReadOnly(ctx context.Context, url, repository string) (store.Store, error) {
+	return asStore(OpenReadOnly(ctx, Config{URL: url, Repository: repository}))
+}
+
+func (server) Create(ctx context.Context, url, repository string) (store.ServerStore, error) {
+	s, err := Create(ctx, Config{URL: url, Repository: repository})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// asStore keeps a failed open from becoming a non-nil interface holding a
+// nil *Store.
+func asStore(s *Store, err error) (store.Store, error) {
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
 
 // Open opens a repository's existing store and brings its schema up to
 // date. It never creates one: a repository with no schema on the server is
@@ -108,12 +123,12 @@ func OpenReadOnly(ctx context.Context, cfg Config) (*Store, error) {
 }
 
 func open(ctx context.Context, cfg Config, create, readOnly bool) (*Store, error) {
-	if !ValidRepositoryID(cfg.Repository) {
+	if !store.ValidRepositoryID(cfg.Repository) {
 		return nil, store.Errorf(store.CodeInvalid, "store.repository_id %q in oxygen.yaml is not a repository id (8 to 40 lower-case letters and digits): run orchestrate init to add one", cfg.Repository)
 	}
 	pc, err := pgx.ParseConfig(cfg.URL)
 	if err != nil {
-		return nil, store.Errorf(store.CodeInvalid, "store URL %s: %v", Redact(cfg.URL), redactErr(err, cfg.URL))
+		return nil, store.Errorf(store.CodeInvalid, "store URL %s: %v", store.RedactURL(cfg.URL), redactErr(err, cfg.URL))
 	}
 	schema := Schema(cfg.Repository)
 	host := fmt.Sprintf("%s:%d", pc.Host, pc.Port)
@@ -132,7 +147,7 @@ func open(ctx context.Context, cfg Config, create, readOnly bool) (*Store, error
 	db.SetMaxOpenConns(2)
 	drv := &driver{host: host, lockKey: lockKey(schema), channel: wakeChannel(schema), readOnly: readOnly}
 	s := &Store{
-		Store:      sqlstore.New(db, drv, store.Info{Kind: "postgres", Location: Redact(cfg.URL) + " (repository " + cfg.Repository + ")"}),
+		Store:      sqlstore.New(db, drv, store.Info{Kind: "postgres", Location: store.RedactURL(cfg.URL) + " (repository " + cfg.Repository + ")"}),
 		drv:        drv,
 		host:       host,
 		schema:     schema,
@@ -315,34 +330,6 @@ func shortCause(err error) string {
 	return msg
 }
 
-// Redact is a URL fit to print: the password, wherever it was given,
-// replaced by ***.
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "(a store URL that does not parse)"
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "***")
-	}
-	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "***")
-		u.RawQuery = q.Encode()
-	}
-	return strings.Replace(u.String(), "%2A%2A%2A", "***", -1)
-}
-
-// HasPassword reports whether a URL carries a password itself.
-func HasPassword(raw string) bool {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return false
-	}
-	_, has := u.User.Password()
-	return has || u.Query().Has("password")
-}
-
 // redactErr keeps a parse error from echoing the URL, password and all.
 func redactErr(err error, raw string) string {
 	msg := err.Error()
@@ -351,5 +338,5 @@ func redactErr(err error, raw string) string {
 			msg = strings.ReplaceAll(msg, p, "***")
 		}
 	}
-	return strings.ReplaceAll(msg, raw, Redact(raw))
+	return strings.ReplaceAll(msg, raw, store.RedactURL(raw))
 }
