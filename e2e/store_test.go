@@ -3,9 +3,7 @@ package e2e
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"net/url"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/oxygen-tools/oxygen/store/postgres"
 	"github.com/oxygen-tools/oxygen/workflow"
 )
 
@@ -252,8 +251,7 @@ func dumpStore(dir string) (string, error) {
 
 // beginWriter opens a transaction holding the store's one-writer lock, as a
 // tool's write transaction does: BEGIN IMMEDIATE on SQLite; on PostgreSQL
-// the transaction-scoped advisory lock keyed by the schema (the key is
-// store/postgres's: the first 8 bytes of sha256("oxygen:" + schema)).
+// the transaction-scoped advisory lock keyed by the schema.
 func beginWriter(dir string) (*sql.DB, *sql.Tx, error) {
 	if !onServer() {
 		db, err := sql.Open("sqlite", sqlitePath(dir)+"?_pragma=busy_timeout(5000)&_txlock=immediate")
@@ -273,8 +271,7 @@ func beginWriter(dir string) (*sql.DB, *sql.Tx, error) {
 	}
 	tx, err := db.Begin()
 	if err == nil {
-		sum := sha256.Sum256([]byte("oxygen:oxygen_" + repositoryID(dir)))
-		_, err = tx.Exec(`SELECT pg_advisory_xact_lock($1)`, int64(binary.BigEndian.Uint64(sum[:8])))
+		_, err = tx.Exec(`SELECT pg_advisory_xact_lock($1)`, postgres.LockKey(postgres.Schema(repositoryID(dir))))
 	}
 	if err != nil {
 		db.Close()

@@ -145,7 +145,7 @@ func open(ctx context.Context, cfg Config, create, readOnly bool) (*Store, error
 	// Two connections: the rules' transaction, and the blob store's short
 	// writes and reads, which may happen while that transaction is open.
 	db.SetMaxOpenConns(2)
-	drv := &driver{host: host, lockKey: lockKey(schema), channel: wakeChannel(schema), readOnly: readOnly}
+	drv := &driver{host: host, lockKey: LockKey(schema), channel: wakeChannel(schema), readOnly: readOnly}
 	s := &Store{
 		Store:      sqlstore.New(db, drv, store.Info{Kind: "postgres", Location: store.RedactURL(cfg.URL) + " (repository " + cfg.Repository + ")"}),
 		drv:        drv,
@@ -211,7 +211,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.DB().ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{s.schema}.Sanitize()); err != nil {
 		return drv.Classify("create schema "+s.schema, err)
 	}
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(lockKey("migrate:" + s.schema)))
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(LockKey("migrate:" + s.schema)))
 	if err != nil {
 		return store.Errorf(store.CodeInternal, "migration lock: %v", err)
 	}
@@ -232,9 +232,10 @@ func (s *Store) Host() string { return s.host }
 // SchemaName is the schema holding this repository's rows.
 func (s *Store) SchemaName() string { return s.schema }
 
-// lockKey is the advisory lock id for a name: the first 8 bytes of its
-// SHA-256, so repositories on one server never share a lock.
-func lockKey(name string) int64 {
+// LockKey is the advisory lock id for a name (a schema): the first 8 bytes
+// of its SHA-256, so repositories on one server never share a lock.
+// Exported for tests that hold a repository's write lock from outside.
+func LockKey(name string) int64 {
 	sum := sha256.Sum256([]byte("oxygen:" + name))
 	return int64(binary.BigEndian.Uint64(sum[:8]))
 }
