@@ -4,7 +4,9 @@
 # sqlite3 CLI INSERTs (WAL, synchronous=FULL), interleaved in one run so all
 # see the same machine; then throughput and latency with 1, 4 and 16
 # concurrent clients on distinct resources, which shows what the one write
-# lock costs when writers contend for it.
+# lock costs when writers contend for it. On the server store the pairs run
+# as users' hooks do, through oxygen (which hands each command to
+# oxygen-pg), and once more calling oxygen-pg directly.
 #
 # Usage: OXYGEN_BENCH_POSTGRES_URL=postgres://… scripts/bench-stores.sh [ROUNDS] [PAIRS]
 #   ROUNDS (default 200): interleaved single-process rounds.
@@ -31,8 +33,9 @@ if [ -n "$url" ]; then mkrepo "$work/pg" "$url"; stores="lite pg"; fi
 sqlite3 "$work/base.db" "PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);" >/dev/null
 export OXYGEN_OWNER=bench
 
-pair() { # dir resource
-  (cd "$1" && OXYGEN_DOMAIN=d${2#r} "$bin/oxygen" claim "$2" >/dev/null && OXYGEN_DOMAIN=d${2#r} "$bin/oxygen" release "$2" >/dev/null)
+pair() { # dir resource [tool]
+  local x=${3:-oxygen}
+  (cd "$1" && OXYGEN_DOMAIN=d${2#r} "$bin/$x" claim "$2" >/dev/null && OXYGEN_DOMAIN=d${2#r} "$bin/$x" release "$2" >/dev/null)
 }
 for s in $stores; do for _ in 1 2 3; do pair "$work/$s" r01; done; done
 
@@ -46,14 +49,17 @@ for _ in $(seq "$rounds"); do
   t2=$EPOCHREALTIME
   if [ -n "$url" ]; then pair "$work/pg" r01; fi
   t3=$EPOCHREALTIME
-  echo "$t0 $t1 $t2 $t3"
+  if [ -n "$url" ]; then pair "$work/pg" r01 oxygen-pg; fi
+  t4=$EPOCHREALTIME
+  echo "$t0 $t1 $t2 $t3 $t4"
 done | awk -v pg="${url:+1}" -f "$here/scripts/median.awk" -f <(echo '
-{ n++; ins[n] = ($2 - $1) * 1000; lite[n] = ($3 - $2) * 1000; pgs[n] = ($4 - $3) * 1000 }
+{ n++; ins[n] = ($2 - $1) * 1000; lite[n] = ($3 - $2) * 1000; pgs[n] = ($4 - $3) * 1000; pgd[n] = ($5 - $4) * 1000 }
 END {
   s = median(ins, n); l = median(lite, n)
   printf "  two sqlite3 INSERTs                 %7.2f\n", s
   printf "  claim+release, SQLite store         %7.2f  (%.2fx)\n", l, l / s
-  if (pg) { p = median(pgs, n); printf "  claim+release, PostgreSQL store     %7.2f  (%.2fx)\n", p, p / s }
+  if (pg) { p = median(pgs, n); printf "  claim+release, PostgreSQL store     %7.2f  (%.2fx; oxygen hands off to oxygen-pg)\n", p, p / s }
+  if (pg) { p = median(pgd, n); printf "  the same, calling oxygen-pg         %7.2f  (%.2fx)\n", p, p / s }
 }')
 
 echo "== concurrent clients on distinct resources ($pairs claim+release pairs each)"
