@@ -60,7 +60,7 @@ func (c *HookPreEditCmd) Run(env *cli.Env) error {
 	var p preToolUse
 	input, err := env.ReadStdin()
 	if err == nil {
-		err = json.Unmarshal(input, &p)
+		err = json.NewDecoder(bytes.NewReader(input)).Decode(&p)
 	}
 	if err != nil {
 		return allow("cannot read the hook's JSON on stdin (%v)", err)
