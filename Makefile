@@ -5,7 +5,7 @@ PREFIX  ?= $(HOME)/.local
 COVER   ?= coverage
 export CGO_ENABLED = 0
 
-.PHONY: all build test cover demo bench bench-scale install vet fmt clean
+.PHONY: all build test cover demo bench bench-scale install install-server vet fmt clean
 
 all: build
 
@@ -60,6 +60,14 @@ bench-scale: build
 install: build
 	mkdir -p $(PREFIX)/bin
 	install -m 0755 $(BIN)/orchestrate $(BIN)/oxygen $(BIN)/orchestrate-pg $(BIN)/oxygen-pg $(BIN)/oxygen-mcp $(BIN)/orchestrate-dashboard $(PREFIX)/bin/
+
+# install-server is install for a machine whose repositories keep their
+# stores on a server: the server builds go in under the plain names too, so
+# no command pays for a hand-off (SQLite stores still work, starting a
+# little slower).
+install-server: install
+	install -m 0755 $(BIN)/orchestrate-pg $(PREFIX)/bin/orchestrate
+	install -m 0755 $(BIN)/oxygen-pg $(PREFIX)/bin/oxygen
 
 vet:
 	$(GO) vet ./...
