@@ -417,6 +417,10 @@ func (u *uncommitted) Read(_ context.Context, _ store.Clock, fn func(store.Tx) e
 	return fn(u.tx)
 }
 
+// OneTx: every Read is the copy's transaction, so the chain check must
+// not read on several at once.
+func (u *uncommitted) OneTx() {}
+
 func (u *uncommitted) Write(context.Context, store.Clock, func(store.Tx) error) error {
 	return store.Errorf(store.CodeInternal, "a copy being verified cannot be written")
 }
