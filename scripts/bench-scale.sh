@@ -25,6 +25,16 @@
 # Output: the table on stdout; results.tsv (size, command, median_ms,
 # ratio to the empty store, peak RSS in KiB) and growth.svg
 # (internal/gen/chart) in $OUT (default bench-scale-out/).
+#
+# BENCH_STORE_URL=postgres://... runs it all on a server store instead:
+# the empty store is an `orchestrate init` with OXYGEN_STORE_URL set, and
+# each size's copy of the cached SQLite store is copied to the server with
+# `orchestrate store migrate --to $BENCH_STORE_URL` (its time is printed;
+# nothing of it is cached) under a repository id of its own, so runs never
+# share a schema; every command then runs with OXYGEN_STORE_URL set. Each
+# schema the run created (oxygen_<repository_id>) is dropped when it is
+# done with it and, on any way out, at exit, with psql, which must be
+# installed. The files are results-postgres.tsv and growth-postgres.svg.
 set -euo pipefail
 rounds=${1:-11}
 shift || true
@@ -37,13 +47,40 @@ out=${OUT:-$here/bench-scale-out}
 [ -x "$bin/orchestrate" ] || { echo "bench-scale: build first (make build)" >&2; exit 2; }
 mkdir -p "$cache" "$out"
 out=$(cd "$out" && pwd)
+server=${BENCH_STORE_URL:-}
+suffix="" title="Median time per command against store size (log-log)"
+if [ -n "$server" ]; then
+  case $server in postgres://* | postgresql://*) ;; *) echo "bench-scale: BENCH_STORE_URL is not a postgres:// URL" >&2; exit 2 ;; esac
+  command -v psql >/dev/null || { echo "bench-scale: BENCH_STORE_URL needs psql, to drop the schemas the run creates" >&2; exit 2; }
+  psql "$server" -Atqc 'SELECT 1' >/dev/null || { echo "bench-scale: cannot reach BENCH_STORE_URL" >&2; exit 2; }
+  suffix=-postgres title="Median time per command against store size, PostgreSQL server store (log-log)"
+fi
+
+# On a server store, every repository the run points at the server is
+# listed in $work/server-repos; drop_schemas drops the schema named by
+# each one's repository id, and forgets them. init and store migrate
+# write the id into oxygen.yaml before they create the schema, so a
+# repository is listed before its command runs.
+drop_schemas() {
+  [ -s "$work/server-repos" ] || return 0
+  local dir id
+  while IFS= read -r dir; do
+    id=$(sed -n 's/^  repository_id: *\([a-z0-9]*\).*/\1/p' "$dir/.substrate/oxygen.yaml" 2>/dev/null | head -n 1 || true)
+    [ -n "$id" ] || continue
+    psql "$server" -Atqc "DROP SCHEMA IF EXISTS oxygen_$id CASCADE" >/dev/null 2>&1 ||
+      echo "bench-scale: could not drop schema oxygen_$id on the server: drop it by hand" >&2
+  done <"$work/server-repos"
+  : >"$work/server-repos"
+}
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'drop_schemas; rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
 (cd "$here" && go build -o "$work/tools/" ./internal/gen ./internal/gen/maxrss ./internal/gen/chart)
 O="$bin/orchestrate" X="$bin/oxygen"
 export OXYGEN_OWNER=bench OXYGEN_DOMAIN=builder
 unset OXYGEN_ROOT OXYGEN_STORE OXYGEN_STORE_URL
+[ -z "$server" ] || export OXYGEN_STORE_URL="$server"
 
 # store SIZE: the cached store of SIZE items, generated on first use. The
 # shape is part of the key: change it here and old stores are not reused.
@@ -52,15 +89,17 @@ store() {
   if [ ! -d "$dir" ]; then
     echo "generating $n items (cached in $dir)..." >&2
     rm -rf "$dir.tmp"
-    "$work/tools/gen" -dir "$dir.tmp" -items "$n" -leases $((n * 10)) -signals $((n / 10)) -reports $((n / 10)) >&2
+    env -u OXYGEN_STORE_URL "$work/tools/gen" -dir "$dir.tmp" -items "$n" -leases $((n * 10)) -signals $((n / 10)) -reports $((n / 10)) >&2
     mv "$dir.tmp" "$dir"
   fi
   echo "$dir"
 }
 
-# ready_args: --limit 50 if this build pages ready.
+# ready_args: --limit 50 if this build pages ready. Not grep -q: it stops
+# reading at the match, and the help writer's SIGPIPE then fails the
+# pipeline under pipefail, now and then.
 ready_args=()
-if "$O" ready --help 2>&1 | grep -q -- '--limit'; then ready_args=(--limit 50); fi
+if "$O" ready --help 2>&1 | grep -- '--limit' >/dev/null; then ready_args=(--limit 50); fi
 ready_name="ready${ready_args[*]:+ --limit 50}"
 
 # add_item: a new builder item with no commands; prints its id.
@@ -129,13 +168,29 @@ bench() {
 raw="$work/raw.tsv"
 : >"$raw"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-mkdir "$work/empty" && git -C "$work/empty" init -q && (cd "$work/empty" && "$O" init >/dev/null)
+mkdir "$work/empty" && git -C "$work/empty" init -q
+[ -z "$server" ] || echo "$work/empty" >>"$work/server-repos"
+(cd "$work/empty" && "$O" init >/dev/null)
 bench "$work/empty" 0 >>"$raw"
+drop_schemas
 for n in "${sizes[@]}"; do
   src=$(store "$n")
   rm -rf "$work/s" && cp -a "$src" "$work/s"
+  if [ -n "$server" ]; then
+    # A repository id of this copy's own (64 random bits, as init makes):
+    # the cached store's would be shared with any other run on the server.
+    id=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+    sed -i "s/^  repository_id: .*/  repository_id: $id/" "$work/s/.substrate/oxygen.yaml"
+    grep -q "^  repository_id: $id\$" "$work/s/.substrate/oxygen.yaml" || { echo "bench-scale: no store.repository_id in $src/.substrate/oxygen.yaml" >&2; exit 1; }
+    echo "$work/s" >>"$work/server-repos"
+    echo "copying $n items to the server (store migrate)..." >&2
+    t0=$EPOCHREALTIME
+    (cd "$work/s" && env -u OXYGEN_STORE_URL "$O" store migrate --to "$server" >/dev/null)
+    echo "store migrate of $n items: $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s" >&2
+  fi
   echo "load average before $n items: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   bench "$work/s" "$n" >>"$raw"
+  drop_schemas
   rm -rf "$work/s"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -164,8 +219,8 @@ END {
     base = med[0 SUBSEP cmds[c]]
     printf "%s\t%s\t%.2f\t%.2f\t%s\n", sizes[s], cmds[c], med[k], (base > 0 ? med[k] / base : 0), rss[k]
   }
-}') "$raw" >"$out/results.tsv"
-"$work/tools/chart" <"$out/results.tsv" >"$out/growth.svg"
+}') "$raw" >"$out/results$suffix.tsv"
+"$work/tools/chart" -title "$title" <"$out/results$suffix.tsv" >"$out/growth$suffix.svg"
 
 # The table: one row per command, ms (ratio) per size, then peak RSS.
 awk -F'\t' -v rounds="$rounds" '
@@ -189,6 +244,6 @@ END {
     for (s = 1; s <= ns; s++) printf " %.0f |", rss[sizes[s], cmds[c]] / 1024
     printf "\n"
   }
-}' "$out/results.tsv"
+}' "$out/results$suffix.tsv"
 echo
-echo "results: $out/results.tsv, chart: $out/growth.svg"
+echo "results: $out/results$suffix.tsv, chart: $out/growth$suffix.svg"
