@@ -13,7 +13,8 @@ import (
 // The verification inside a copy's transaction reads the log in order on
 // that one transaction: a log long enough for readRanges' several readers
 // (each a transaction of its own) was read by all of them at once on the
-// copy's single connection, and failed with pgx's "conn busy".
+// copy's single connection, and failed with pgx's "conn busy". And the
+// copy's tables are analyzed.
 func TestMigrateStoreVerifiesALogOfSeveralRanges(t *testing.T) {
 	url := os.Getenv("OXYGEN_TEST_POSTGRES_URL")
 	if url == "" {
@@ -43,5 +44,20 @@ func TestMigrateStoreVerifiesALogOfSeveralRanges(t *testing.T) {
 	}
 	if res.Head.Seq != rangedLogSize || res.Schema != schema {
 		t.Fatalf("%+v; want head seq %d in schema %s", res, rangedLogSize, schema)
+	}
+	// The copy comes with the planner's statistics (an ANALYZE of every
+	// table): never analyzed, a table's reltuples is -1, and the planner
+	// guesses.
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var reltuples float64
+	if err := db.QueryRow(`SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)`, schema+".audit_log").Scan(&reltuples); err != nil {
+		t.Fatal(err)
+	}
+	if reltuples != rangedLogSize {
+		t.Fatalf("the copy's audit_log has reltuples %v, want %d: its tables were not analyzed", reltuples, rangedLogSize)
 	}
 }
