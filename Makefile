@@ -51,7 +51,10 @@ bench: build
 
 # bench-scale times commands on generated stores of growing size (see
 # scripts/bench-scale.sh); the stores are cached, so only the first run
-# generates them.
+# generates them. With BENCH_STORE_URL=postgres://... it runs on a server
+# store: each store is copied there with orchestrate store migrate, the
+# results go to results-postgres.tsv and growth-postgres.svg, and the
+# schemas it creates are dropped at exit (psql needed).
 SCALE_ROUNDS ?= 11
 SCALE_SIZES  ?= 1000 10000 100000
 bench-scale: build

@@ -91,6 +91,14 @@ type Pooled interface {
 	MaxConns() int
 }
 
+// OneTx is a store whose every transaction is one and the same open
+// transaction on one connection (a copy verified before its import
+// commits): it serves one statement at a time, so a caller that would read
+// on several transactions at once must read on one instead.
+type OneTx interface {
+	OneTx()
+}
+
 // Waker is a store that can wake the processes waiting for a resource
 // when it may have changed hands, so the next in line takes a released
 // lease at once instead of at its next poll: a server store with

@@ -47,7 +47,12 @@ type chainReaders struct {
 	clock Clock
 }
 
+// chainReaders is nil for a store that serves one transaction (store.OneTx):
+// the check then reads the log in order on it.
 func (s *Service) chainReaders() *chainReaders {
+	if _, one := s.Store.(store.OneTx); one {
+		return nil
+	}
 	return &chainReaders{st: s.Store, clock: s.Clock}
 }
 

@@ -132,6 +132,18 @@ func (s *Store) importIn(ctx context.Context, tx store.Tx, rows store.SQL, src s
 	if res.Blobs, err = s.copyBlobs(dst, src); err != nil {
 		return nil, err
 	}
+	// The planner's statistics of the copied tables: without them it
+	// guesses a handful of rows per table, and picks plans that read a
+	// whole table where an index reads a few rows (health's in-progress
+	// items joined to their transitions: a scan of every transition) until
+	// autovacuum gets round to analyzing them, which a server with
+	// autovacuum off never does. ANALYZE samples the rows this transaction
+	// inserted, and its statistics commit with them.
+	for _, t := range append(tables, "blobs", "item_counts") {
+		if _, err := dst.ExecContext(ctx, `ANALYZE `+quote(t)); err != nil {
+			return nil, s.drv.Classify("analyze "+t, err)
+		}
+	}
 	for _, t := range tables {
 		n, err := countRows(ctx, dst, t)
 		if err != nil {
@@ -384,6 +396,10 @@ type uncommitted struct {
 func (u *uncommitted) Read(_ context.Context, _ store.Clock, fn func(store.Tx) error) error {
 	return fn(u.tx)
 }
+
+// OneTx: every Read is the copy's transaction, so the chain check must
+// not read on several at once.
+func (u *uncommitted) OneTx() {}
 
 func (u *uncommitted) Write(context.Context, store.Clock, func(store.Tx) error) error {
 	return store.Errorf(store.CodeInternal, "a copy being verified cannot be written")

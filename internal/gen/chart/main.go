@@ -4,7 +4,10 @@
 // axis cannot place, is drawn one decade left of the smallest size and
 // labelled "empty".
 //
-//	chart < results.tsv > growth.svg
+//	chart [-title TEXT] < results.tsv > growth.svg
+//
+// -title replaces the heading, "Median time per command against store
+// size (log-log)".
 //
 // The input is the script's tab-separated results file: a header line, then
 // size, command, median_ms and further columns, which are ignored.
@@ -12,6 +15,7 @@ package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"html"
 	"math"
@@ -27,6 +31,8 @@ type point struct {
 }
 
 func main() {
+	title := flag.String("title", "Median time per command against store size (log-log)", "the chart's heading")
+	flag.Parse()
 	series, order, err := read(bufio.NewScanner(os.Stdin))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chart:", err)
@@ -36,7 +42,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "chart: no results on stdin")
 		os.Exit(1)
 	}
-	os.Stdout.WriteString(draw(series, order))
+	os.Stdout.WriteString(draw(*title, series, order))
 }
 
 // read parses the results, keeping the commands in their first order.
@@ -69,7 +75,7 @@ const (
 
 var palette = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8"}
 
-func draw(series map[string][]point, order []string) string {
+func draw(title string, series map[string][]point, order []string) string {
 	sizes := map[int]bool{}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, ps := range series {
@@ -117,7 +123,7 @@ func draw(series map[string][]point, order []string) string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	w(`<rect width="100%%" height="100%%" fill="white"/>` + "\n")
-	w(`<text x="%d" y="22" font-size="15">Median time per command against store size (log-log)</text>`+"\n", left)
+	w(`<text x="%d" y="22" font-size="15">%s</text>`+"\n", left, html.EscapeString(title))
 	// Grid: a line per decade of time, and per size.
 	for d := y0; d <= y1; d++ {
 		y := py(math.Pow(10, d))
