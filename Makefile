@@ -23,7 +23,7 @@ test:
 		echo "SKIP: TestDashboardInABrowser: Chromium is not installed (apt-get install chromium); the dashboard's HTTP tests still run"
 	@[ -n "$$OXYGEN_TEST_POSTGRES_URL" ] || \
 		echo "SKIP: PostgreSQL store tests and the e2e PostgreSQL pass: OXYGEN_TEST_POSTGRES_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)"
-	$(GO) test -count=1 -timeout 12m ./...
+	$(GO) test -count=1 -timeout 18m ./...
 
 # cover runs the same tests as test, with coverage: the unit tests write
 # theirs to $(COVER)/unit, and the real binaries the e2e tests run (always
@@ -32,8 +32,8 @@ test:
 # in $(COVER)/cover.out for go tool cover -html.
 cover:
 	rm -rf $(COVER) && mkdir -p $(COVER)/unit $(COVER)/e2e
-	$(GO) test -count=1 -timeout 12m -cover -coverpkg=./... $$($(GO) list ./... | grep -v /e2e$$) -args -test.gocoverdir=$(abspath $(COVER))/unit
-	GOCOVERDIR=$(abspath $(COVER))/e2e $(GO) test -count=1 -timeout 12m ./e2e/
+	$(GO) test -count=1 -timeout 18m -cover -coverpkg=./... $$($(GO) list ./... | grep -v /e2e$$) -args -test.gocoverdir=$(abspath $(COVER))/unit
+	GOCOVERDIR=$(abspath $(COVER))/e2e $(GO) test -count=1 -timeout 18m ./e2e/
 	$(GO) tool covdata percent -i=$(COVER)/unit,$(COVER)/e2e
 	$(GO) tool covdata textfmt -i=$(COVER)/unit,$(COVER)/e2e -o $(COVER)/cover.out
 	$(GO) tool cover -func=$(COVER)/cover.out | tail -n 1

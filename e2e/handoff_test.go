@@ -50,8 +50,14 @@ func grepLines(s, sub string) string {
 // this (unreachable) server.
 func TestHandOffToServerBuild(t *testing.T) {
 	r := newRepo(t)
+	plain := func(name string, args ...string) *exec.Cmd {
+		cmd := exec.Command(filepath.Join(plainDir, name), args...)
+		cmd.Dir, cmd.Env = r.dir, append(append([]string{}, r.env...), unreachableStore)
+		return cmd
+	}
 	for _, tool := range []string{"oxygen", "orchestrate"} {
-		res := r.runEnv([]string{unreachableStore}, tool, "status")
+		out, err := plain(tool, "status").CombinedOutput()
+		res := result{code: exitCode(t, err), stderr: string(out)}
 		if res.code != 6 || !strings.Contains(res.stderr, "cannot reach the store server 127.0.0.1:1") {
 			t.Errorf("%s status on an unreachable server store: exit %d\n%s", tool, res.code, res.stderr)
 		}
@@ -59,8 +65,8 @@ func TestHandOffToServerBuild(t *testing.T) {
 	// The hook reads its JSON before it opens the store: the server build
 	// gets the same bytes, finds the path under storage and only then
 	// fails on the store (an unreadable store lets the edit through).
-	hook := r.command("oxygen", "hook", "pre-edit")
-	hook.Env = append(hook.Env, unreachableStore, "OXYGEN_OWNER=ada")
+	hook := plain("oxygen", "hook", "pre-edit")
+	hook.Env = append(hook.Env, "OXYGEN_OWNER=ada")
 	hook.Stdin = strings.NewReader(`{"tool_name":"Write","tool_input":{"file_path":"backups/rotate.sh"}}`)
 	out, err := hook.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "cannot reach the store server 127.0.0.1:1") {
@@ -76,7 +82,7 @@ func TestHandOffWithoutServerBuild(t *testing.T) {
 	r := newRepo(t)
 	alone := t.TempDir()
 	for _, tool := range []string{"oxygen", "orchestrate"} {
-		data, err := os.ReadFile(filepath.Join(binDir, tool))
+		data, err := os.ReadFile(filepath.Join(plainDir, tool))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,13 +95,7 @@ func TestHandOffWithoutServerBuild(t *testing.T) {
 		cmd.Dir = dir
 		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + r.dir, "GOCOVERDIR=" + os.Getenv("GOCOVERDIR"), unreachableStore}
 		out, err := cmd.CombinedOutput()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return result{code: code, stderr: string(out)}
+		return result{code: exitCode(t, err), stderr: string(out)}
 	}
 	want := func(tool string) string {
 		return tool + ": invalid: this repository's store is on a server, and " + tool + " carries no PostgreSQL driver; " + tool + "-pg, the build that does, is neither next to it nor on PATH: make install puts both in place\n"
@@ -133,4 +133,47 @@ func dumpOf(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return dump
+}
+
+// exitCode is a finished command's exit status; failing to run it at all
+// fails the test.
+func exitCode(t *testing.T, err error) int {
+	t.Helper()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return 0
+}
+
+// TestServerStoreThroughThePlainBuild: with the plain builds installed
+// (make install), every command on a server store goes through the
+// hand-off; a claim, a second claimant and a release behave as they do
+// when the server builds are called directly, on the same rows.
+func TestServerStoreThroughThePlainBuild(t *testing.T) {
+	serverOnly(t)
+	r := newRepo(t)
+	plain := func(args ...string) result {
+		cmd := exec.Command(filepath.Join(plainDir, "oxygen"), args...)
+		cmd.Dir, cmd.Env = r.dir, append([]string{}, r.env...)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		return result{code: exitCode(t, cmd.Run()), stdout: stdout.String(), stderr: stderr.String()}
+	}
+	if res := plain("claim", "storage", "--owner", "ada", "--domain", "builder", "--json"); res.code != 0 || parseLease(t, res).Owner != "ada" {
+		t.Fatalf("claim through the plain build: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	if res := plain("claim", "storage", "--owner", "bo", "--domain", "builder"); res.code != 3 || !strings.Contains(res.stderr, "storage is held by ada (builder)") {
+		t.Fatalf("second claimant through the plain build: exit %d\n%s", res.code, res.stderr)
+	}
+	if got := r.activeOwner("storage"); got != "ada" {
+		t.Fatalf("active owner in the store = %q, want ada", got)
+	}
+	if res := plain("release", "storage", "--owner", "ada", "--domain", "builder"); res.code != 0 {
+		t.Fatalf("release through the plain build: exit %d\n%s", res.code, res.stderr)
+	}
+	if got := r.activeOwner("storage"); got != "" {
+		t.Fatalf("active owner after the release = %q, want none", got)
+	}
 }

@@ -24,8 +24,13 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-// binDir holds freshly built orchestrate and oxygen binaries.
-var binDir string
+// binDir holds the binaries the tests run, as a machine would have them
+// installed: plainDir's in the SQLite pass (make install), and in the
+// PostgreSQL pass the server builds under the plain names (make
+// install-server), so that the pass spends its time on the server rather
+// than on a hand-off per command; the hand-off itself has tests of its own
+// (handoff_test.go, and TestServerStoreThroughThePlainBuild).
+var binDir, plainDir string
 
 // TestMain builds the binaries the tests run: the test build, whose clock
 // OXYGEN_NOW can pin (the oxygentest tag; installed builds have no such
@@ -52,7 +57,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binDir = dir
+	binDir, plainDir = dir, dir
 	code := m.Run()
 	if base := os.Getenv(postgresEnv); base != "" {
 		code = max(code, runOnServer(m, base))
@@ -99,14 +104,38 @@ func runOnServer(m *testing.M, base string) int {
 		return 1
 	}
 	fmt.Printf("=== PostgreSQL pass: OXYGEN_STORE_URL=%s\n", run)
+	if binDir, err = serverBuildsDir(plainDir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	serverURL = run
 	code := m.Run()
-	serverURL = ""
+	serverURL, binDir = "", plainDir
 	if err := dropRunDatabase(base, run); err != nil {
 		fmt.Fprintf(os.Stderr, "drop the run's database: %v\n", err)
 		return max(code, 1)
 	}
 	return code
+}
+
+// serverBuildsDir lays out, below dir, the binaries as make install-server
+// installs them: the server builds under the plain names.
+func serverBuildsDir(dir string) (string, error) {
+	server := filepath.Join(dir, "server")
+	if err := os.Mkdir(server, 0o755); err != nil {
+		return "", err
+	}
+	for name, target := range map[string]string{
+		"oxygen": "oxygen-pg", "orchestrate": "orchestrate-pg", "oxygen-pg": "oxygen-pg", "orchestrate-pg": "orchestrate-pg",
+		"oxygen-mcp": "oxygen-mcp", "orchestrate-dashboard": "orchestrate-dashboard",
+	} {
+		// Hard links: as installed files, each is found at its own path
+		// (os.Executable resolves a symlink to its target).
+		if err := os.Link(filepath.Join(dir, target), filepath.Join(server, name)); err != nil {
+			return "", err
+		}
+	}
+	return server, nil
 }
 
 // TestScripts runs every testdata/script/*.txtar. Set UPDATE_GOLDEN=1 to
