@@ -10,18 +10,18 @@ import (
 	"github.com/oxygen-tools/oxygen/workflow"
 )
 
-// ServerBuild is the name of the build of tool that carries the PostgreSQL
+// serverBuild is the name of the build of tool that carries the PostgreSQL
 // driver (built with the serverstore tag). oxygen and orchestrate leave the
 // driver out, because its packages would add their start-up to every
 // command on every store, and hand a command over to this sibling when the
 // repository's store turns out to be on a server.
-func ServerBuild(tool string) string { return tool + "-pg" }
+func serverBuild(tool string) string { return tool + "-pg" }
 
 // handOff replaces this process with the server build of the tool, given
 // the same arguments, environment and working directory, so that it runs
 // the command from the start. It returns only if it could not.
 func (e *Env) handOff() error {
-	name := ServerBuild(e.Tool)
+	name := serverBuild(e.Tool)
 	sibling, err := FindSibling(name)
 	if err != nil {
 		return workflow.Errorf(workflow.EINVALID, "this repository's store is on a server, and %s carries no PostgreSQL driver; %s, the build that does, is neither next to it nor on PATH: make install puts both in place", e.Tool, name)
