@@ -2,14 +2,12 @@ package workflow
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"os"
 	"testing"
 
 	"github.com/oxygen-tools/oxygen/store"
-	"github.com/oxygen-tools/oxygen/store/postgres"
+	"github.com/oxygen-tools/oxygen/store/postgres/pgtest"
 	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
 
@@ -141,21 +139,7 @@ func TestFullCheckAsRangesOnPostgres(t *testing.T) {
 		t.Skip("OXYGEN_TEST_POSTGRES_URL not set: skipping the full check as ranges on PostgreSQL")
 	}
 	ctx := context.Background()
-	var suffix [8]byte
-	if _, err := rand.Read(suffix[:]); err != nil {
-		t.Fatal(err)
-	}
-	id := "chainread" + hex.EncodeToString(suffix[:])
-	pg, err := postgres.Create(ctx, postgres.Config{URL: url, Repository: id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := pg.DB().Exec("DROP SCHEMA " + postgres.Schema(id) + " CASCADE"); err != nil {
-			t.Error(err)
-		}
-		pg.Close()
-	})
+	pg := pgtest.Create(t, url, "chainread")
 	base := MustOpen(t)
 	svc := NewService(base.Layout, base.Config, pg, base.Clock)
 	appendJobRuns(t, svc, rangedLogSize)

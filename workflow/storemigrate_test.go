@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/oxygen-tools/oxygen/store/postgres"
+	"github.com/oxygen-tools/oxygen/store/postgres/pgtest"
 )
 
 // The verification inside a copy's transaction reads the log in order on
@@ -27,17 +28,7 @@ func TestMigrateStoreVerifiesALogOfSeveralRanges(t *testing.T) {
 	svc := MustOpen(t)
 	appendJobRuns(t, svc, rangedLogSize)
 	schema := postgres.Schema(svc.Config.Store.RepositoryID)
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", url)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer db.Close()
-		if _, err := db.Exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE"); err != nil {
-			t.Error(err)
-		}
-	})
+	t.Cleanup(func() { pgtest.DropSchema(t, url, schema) })
 	res, err := MigrateStore(ctx, svc.Layout, url, svc.Clock)
 	if err != nil {
 		t.Fatalf("migrate a log of %d events: %v", rangedLogSize, err)

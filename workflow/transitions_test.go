@@ -2,14 +2,12 @@ package workflow
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"testing"
 
-	"github.com/oxygen-tools/oxygen/store/postgres"
+	"github.com/oxygen-tools/oxygen/store/postgres/pgtest"
 
 	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
@@ -130,18 +128,5 @@ func openPostgresSchema(t *testing.T) *sql.DB {
 	if url == "" {
 		t.Skip("OXYGEN_TEST_POSTGRES_URL not set: skipping the PostgreSQL schema probe")
 	}
-	var suffix [8]byte
-	rand.Read(suffix[:])
-	id := "workflow" + hex.EncodeToString(suffix[:])
-	st, err := postgres.Create(context.Background(), postgres.Config{URL: url, Repository: id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := st.DB().Exec(`DROP SCHEMA ` + postgres.Schema(id) + ` CASCADE`); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-		st.Close()
-	})
-	return st.DB()
+	return pgtest.Create(t, url, "workflow").DB()
 }

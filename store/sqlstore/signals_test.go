@@ -2,8 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,7 +9,7 @@ import (
 	"time"
 
 	"github.com/oxygen-tools/oxygen/store"
-	"github.com/oxygen-tools/oxygen/store/postgres"
+	"github.com/oxygen-tools/oxygen/store/postgres/pgtest"
 	"github.com/oxygen-tools/oxygen/store/sqlite"
 	"github.com/oxygen-tools/oxygen/store/sqlstore"
 )
@@ -37,21 +35,7 @@ func signalsStores(t *testing.T) map[string]store.Store {
 		t.Log("OXYGEN_TEST_POSTGRES_URL not set: SQLite only")
 		return stores
 	}
-	var suffix [8]byte
-	if _, err := rand.Read(suffix[:]); err != nil {
-		t.Fatal(err)
-	}
-	pg, err := postgres.Create(ctx, postgres.Config{URL: url, Repository: "signals" + hex.EncodeToString(suffix[:])})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := pg.DB().Exec(`DROP SCHEMA ` + pg.SchemaName() + ` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", pg.SchemaName(), err)
-		}
-		pg.Close()
-	})
-	stores["postgres"] = pg
+	stores["postgres"] = pgtest.Create(t, url, "signals")
 	return stores
 }
 

@@ -2,14 +2,12 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/oxygen-tools/oxygen/store"
-	"github.com/oxygen-tools/oxygen/store/postgres"
+	"github.com/oxygen-tools/oxygen/store/postgres/pgtest"
 	"github.com/oxygen-tools/oxygen/store/sqlite"
 )
 
@@ -38,18 +36,5 @@ func testPostgres(t *testing.T) store.Store {
 		t.Log("OXYGEN_TEST_POSTGRES_URL not set: testing SQLite only")
 		return nil
 	}
-	var suffix [8]byte
-	rand.Read(suffix[:])
-	id := "sqlstore" + hex.EncodeToString(suffix[:])
-	st, err := postgres.Create(context.Background(), postgres.Config{URL: url, Repository: id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := st.DB().Exec("DROP SCHEMA " + postgres.Schema(id) + " CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-		st.Close()
-	})
-	return st
+	return pgtest.Create(t, url, "sqlstore")
 }

@@ -21,6 +21,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to drop a test repository's schema
 	"github.com/oxygen-tools/oxygen/store/postgres"
+	"github.com/oxygen-tools/oxygen/store/postgres/pgtest"
 	"github.com/oxygen-tools/oxygen/store/sqlstore"
 	"github.com/oxygen-tools/oxygen/workflow"
 )
@@ -91,20 +92,8 @@ func Postgres(url string) Opener {
 			t.Fatalf("load config: %v", err)
 		}
 		schema := postgres.Schema(cfg.Store.RepositoryID)
-		t.Cleanup(func() { dropSchema(t, url, schema) })
+		t.Cleanup(func() { pgtest.DropSchema(t, url, schema) })
 		return r
-	}
-}
-
-func dropSchema(t *testing.T, url, schema string) {
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Errorf("drop schema %s: %v", schema, err)
-		return
-	}
-	defer db.Close()
-	if _, err := db.Exec(`DROP SCHEMA IF EXISTS "` + schema + `" CASCADE`); err != nil {
-		t.Errorf("drop schema %s: %v", schema, err)
 	}
 }
 
