@@ -56,8 +56,7 @@ func TestHandOffToServerBuild(t *testing.T) {
 		return cmd
 	}
 	for _, tool := range []string{"oxygen", "orchestrate"} {
-		out, err := plain(tool, "status").CombinedOutput()
-		res := result{code: exitCode(t, err), stderr: string(out)}
+		res := runCmd(t, plain(tool, "status"))
 		if res.code != 6 || !strings.Contains(res.stderr, "cannot reach the store server 127.0.0.1:1") {
 			t.Errorf("%s status on an unreachable server store: exit %d\n%s", tool, res.code, res.stderr)
 		}
@@ -68,9 +67,8 @@ func TestHandOffToServerBuild(t *testing.T) {
 	hook := plain("oxygen", "hook", "pre-edit")
 	hook.Env = append(hook.Env, "OXYGEN_OWNER=ada")
 	hook.Stdin = strings.NewReader(`{"tool_name":"Write","tool_input":{"file_path":"backups/rotate.sh"}}`)
-	out, err := hook.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "cannot reach the store server 127.0.0.1:1") {
-		t.Errorf("hook pre-edit on an unreachable server store: %v\n%s", err, out)
+	if res := runCmd(t, hook); res.code != 0 || !strings.Contains(res.stderr, "cannot reach the store server 127.0.0.1:1") {
+		t.Errorf("hook pre-edit on an unreachable server store: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 }
 
@@ -94,21 +92,20 @@ func TestHandOffWithoutServerBuild(t *testing.T) {
 		cmd := exec.Command(filepath.Join(alone, tool), args...)
 		cmd.Dir = dir
 		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + r.dir, "GOCOVERDIR=" + os.Getenv("GOCOVERDIR"), unreachableStore}
-		out, err := cmd.CombinedOutput()
-		return result{code: exitCode(t, err), stderr: string(out)}
+		return runCmd(t, cmd)
 	}
 	want := func(tool string) string {
 		return tool + ": invalid: this repository's store is on a server, and " + tool + " carries no PostgreSQL driver; " + tool + "-pg, the build that does, is neither next to it nor on PATH: make install puts both in place\n"
 	}
 	before := dumpOf(t, r.dir)
-	if res := run(r.dir, "oxygen", "claim", "storage", "--owner", "ada", "--domain", "builder"); res.code != 2 || res.stderr != want("oxygen") {
+	if res := run(r.dir, "oxygen", "claim", "storage", "--owner", "ada", "--domain", "builder"); res.code != 2 || res.stdout != "" || res.stderr != want("oxygen") {
 		t.Errorf("claim without oxygen-pg: exit %d\n%s", res.code, res.stderr)
 	}
 	if after := dumpOf(t, r.dir); after != before {
 		t.Errorf("the refused claim changed the store")
 	}
 	fresh := t.TempDir()
-	if res := run(fresh, "orchestrate", "init"); res.code != 2 || res.stderr != want("orchestrate") {
+	if res := run(fresh, "orchestrate", "init"); res.code != 2 || res.stdout != "" || res.stderr != want("orchestrate") {
 		t.Errorf("init without orchestrate-pg: exit %d\n%s", res.code, res.stderr)
 	}
 	if entries, _ := os.ReadDir(fresh); len(entries) != 0 {
@@ -135,18 +132,6 @@ func dumpOf(t *testing.T, dir string) string {
 	return dump
 }
 
-// exitCode is a finished command's exit status; failing to run it at all
-// fails the test.
-func exitCode(t *testing.T, err error) int {
-	t.Helper()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return 0
-}
-
 // TestServerStoreThroughThePlainBuild: with the plain builds installed
 // (make install), every command on a server store goes through the
 // hand-off; a claim, a second claimant and a release behave as they do
@@ -157,9 +142,7 @@ func TestServerStoreThroughThePlainBuild(t *testing.T) {
 	plain := func(args ...string) result {
 		cmd := exec.Command(filepath.Join(plainDir, "oxygen"), args...)
 		cmd.Dir, cmd.Env = r.dir, append([]string{}, r.env...)
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		return result{code: exitCode(t, cmd.Run()), stdout: stdout.String(), stderr: stderr.String()}
+		return runCmd(t, cmd)
 	}
 	if res := plain("claim", "storage", "--owner", "ada", "--domain", "builder", "--json"); res.code != 0 || parseLease(t, res).Owner != "ada" {
 		t.Fatalf("claim through the plain build: exit %d\n%s%s", res.code, res.stdout, res.stderr)

@@ -399,16 +399,23 @@ func (r *repo) runEnv(env []string, name string, args ...string) result {
 	r.t.Helper()
 	cmd := r.command(name, args...)
 	cmd.Env = append(cmd.Env, env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	return runCmd(r.t, cmd)
+}
+
+// runCmd runs cmd to the end and returns its exit status and output;
+// failing to start it at all fails the test.
+func runCmd(t testing.TB, cmd *exec.Cmd) result {
+	t.Helper()
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		r.t.Fatalf("%s %v: %v", name, args, err)
+		t.Fatal(err)
 	}
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
 func (r *repo) mustRun(name string, args ...string) result {

@@ -54,6 +54,15 @@ func TestAssignRace10Processes(t *testing.T) {
 	results := startTogether(r, 10, func(i int) (string, []string) {
 		return "orchestrate", []string{"assign", fmt.Sprintf("RACE-%02d", i), "--owner", "builder"}
 	})
+	wantAttentionCap(t, r, results)
+}
+
+// wantAttentionCap checks a race of ten assigns in one domain: exactly the
+// attention budget (2) assigned, the other eight refused with exit 4 and a
+// line naming the budget and the council call that lifts it, and two items
+// in progress in r's store.
+func wantAttentionCap(t *testing.T, r *repo, results []result) {
+	t.Helper()
 	ok, refused := 0, 0
 	for i, res := range results {
 		switch res.code {

@@ -67,26 +67,7 @@ func TestServerAssignRaceAcrossClones(t *testing.T) {
 	results := startTogetherOn([]*repo{a, b}, 10, func(i int) (string, []string) {
 		return "orchestrate", []string{"assign", fmt.Sprintf("RACE-%02d", i), "--owner", fmt.Sprintf("builder-%d", i), "--domain", "builder"}
 	})
-	ok, refused := 0, 0
-	for i, res := range results {
-		switch res.code {
-		case 0:
-			ok++
-		case 4:
-			refused++
-			if !strings.Contains(res.stderr, "attention budget") {
-				t.Errorf("process %d: refusal does not explain the budget: %s", i, res.stderr)
-			}
-		default:
-			t.Errorf("process %d: exit %d: %s", i, res.code, res.stderr)
-		}
-	}
-	if ok != 2 || refused != 8 {
-		t.Fatalf("%d assigned and %d refused, want 2 and 8", ok, refused)
-	}
-	if got := b.query(`SELECT count(*) FROM items WHERE status = 'in_progress'`); got != "2\n" {
-		t.Fatalf("in_progress = %q, want 2", got)
-	}
+	wantAttentionCap(t, b, results)
 }
 
 // TestServerDeadWaiterOnOtherMachine: machine B holds a resource; a waiter
